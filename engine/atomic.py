@@ -1,0 +1,44 @@
+"""Atomic file writes: write a temporary file beside the target, fsync, then rename over it.
+
+A crash or a full disk leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path | str) -> Iterator[BinaryIO]:
+    """Yield a binary file; on success it replaces `path`, on any error the target is untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    with atomic_writer(path) as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def atomic_save(path: Path | str, save: Callable[[BinaryIO], None]) -> Path:
+    """Run `save(handle)` (e.g. `lambda f: image.save(f, format="PNG")`) into a temp file, then rename."""
+    with atomic_writer(path) as handle:
+        save(handle)
+    return Path(path)

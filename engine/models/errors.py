@@ -1,0 +1,26 @@
+"""Errors that name the model role, the path tried, and how to fix it."""
+
+from __future__ import annotations
+
+from engine.jobs import EngineError
+
+
+class ModelError(EngineError):
+    """A model could not be loaded (wrong file, wrong format)."""
+
+    exit_code = 3
+
+
+class MissingModel(ModelError):
+    def __init__(self, role: str, tried: str, hint: str = ""):
+        self.role = role
+        self.tried = tried
+        fix = hint or (
+            f"run `python main.py models download {role}`, or set [{role}] path in models.toml "
+            "(see README: Models)"
+        )
+        super().__init__(f"Model '{role}' not found at {tried}: {fix}.")
+
+
+class UnsafeCheckpoint(ModelError):
+    """The checkpoint needs arbitrary unpickling (it could run code), so it is refused."""

@@ -1,0 +1,36 @@
+"""Find a role's weights on disk: a local file or folder, or a hub id already in the local HF cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.models.config import RoleSpec
+from engine.models.errors import MissingModel
+
+
+def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
+    """The local path that holds `spec`'s weights. Never touches the network.
+
+    `want_dir`: True when the role needs a folder, False for a file, None for either.
+    """
+    local = spec.local_path()
+    if local.exists():
+        if want_dir is True and not local.is_dir() and local.suffix not in (".safetensors", ".ckpt"):
+            raise MissingModel(spec.role, str(local), "expected a folder (diffusers/transformers format)")
+        if want_dir is False and local.is_dir():
+            raise MissingModel(spec.role, str(local), "expected a weights file, found a folder")
+        return local
+    if spec.looks_like_hub_id():
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+
+        try:
+            return Path(snapshot_download(spec.path, local_files_only=True))
+        except (LocalEntryNotFoundError, OSError, ValueError) as error:
+            raise MissingModel(
+                spec.role,
+                f"{spec.path} (Hugging Face cache)",
+                f"run `python main.py models download {spec.role}` or "
+                f"`huggingface-cli download {spec.path}` ({type(error).__name__})",
+            ) from error
+    raise MissingModel(spec.role, str(local))

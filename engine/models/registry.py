@@ -1,0 +1,136 @@
+"""Loads models lazily by role, keeps them resident, and releases the least recently used ones when
+a new model would exceed the memory budget."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from engine.device import DeviceChoice, choose_device
+from engine.models.config import ModelsConfig
+
+
+def model_bytes(obj: Any) -> int:
+    """Bytes held by the parameters and buffers of every torch module inside `obj`."""
+    modules: list[torch.nn.Module] = []
+    if isinstance(obj, torch.nn.Module):
+        modules.append(obj)
+    for value in getattr(obj, "components", {}).values():  # diffusers pipelines
+        if isinstance(value, torch.nn.Module):
+            modules.append(value)
+    for name in ("model", "unet", "controlnet"):
+        value = getattr(obj, name, None)
+        if isinstance(value, torch.nn.Module):
+            modules.append(value)
+    seen: set[int] = set()
+    total = 0
+    for module in modules:
+        for tensor in [*module.parameters(), *module.buffers()]:
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                total += tensor.numel() * tensor.element_size()
+    return total
+
+
+def default_budget(choice: DeviceChoice) -> int:
+    """Most of the device's memory: 80% of a GPU, 60% of system RAM on the CPU."""
+    if choice.device.type == "cuda":
+        return int(torch.cuda.get_device_properties(choice.device).total_memory * 0.8)
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 16 << 30
+    return int(ram * 0.6)
+
+
+class ModelRegistry:
+    """The engine's models, loaded on first use. Thread-safe; used from the engine thread."""
+
+    def __init__(self, config: ModelsConfig, device: str = "auto", budget_bytes: int | None = None):
+        self.config = config
+        self.choice = choose_device(device)
+        self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget(self.choice)
+        self._lock = threading.RLock()
+        self._resident: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+
+    # -- generic cache -------------------------------------------------------------------------
+    def get(self, key: Any, loader: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._resident:
+                self._resident.move_to_end(key)
+                return self._resident[key][0]
+            obj = loader()
+            size = model_bytes(obj)
+            self._make_room(size)
+            self._resident[key] = (obj, size)
+            return obj
+
+    def resident(self) -> dict[Any, int]:
+        with self._lock:
+            return {key: size for key, (_, size) in self._resident.items()}
+
+    def release(self, key: Any = None) -> None:
+        """Forget one model (or all, with no key) and give its memory back."""
+        with self._lock:
+            if key is None:
+                self._resident.clear()
+            else:
+                self._resident.pop(key, None)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _make_room(self, incoming: int) -> None:
+        used = sum(size for _, size in self._resident.values())
+        while self._resident and used + incoming > self.budget_bytes:
+            _, (_, size) = self._resident.popitem(last=False)
+            used -= size
+        gc.collect()
+
+    # -- roles ---------------------------------------------------------------------------------
+    def sam(self) -> Any:
+        from engine.models.sam import load_sam
+
+        return self.get("sam", lambda: load_sam(self.config.spec("sam"), self.choice.device))
+
+    def clip(self) -> Any:
+        from engine.models.clip import load_clip
+
+        return self.get("clip", lambda: load_clip(self.config.spec("clip"), self.choice.device))
+
+    def depth(self) -> Any:
+        from engine.models.depth import load_depth
+
+        return self.get("depth", lambda: load_depth(self.config.spec("depth"), self.choice))
+
+    def captioner(self) -> Any:
+        from engine.models.captioner import load_captioner
+
+        return self.get("captioner", lambda: load_captioner(self.config.spec("captioner"), self.choice))
+
+    def controlnet_depth(self) -> Any:
+        from engine.models.diffusion import load_controlnet
+
+        return self.get(
+            "controlnet_depth", lambda: load_controlnet(self.config.spec("controlnet_depth"), self.choice)
+        )
+
+    def inpaint_pipeline(self, control: bool = True) -> Any:
+        from engine.models.diffusion import load_inpaint_pipeline
+
+        def load() -> Any:
+            controlnet = self.controlnet_depth() if control else None
+            return load_inpaint_pipeline(self.config.spec("inpaint"), self.choice, controlnet)
+
+        return self.get(("inpaint", control), load)
+
+    def txt2img_pipeline(self) -> Any:
+        from engine.models.diffusion import load_txt2img_pipeline
+
+        return self.get("txt2img", lambda: load_txt2img_pipeline(self.config.spec("txt2img"), self.choice))

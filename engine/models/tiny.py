@@ -1,0 +1,279 @@
+"""`models make-tiny DIR`: a complete set of tiny random-weight models in the real on-disk formats.
+
+Every pipeline can then be smoke-tested offline in seconds, through the same loading code as real
+weights. Sizes follow ../shared/TESTING.md (what is known to work with each library).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import torch
+
+from engine.atomic import atomic_write_bytes
+from engine.models.config import ModelsConfig, RoleSpec
+from engine.models.sam import SamSpec, build_sam
+
+TINY_SAM = SamSpec(
+    encoder_embed_dim=32,
+    encoder_depth=2,
+    encoder_num_heads=2,
+    encoder_global_attn_indexes=(1,),
+    image_size=256,
+    patch_size=16,
+    window_size=4,
+    prompt_embed_dim=32,
+    decoder_depth=1,
+    decoder_mlp_dim=64,
+    decoder_num_heads=2,
+    iou_head_hidden_dim=32,
+)
+
+TINY_CLIP_CONFIG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+TINY_CLIP_ARCH = "shootstudio-tiny-clip"
+
+# Words a tiny BLIP vocabulary knows; real BLIP uses bert-base-uncased's 30k.
+_BLIP_WORDS = (
+    "a photo of the product on white table with bag shoe car watch red black leather studio light in and "
+    "is background small large"
+).split()
+
+
+def make_tiny(folder: Path | str, seed: int = 0) -> Path:
+    """Write every role's tiny model under `folder` and a `models.toml` for them; return its path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    _write_sam(folder / "sam_tiny.pth")
+    _write_clip(folder / "clip")
+    tokenizer_dir = _write_clip_tokenizer(folder / "_tokenizer")
+    _write_sd(folder / "sd15-tiny", tokenizer_dir, in_channels=4)
+    _write_sd(folder / "sd15-inpainting-tiny", tokenizer_dir, in_channels=9)
+    _write_controlnet(folder / "controlnet-depth-tiny")
+    _write_depth(folder / "depth-tiny")
+    _write_blip(folder / "blip-tiny")
+    config = ModelsConfig(
+        {
+            "sam": RoleSpec("sam", "sam_tiny.pth", folder, {"variant": "custom", **TINY_SAM.to_options()}),
+            "clip": RoleSpec(
+                "clip", "clip/open_clip_model.safetensors", folder, {"config": f"clip/{TINY_CLIP_ARCH}.json"}
+            ),
+            "inpaint": RoleSpec("inpaint", "sd15-inpainting-tiny", folder, {}),
+            "controlnet_depth": RoleSpec("controlnet_depth", "controlnet-depth-tiny", folder, {}),
+            "depth": RoleSpec("depth", "depth-tiny", folder, {"kind": "transformers"}),
+            "txt2img": RoleSpec("txt2img", "sd15-tiny", folder, {}),
+            "captioner": RoleSpec("captioner", "blip-tiny", folder, {}),
+        }
+    )
+    # Relative paths keep the folder movable.
+    data = {role: {"path": spec.path, **spec.options} for role, spec in config.roles.items()}
+    import tomli_w
+
+    toml_path = folder / "models.toml"
+    header = "# Tiny random-weight models written by `python main.py models make-tiny` (for tests only).\n"
+    atomic_write_bytes(toml_path, (header + tomli_w.dumps(data)).encode())
+    return toml_path
+
+
+def _write_sam(path: Path) -> None:
+    torch.save(build_sam(TINY_SAM).state_dict(), path)
+
+
+def _write_clip(folder: Path) -> None:
+    import open_clip
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / f"{TINY_CLIP_ARCH}.json"
+    config_path.write_text(json.dumps(TINY_CLIP_CONFIG, indent=2))
+    open_clip.add_model_config(config_path)
+    model = open_clip.create_model(TINY_CLIP_ARCH, pretrained=None)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "open_clip_model.safetensors"))
+
+
+def _write_clip_tokenizer(folder: Path) -> Path:
+    """CLIP's BPE as `vocab.json` + `merges.txt`, derived from open_clip's bundled vocabulary.
+
+    (transformers 5 ignores vocab/merges passed to the constructor; a folder it loads is what works.)
+    """
+    import open_clip.tokenizer as oct
+    from transformers import CLIPTokenizer
+
+    bpe_path = Path(oct.default_bpe())
+    with gzip.open(bpe_path) as handle:
+        merges = handle.read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
+    merge_pairs = [tuple(m.split()) for m in merges]
+    vocab = list(oct.bytes_to_unicode().values())
+    vocab = vocab + [v + "</w>" for v in vocab] + ["".join(p) for p in merge_pairs]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    # SD 1.5's tokenizer pads and truncates to CLIP's 77-token context.
+    tokenizer = CLIPTokenizer.from_pretrained(str(folder), model_max_length=77)
+    tokenizer.save_pretrained(str(folder))
+    return folder
+
+
+def _tiny_text_encoder():
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            projection_dim=32,
+        )
+    )
+
+
+def _tiny_unet(in_channels: int):
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=8,
+        in_channels=in_channels,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
+
+
+def _write_sd(folder: Path, tokenizer_dir: Path, in_channels: int) -> None:
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionInpaintPipeline,
+        StableDiffusionPipeline,
+    )
+    from transformers import CLIPImageProcessor, CLIPTokenizer
+
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        block_out_channels=(32, 64),
+        latent_channels=4,
+        norm_num_groups=32,
+        sample_size=64,
+    )
+    # The same scheduler settings as SD 1.5's scheduler_config.json.
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipeline_class = StableDiffusionInpaintPipeline if in_channels == 9 else StableDiffusionPipeline
+    pipe = pipeline_class(
+        vae=vae,
+        text_encoder=_tiny_text_encoder(),
+        tokenizer=CLIPTokenizer.from_pretrained(str(tokenizer_dir)),
+        unet=_tiny_unet(in_channels),
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=CLIPImageProcessor(crop_size=64, size=64),
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(str(folder), safe_serialization=True)
+
+
+def _write_controlnet(folder: Path) -> None:
+    from diffusers import ControlNetModel
+
+    controlnet = ControlNetModel(
+        in_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=32,
+        # Must downsample by the VAE's factor (2 blocks → 2×).
+        conditioning_embedding_out_channels=(16, 32),
+    )
+    controlnet.save_pretrained(str(folder), safe_serialization=True)
+
+
+def _write_depth(folder: Path) -> None:
+    from transformers import DPTConfig, DPTForDepthEstimation, DPTImageProcessor
+
+    config = DPTConfig(
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=64,
+        patch_size=16,
+        backbone_out_indices=[0, 1, 2, 3],
+        neck_hidden_sizes=[16, 16, 32, 32],
+        fusion_hidden_size=16,
+        head_in_index=-1,
+        reassemble_factors=[4, 2, 1, 0.5],
+    )
+    DPTForDepthEstimation(config).save_pretrained(str(folder), safe_serialization=True)
+    DPTImageProcessor(size={"height": 64, "width": 64}, keep_aspect_ratio=False).save_pretrained(str(folder))
+
+
+def _write_blip(folder: Path) -> None:
+    from transformers import (
+        BertTokenizerFast,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessor,
+        BlipProcessor,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab_file = folder / "vocab.txt"
+    vocab_file.write_text("\n".join(specials + list(dict.fromkeys(_BLIP_WORDS))) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
+    vocab_size = len(tokenizer)
+    config = BlipConfig(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 64,
+            "patch_size": 16,
+        },
+        text_config={
+            "vocab_size": vocab_size,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "encoder_hidden_size": 32,
+            "bos_token_id": tokenizer.convert_tokens_to_ids("[DEC]"),
+            "pad_token_id": tokenizer.pad_token_id,
+            "sep_token_id": tokenizer.sep_token_id,
+        },
+        projection_dim=32,
+    )
+    BlipForConditionalGeneration(config).save_pretrained(str(folder), safe_serialization=True)
+    processor = BlipProcessor(
+        image_processor=BlipImageProcessor(size={"height": 64, "width": 64}), tokenizer=tokenizer
+    )
+    processor.save_pretrained(str(folder))

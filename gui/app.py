@@ -1,0 +1,47 @@
+"""Start the desktop app: a QApplication driven by a qasync event loop, and the main window."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("ShootStudio")
+    app.setOrganizationName("ShootStudio")
+    app.setDesktopFileName("shootstudio")
+    app.setWindowIcon(QIcon(str(RESOURCES / "shootstudio.svg")))
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`argv`: optionally one folder to open."""
+    import qasync
+
+    from gui.main_window import MainWindow
+
+    argv = list(argv or [])
+    app = create_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow()
+    window.show()
+    if argv:
+        window.open_folder(Path(argv[0]))
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    window.shutdown_engine()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
