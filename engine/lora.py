@@ -61,8 +61,8 @@ def apply_loras(pipe: Any, loras: list[LoraSpec]) -> None:
                 pipe.unload_lora_weights()
                 pipe._shootstudio_loras = ()
                 raise ModelError(
-                    f"LoRA {spec.path.name} does not fit this SD 1.5 model (kohya or diffusers format expected): "
-                    f"{str(error)[:200]}"
+                    f"LoRA {spec.path.name} does not fit this SD 1.5 model "
+                    f"(kohya or diffusers format expected): {str(error)[:200]}"
                 ) from error
         pipe._shootstudio_loras = wanted
     if loras:
