@@ -1,0 +1,145 @@
+"""Mask editing operations on HW uint8 masks (0 = background, 255 = product, values between = soft edge).
+
+Brush dabs are computed only inside the bounding box they touch, so painting cost follows the brush size,
+not the image size. Whole-mask operations use OpenCV and SciPy (exact distance transforms, Gaussian blur,
+hole filling) rather than Python loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+BBox = tuple[int, int, int, int]  # (y0, y1, x0, x1), half-open, in mask pixels
+
+
+@dataclass(frozen=True)
+class Brush:
+    """A round brush. `radius` in mask pixels; `hardness` 1 = hard edge, 0 = soft to the centre."""
+
+    radius: float = 20.0
+    hardness: float = 0.8
+    erase: bool = False
+
+    def with_radius(self, radius: float) -> Brush:
+        return Brush(max(1.0, min(radius, 2000.0)), self.hardness, self.erase)
+
+
+def clip_bbox(bbox: BBox, shape: tuple[int, ...]) -> BBox | None:
+    y0, y1, x0, x1 = bbox
+    y0, x0 = max(0, y0), max(0, x0)
+    y1, x1 = min(shape[0], y1), min(shape[1], x1)
+    return (y0, y1, x0, x1) if y1 > y0 and x1 > x0 else None
+
+
+def union_bbox(a: BBox | None, b: BBox | None) -> BBox | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
+
+
+def segment_bbox(p0: tuple[float, float], p1: tuple[float, float], radius: float, shape) -> BBox | None:
+    """The pixels a brush of `radius` can touch moving from p0 to p1 (points are (x, y))."""
+    pad = int(np.ceil(radius)) + 1
+    x0, x1 = sorted((p0[0], p1[0]))
+    y0, y1 = sorted((p0[1], p1[1]))
+    return clip_bbox((int(y0) - pad, int(y1) + pad + 1, int(x0) - pad, int(x1) + pad + 1), shape)
+
+
+def _segment_alpha(bbox: BBox, p0, p1, brush: Brush) -> np.ndarray:
+    """Coverage in [0, 1] of the capsule swept from p0 to p1, float32, shaped like the bbox."""
+    y0, y1, x0, x1 = bbox
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :] + 0.5
+    ax, ay = float(p0[0]), float(p0[1])
+    dx, dy = float(p1[0]) - ax, float(p1[1]) - ay
+    length2 = dx * dx + dy * dy
+    if length2 > 0:
+        t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0.0, 1.0)
+        dist = np.hypot(xs - (ax + t * dx), ys - (ay + t * dy))
+    else:
+        dist = np.hypot(xs - ax, ys - ay)
+    # Hardness sets how much of the radius is fully opaque; the rest ramps linearly to 0 at the rim.
+    soft = max(brush.radius * (1.0 - brush.hardness), 0.75)  # keep ~1 px of antialiasing when hard
+    inner = brush.radius - soft
+    return np.clip((brush.radius - dist) / (brush.radius - inner), 0.0, 1.0).astype(np.float32)
+
+
+def paint_segment(mask: np.ndarray, p0, p1, brush: Brush) -> BBox | None:
+    """Stamp the brush along p0 → p1 into `mask` in place; return the bbox that may have changed.
+
+    Painting takes the max of the mask and the brush coverage, erasing the min, so dabs that overlap
+    within a stroke never darken or lighten twice.
+    """
+    bbox = segment_bbox(p0, p1, brush.radius, mask.shape)
+    if bbox is None:
+        return None
+    y0, y1, x0, x1 = bbox
+    alpha = _segment_alpha(bbox, p0, p1, brush)
+    region = mask[y0:y1, x0:x1]
+    if brush.erase:
+        np.minimum(region, ((1.0 - alpha) * 255.0 + 0.5).astype(np.uint8), out=region)
+    else:
+        np.maximum(region, (alpha * 255.0 + 0.5).astype(np.uint8), out=region)
+    return bbox
+
+
+def grow(mask: np.ndarray, pixels: float) -> np.ndarray:
+    """Grow (pixels > 0) or shrink (pixels < 0) the mask by an exact Euclidean distance."""
+    if pixels == 0:
+        return mask.copy()
+    binary = mask >= 128
+    if pixels > 0:
+        # Distance of every background pixel to the nearest mask pixel: one pass, any radius.
+        distance = cv2.distanceTransform((~binary).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        return np.where(distance <= pixels, np.uint8(255), mask).astype(np.uint8)
+    distance = cv2.distanceTransform(binary.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.where(distance > -pixels, mask, np.uint8(0)).astype(np.uint8)
+
+
+def feather(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Soften the edge with a Gaussian blur whose visible reach is about `radius` pixels."""
+    if radius <= 0:
+        return mask.copy()
+    sigma = radius / 3.0
+    return cv2.GaussianBlur(mask, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill background regions fully enclosed by the mask (a strap loop, a logo hole)."""
+    filled = ndimage.binary_fill_holes(mask >= 128)
+    return np.where(filled & (mask < 128), np.uint8(255), mask).astype(np.uint8)
+
+
+def invert(mask: np.ndarray) -> np.ndarray:
+    return (255 - mask).astype(np.uint8)
+
+
+def union(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
+    _check_same_shape(mask, other)
+    return np.maximum(mask, other)
+
+
+def subtract(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
+    _check_same_shape(mask, other)
+    return np.minimum(mask, 255 - other)
+
+
+def changed_bbox(before: np.ndarray, after: np.ndarray) -> BBox | None:
+    """The smallest bbox holding every pixel that differs, or None when nothing changed."""
+    diff = before != after
+    rows = np.flatnonzero(diff.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(diff[rows[0] : rows[-1] + 1].any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def _check_same_shape(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"masks differ in size: {a.shape[::-1]} vs {b.shape[::-1]}")
