@@ -1,0 +1,85 @@
+"""SamSession on the tiny SAM: cached embeddings, clicks, automatic proposals equal to the library's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from segment_anything import SamAutomaticMaskGenerator
+
+from engine.segment import ProposalSettings, SamSession
+from engine.store_cache import EmbeddingCache
+
+
+@pytest.fixture
+def rgb():
+    rng = np.random.default_rng(1)
+    image = np.full((96, 128, 3), 230, np.uint8)
+    image[20:70, 30:90] = rng.integers(0, 120, (50, 60, 3))
+    return image
+
+
+def test_predict_before_set_image_is_a_clear_error(tiny_registry):
+    session = SamSession(tiny_registry)
+    with pytest.raises(RuntimeError, match="set_image"):
+        session.predict(points=[[1, 1]], labels=[1])
+
+
+def test_embedding_is_cached_on_disk_and_reused(tiny_registry, rgb, tmp_path):
+    cache = EmbeddingCache(tmp_path / "sam")
+    first = SamSession(tiny_registry, cache)
+    first.set_image("img1", rgb)
+    assert not first.last_embed_from_cache
+    masks1, scores1, low1 = first.predict(points=[[60, 45]], labels=[1])
+    second = SamSession(tiny_registry, cache)  # another user of the cache: the mask canvas
+    assert second.embed("img1", rgb) is True
+    second.set_image("img1", rgb)
+    assert second.last_embed_from_cache
+    masks2, scores2, _ = second.predict(points=[[60, 45]], labels=[1])
+    assert (
+        masks1.shape == (3, 96, 128) and masks1.dtype == bool and low1.shape == (3, 64, 64)
+    )  # 4x the embedding grid (256 for real SAM)
+    assert np.array_equal(masks1, masks2) and np.allclose(scores1, scores2)
+    assert list(scores1) == sorted(scores1, reverse=True)
+    box_masks, _, _ = second.predict(box=[30, 20, 90, 70], multimask=False)
+    assert box_masks.shape == (1, 96, 128)
+
+
+def test_proposals_match_the_library_generator(tiny_registry, rgb):
+    settings = ProposalSettings(
+        points_per_side=8,
+        points_per_batch=50,
+        pred_iou_thresh=0.0,
+        stability_score_thresh=0.0,
+        box_nms_thresh=0.7,
+    )
+    session = SamSession(tiny_registry)
+    session.set_image("img", rgb)
+    ours = session.propose(settings)
+    generator = SamAutomaticMaskGenerator(
+        tiny_registry.sam(),
+        points_per_side=8,
+        pred_iou_thresh=0.0,
+        stability_score_thresh=0.0,
+        box_nms_thresh=0.7,
+        output_mode="binary_mask",
+    )
+    with torch.inference_mode():
+        theirs = generator.generate(rgb)
+    assert len(ours) == len(theirs) > 0
+    assert ours.masks.shape[1:] == rgb.shape[:2]
+    assert ours.masks.dtype == bool
+    assert {m.tobytes() for m in ours.masks} == {a["segmentation"].tobytes() for a in theirs}
+    assert {tuple(b) for b in ours.boxes} == {
+        (x, y, x + w, y + h) for x, y, w, h in (a["bbox"] for a in theirs)
+    }
+
+
+def test_proposals_at_working_size_for_large_images(tiny_registry):
+    big = np.random.default_rng(2).integers(0, 255, (600, 1500, 3), dtype=np.uint8)
+    session = SamSession(tiny_registry)
+    session.set_image("big", big)
+    settings = ProposalSettings(points_per_side=4, pred_iou_thresh=0, stability_score_thresh=0, max_side=300)
+    proposals = session.propose(settings)
+    assert proposals.masks.shape[1:] == (120, 300)
+    assert (proposals.boxes[:, 2] < 300).all() and (proposals.boxes[:, 3] < 120).all()
