@@ -121,16 +121,33 @@ class ModelRegistry:
             "controlnet_depth", lambda: load_controlnet(self.config.spec("controlnet_depth"), self.choice)
         )
 
-    def inpaint_pipeline(self, control: bool = True) -> Any:
-        from engine.models.diffusion import load_inpaint_pipeline
+    def inpaint_pipeline(self, control: bool = True, memory: Any = None) -> Any:
+        """SD 1.5 inpainting (+ depth ControlNet when `control`); `memory` is a `MemoryOptions`."""
+        from engine.models.diffusion import MemoryOptions, load_inpaint_pipeline
+
+        memory = memory or MemoryOptions()
 
         def load() -> Any:
             controlnet = self.controlnet_depth() if control else None
-            return load_inpaint_pipeline(self.config.spec("inpaint"), self.choice, controlnet)
+            return load_inpaint_pipeline(self.config.spec("inpaint"), self.choice, controlnet, memory)
 
-        return self.get(("inpaint", control), load)
+        # Keyed without the default options so that `inpaint_pipeline(control)` callers share one copy.
+        key = ("inpaint", control) if memory == MemoryOptions() else ("inpaint", control, memory)
+        return self.get(key, load)
+
+    def release_pipelines(self) -> None:
+        """Drop every diffusion pipeline and ControlNet (before a retry with offload after an OOM)."""
+        with self._lock:
+            for key in [k for k in self._resident if k == "controlnet_depth" or _is_pipeline_key(k)]:
+                self._resident.pop(key, None)
+        self.release(object())  # collects garbage and empties the CUDA cache
 
     def txt2img_pipeline(self) -> Any:
         from engine.models.diffusion import load_txt2img_pipeline
 
         return self.get("txt2img", lambda: load_txt2img_pipeline(self.config.spec("txt2img"), self.choice))
+
+
+def _is_pipeline_key(key: Any) -> bool:
+    name = key[0] if isinstance(key, tuple) else key
+    return name in ("inpaint", "txt2img")
