@@ -1,0 +1,29 @@
+"""Atomic writes: a failed write leaves the old file intact and no temporary file behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.atomic import atomic_save, atomic_write_bytes
+
+
+def test_a_write_replaces_the_file_whole(tmp_path):
+    target = tmp_path / "sub" / "record.json"
+    atomic_write_bytes(target, b"first")
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in target.parent.iterdir()] == ["record.json"]
+
+
+def test_a_failed_write_keeps_the_old_content_and_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "mask.png"
+    target.write_bytes(b"old mask")
+
+    def explode(handle):
+        handle.write(b"half a ma")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        atomic_save(target, explode)
+    assert target.read_bytes() == b"old mask"
+    assert [p.name for p in tmp_path.iterdir()] == ["mask.png"]
