@@ -1,0 +1,90 @@
+"""A thin adapter between the mask editor and the project store (engine/store.py).
+
+The store keeps one edited mask per image as a PNG it reads back as a bool mask (threshold 128). The
+editor's masks are 8-bit with soft edges (feather, soft brushes), so after the store has recorded the
+edit, the same PNG is rewritten with the 8-bit values: the store and every other reader still see the
+same hard mask at 128, and the editor gets its soft edge back on reopen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.atomic import atomic_save
+from engine.store import ProjectStore
+
+
+@dataclass
+class RegionLayer:
+    """One product region the filter found: shown in its class colour, usable in union/subtract."""
+
+    index: int
+    class_name: str
+    score: float
+    mask: np.ndarray  # HxW bool at the image's size
+    visible: bool = True
+
+
+def _edited_png(store: ProjectStore, image_id: str) -> Path:
+    # The store's own location for the edited mask (ProjectStore.save_edited_mask).
+    return store.root / "masks" / image_id / "edited.png"
+
+
+def save_review_mask(store: ProjectStore, image_id: str, mask: np.ndarray) -> Path:
+    """Save `mask` (HxW uint8) as the image's edited mask; soft values survive (see module doc)."""
+    path = store.save_edited_mask(image_id, mask >= 128)
+    if np.any((mask > 0) & (mask < 255)):
+        image = Image.fromarray(np.ascontiguousarray(mask, np.uint8), "L")
+        atomic_save(path, lambda handle: image.save(handle, format="PNG", compress_level=1))
+    return path
+
+
+def load_review_mask(store: ProjectStore, image_id: str, size: tuple[int, int]) -> tuple[np.ndarray, str]:
+    """The mask to review at `size` (width, height) as HxW uint8, and where it came from:
+    "edited" (the user's), "filter" (union of the product regions), or "empty"."""
+    edited = store.edited_mask(image_id)
+    if edited is not None:
+        png = _edited_png(store, image_id)
+        try:
+            with Image.open(png) as image:
+                soft = np.asarray(image.convert("L"), dtype=np.uint8)
+            if soft.shape == edited.shape and np.array_equal(soft >= 128, edited):
+                return _fit(soft, size), "edited"
+        except OSError:
+            pass
+        return _fit(edited.astype(np.uint8) * 255, size), "edited"
+    product = store.product_mask(image_id, size)
+    if product is not None:
+        return product.astype(np.uint8) * 255, "filter"
+    return np.zeros((size[1], size[0]), np.uint8), "empty"
+
+
+def _fit(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if mask.shape == (size[1], size[0]):
+        return mask
+    return np.asarray(Image.fromarray(mask, "L").resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def load_region_layers(store: ProjectStore, image_id: str, size: tuple[int, int]) -> list[RegionLayer]:
+    """The product regions of the image's current verdict, each named by its best-scoring class."""
+    verdict = store.verdict(image_id)
+    if verdict is None or not verdict["run_key"]:
+        return []
+    wanted = set(json.loads(verdict["regions"] or "[]"))
+    layers = []
+    for row in store.region_rows(image_id, verdict["run_key"]):
+        if row["idx"] not in wanted or not row["mask_path"]:
+            continue
+        scores = json.loads(row["scores"] or "{}")
+        name, score = max(scores.items(), key=lambda item: item[1]) if scores else ("product", 0.0)
+        try:
+            mask = store.load_mask(row["mask_path"], size)
+        except OSError:
+            continue  # a missing proposal file: show the others
+        layers.append(RegionLayer(int(row["idx"]), str(name), float(score), mask))
+    return layers
