@@ -1,0 +1,303 @@
+"""The product filter: per image, SAM automatic masks → deduplicated → CLIP scores of the masked crops →
+a verdict (engine/verdict.py), with every score and region mask kept in the project store.
+
+```python
+product_filter = ProductFilter(registry, store, class_set)
+reports = product_filter.run(paths, ctx)            # or: worker.submit(filter_job(...))
+redecide(store, class_set.with_threshold("shoe", 0.3), product_filter.run_key)   # no model runs
+```
+
+Results are keyed by (image content hash, run key); the run key names the models, the proposal settings
+and the prompts (not the thresholds). A re-run does only images without a result for its key, so a
+cancelled or crashed run resumes where it stopped, and a changed file (new hash) is done again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from engine.classes import ClassSet
+from engine.imaging import ImageReadError, read_image
+from engine.jobs import Job, JobCancelled, JobContext, Priority
+from engine.segment import Proposals, ProposalSettings, SamSession, working_size
+from engine.store import ProjectStore
+from engine.verdict import ERROR, OTHER, OTHER_TOTAL, Verdict, call_region, decide
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    proposals: ProposalSettings = field(default_factory=ProposalSettings)
+    min_area_fraction: float = 0.001  # specks smaller than this share of the image are not scored
+    clip_batch: int = 64  # crops per CLIP call (one call for a typical image)
+
+    def key(self) -> str:
+        return f"{self.proposals.key()}|min_area={self.min_area_fraction}"
+
+
+@dataclass
+class ImageReport:
+    """What happened to one image (the JSON report's entry)."""
+
+    path: Path
+    rel_path: str
+    image_id: str | None
+    verdict: str
+    classes: dict[str, int] = field(default_factory=dict)
+    regions: list[dict[str, Any]] = field(default_factory=list)  # the verdict's regions
+    reason: str = ""
+    reused: bool = False  # decided from stored scores, no model ran
+    scored: int = 0  # regions scored by CLIP (all of them, not only the verdict's)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "image_id": self.image_id,
+            "verdict": self.verdict,
+            "classes": {
+                name: {
+                    "regions": count,
+                    "best_score": max(r["score"] for r in self.regions if r["class"] == name),
+                }
+                for name, count in self.classes.items()
+            },
+            "regions": self.regions,
+            "error": self.reason if self.verdict == ERROR else None,
+            "reason": self.reason,
+            "regions_scored": self.scored,
+            "reused": self.reused,
+        }
+
+
+def make_run_key(model_keys: str, settings: FilterSettings, class_set: ClassSet) -> str:
+    text = f"{model_keys}|{settings.key()}|{class_set.prompts_key()}"
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def region_scores(probs: np.ndarray, class_set: ClassSet) -> dict[str, float]:
+    """One crop's softmax row → what is stored: each class, the best "other" prompt, and all others."""
+    n = len(class_set.classes)
+    scores = {name: float(p) for name, p in zip(class_set.names, probs[:n], strict=True)}
+    scores[OTHER] = float(probs[n:].max()) if len(probs) > n else 0.0
+    scores[OTHER_TOTAL] = float(probs[n:].sum())
+    return scores
+
+
+def _region_entries(store: ProjectStore, rows: list, verdict: Verdict, class_set: ClassSet) -> list[dict]:
+    """The verdict's regions with class, score, box and mask path, for reports and the GUI."""
+    by_idx = {row["idx"]: row for row in rows}
+    entries = []
+    for idx in verdict.regions:
+        row = by_idx[idx]
+        scores = json.loads(row["scores"])
+        name = call_region(idx, scores, class_set).name
+        entries.append(
+            {
+                "index": idx,
+                "class": name,
+                "score": round(float(scores[name]), 4),
+                "other": round(float(scores.get(OTHER, 0.0)), 4),
+                "box": json.loads(row["box"]),
+                "area": row["area"],
+                "mask": str(store.root / row["mask_path"]) if row["mask_path"] else None,
+            }
+        )
+    return entries
+
+
+def decide_stored(store: ProjectStore, image_id: str, run_key: str, class_set: ClassSet) -> Verdict | None:
+    """Decide an image from its stored scores and record the verdict; None if it has no result."""
+    result = store.result(image_id, run_key)
+    if result is None:
+        return None
+    if result["status"] == ERROR:
+        verdict = Verdict(ERROR, reason=result["error"] or "unreadable")
+    else:
+        rows = store.region_rows(image_id, run_key)
+        verdict = decide([(row["idx"], json.loads(row["scores"])) for row in rows], class_set)
+    store.set_verdict(
+        image_id,
+        run_key,
+        verdict.verdict,
+        classes=verdict.classes,
+        regions=verdict.regions,
+        best=verdict.best_json(),
+        reason=verdict.reason,
+    )
+    return verdict
+
+
+def redecide(store: ProjectStore, class_set: ClassSet, run_key: str) -> dict[str, Verdict]:
+    """Apply (new) thresholds to every stored result of `run_key`; runs no model. image_id → verdict."""
+    verdicts = {}
+    for entry in store.images():
+        verdict = decide_stored(store, entry.image_id, run_key, class_set)
+        if verdict is not None:
+            verdicts[entry.image_id] = verdict
+    return verdicts
+
+
+def downscale(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    if rgb.shape[:2] == tuple(size_hw):
+        return rgb
+    image = Image.fromarray(rgb).resize((size_hw[1], size_hw[0]), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(image)
+
+
+class ProductFilter:
+    """Runs the filter over images into a project store. Models load on the first image that needs them.
+
+    `propose(rgb_work) -> Proposals` replaces SAM (tests force a mask with it)."""
+
+    def __init__(
+        self,
+        registry: Any,
+        store: ProjectStore,
+        class_set: ClassSet,
+        settings: FilterSettings | None = None,
+        propose: Callable[[np.ndarray], Proposals] | None = None,
+    ):
+        from engine.classify import clip_model_key
+        from engine.segment import sam_model_key
+
+        self.registry, self.store, self.class_set = registry, store, class_set
+        self.settings = settings or FilterSettings()
+        self._propose = propose
+        sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
+        self.run_key = make_run_key(f"{sam_key}|{clip_model_key(registry)}", self.settings, class_set)
+        self._sam: SamSession | None = None
+        self._clip: Any = None
+
+    def _models(self) -> tuple[SamSession | None, Any]:
+        from engine.classify import ClipScorer
+
+        if self._sam is None and self._propose is None:
+            self._sam = SamSession(self.registry, self.store.embeddings)
+        if self._clip is None:
+            self._clip = ClipScorer(self.registry)
+        return self._sam, self._clip
+
+    def process(self, path: Path, check: Callable[[], None] | None = None) -> ImageReport:
+        """Decide one image: from stored scores when this run already did it, else with the models."""
+        path = Path(path)
+        rel = self.store.rel_path(path)
+        try:
+            image_id = self.store.register(path)
+        except OSError as error:
+            return ImageReport(
+                path, rel, None, ERROR, reason=f"{path.name}: cannot be read ({error.strerror})"
+            )
+        verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+        reused = verdict is not None
+        timings: dict[str, float] = {}
+        if verdict is None:
+            try:
+                loaded = read_image(path)
+            except ImageReadError as error:
+                self.store.save_result(image_id, self.run_key, status=ERROR, error=str(error))
+                verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+            else:
+                timings = self._score(image_id, loaded.rgb, check)
+                verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+        assert verdict is not None
+        rows = self.store.region_rows(image_id, self.run_key)
+        return ImageReport(
+            path,
+            rel,
+            image_id,
+            verdict.verdict,
+            verdict.classes,
+            _region_entries(self.store, rows, verdict, self.class_set),
+            verdict.reason,
+            reused,
+            len(rows),
+            timings,
+        )
+
+    def _score(self, image_id: str, rgb: np.ndarray, check: Callable[[], None] | None) -> dict[str, float]:
+        """Models → stored regions and scores for one image. Nothing is recorded if it is cancelled."""
+        sam, clip = self._models()
+        timings = {}
+        start = time.perf_counter()
+        work_hw = working_size(*rgb.shape[:2], self.settings.proposals.max_side)
+        work = downscale(rgb, work_hw)
+        if sam is not None:
+            sam.set_image(image_id, rgb)
+            timings["embed"] = time.perf_counter() - start
+            proposals = sam.propose(self.settings.proposals, check)
+        else:
+            proposals = self._propose(work)
+        timings.update({f"sam_{k}": v for k, v in proposals.timings.items()})
+        start = time.perf_counter()
+        areas = proposals.masks.reshape(len(proposals), -1).sum(1)
+        keep = np.flatnonzero(areas >= self.settings.min_area_fraction * work.shape[0] * work.shape[1])
+        probs = clip.score(
+            work, proposals.masks[keep], proposals.boxes[keep], self.class_set, self.settings.clip_batch
+        )
+        timings["clip"] = time.perf_counter() - start
+        if check is not None:
+            check()
+        start = time.perf_counter()
+        regions = []
+        for idx, (i, row) in enumerate(zip(keep, probs, strict=True)):
+            scores = region_scores(row, self.class_set)
+            regions.append(
+                {
+                    "idx": idx,
+                    "box": [int(v) for v in proposals.boxes[i]],
+                    "area": int(areas[i]),
+                    "pred_iou": float(proposals.pred_iou[i]),
+                    "stability": float(proposals.stability[i]),
+                    "mask_path": self.store.save_proposal_mask(
+                        image_id, self.run_key, idx, proposals.masks[i]
+                    ),
+                    "scores": scores,
+                }
+            )
+        info = {"work_size": [work.shape[1], work.shape[0]], "proposals": len(proposals), "timings": timings}
+        size = (rgb.shape[1], rgb.shape[0])
+        self.store.save_result(image_id, self.run_key, status="done", size=size, info=info, regions=regions)
+        timings["store"] = time.perf_counter() - start
+        return timings
+
+    def run(self, paths: list[Path], ctx: JobContext | None = None) -> list[ImageReport]:
+        """Every image in order; one bad image becomes an `error` report and the run goes on."""
+        reports = []
+        check = ctx.check_cancelled if ctx is not None else None
+        for number, path in enumerate(paths):
+            if ctx is not None:
+                ctx.check_cancelled()
+                ctx.progress(number, len(paths), Path(path).name)
+            try:
+                reports.append(self.process(path, check))
+            except JobCancelled:
+                raise
+            except Exception as error:  # one image's failure must not stop the shoot
+                if getattr(error, "exit_code", None) == 3:
+                    raise  # a missing model stops the run: every image would fail the same way
+                reports.append(
+                    ImageReport(
+                        Path(path),
+                        self.store.rel_path(Path(path)),
+                        None,
+                        ERROR,
+                        reason=f"{Path(path).name}: processing failed ({type(error).__name__}: {error})",
+                    )
+                )
+        if ctx is not None:
+            ctx.progress(len(paths), len(paths), "done")
+        return reports
+
+
+def filter_job(product_filter: ProductFilter, paths: list[Path]) -> Job:
+    """The filter as an engine job (batch priority: a click on the canvas goes first)."""
+    return Job(lambda ctx: product_filter.run(paths, ctx), name="filter", priority=Priority.BATCH)
