@@ -1,24 +1,45 @@
-"""The main window: the shoot view, menus, and engine status in the status bar."""
+"""The main window (the review desk): thumbnail browser, mask canvas, side panels, menus, and engine
+status in the status bar.
+
+Slow work never runs here: the folder is indexed on a thread, the full image decodes on a pool thread,
+masks are written by the saver thread, models run as engine jobs through the bridge.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.document import ShootDocument, index_entries, load_review, save_review_mask
+from engine.mask_ops import Brush
+from engine.models.config import ModelsConfig
+from engine.models.errors import ModelError
+from gui.background import Background, MaskSaver
 from gui.bridge import EngineBridge
+from gui.mask_canvas import MaskCanvas, prepare_content
+from gui.mask_panel import MaskPanel
+from gui.models_dialog import ModelsDialog
+from gui.sam_controller import SamController
+from gui.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
+
+RECENT_LIMIT = 8
 
 
 class DropHint(QWidget):
@@ -45,38 +66,141 @@ class DropHint(QWidget):
 
 class MainWindow(QMainWindow):
     folder_opened = Signal(Path)
+    review_shown = Signal(object)  # ReviewImage, once it is on the canvas
+    _index_batch = Signal(object, int)  # {path: entry}, folder generation (from the index thread)
 
-    def __init__(self, bridge: EngineBridge | None = None):
+    def __init__(
+        self,
+        bridge: EngineBridge | None = None,
+        models: ModelsConfig | None = None,
+        thumbnail_cache: Path | None = None,
+    ):
         super().__init__()
         self.setWindowTitle("ShootStudio")
-        self.resize(1280, 800)
+        self.resize(1440, 900)
         self.setAcceptDrops(True)
         self.bridge = bridge or EngineBridge(parent=self)
         self.folder: Path | None = None
+        self.models = models or self._load_models()
+        self.document = ShootDocument()
+        self.background = Background(parent=self)
+        self.saver = MaskSaver(self._save_mask, self._save_failed)
+        self._folder_generation = 0
+        self._load_generation = 0
+        self._index_stop = threading.Event()
 
+        self.thumbnails = ThumbnailModel(self.document, thumbnail_cache, parent=self)
+        self.browser = ThumbnailBrowser(self.thumbnails)
+        self.canvas = MaskCanvas(self.document)
         self.pages = QStackedWidget()
         self.drop_hint = DropHint()
         self.pages.addWidget(self.drop_hint)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.browser)
+        self.splitter.addWidget(self.canvas)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([380, 1000])
+        self.pages.addWidget(self.splitter)
         self.setCentralWidget(self.pages)
+
+        self.mask_panel = MaskPanel(self.document, self.canvas)
+        self.sam = SamController(self.bridge, self.document, self.canvas, self.models, self._following)
+        self.mask_panel.set_sam_problem(self.sam.problem)
         self._build_menus()
+        self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self._build_status_bar()
 
-    # -- building ----------------------------------------------------------------------------------
+        self._open_timer = QTimer(self, singleShot=True, interval=80)  # arrow-key repeat: latest wins
+        self._open_timer.timeout.connect(self._open_current)
+        self.browser.selectionModel().currentChanged.connect(lambda *_: self._open_timer.start())
+        self._index_batch.connect(self._apply_index)
+        self.document.mask_committed.connect(self._autosave)
+        self.sam.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.canvas.navigate.connect(self._step)
+
+    # -- building ----------------------------------------------------------------------------
+    def _load_models(self) -> ModelsConfig:
+        try:
+            return ModelsConfig.load()
+        except ModelError as error:
+            message = str(error)
+            QTimer.singleShot(0, lambda: self.statusBar().showMessage(message, 15000))
+            return ModelsConfig.defaults()
+
+    def _action(self, menu, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open Folder…", self, shortcut=QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._choose_folder)
-        file_menu.addAction(open_action)
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open Folder…", self._choose_folder, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About ShootStudio", self)
-        about.triggered.connect(
-            lambda: QMessageBox.about(self, "ShootStudio", "ShootStudio: review and enhance product shoots.")
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        self._action(edit, "&Undo", self.document.undo, "Ctrl+Z")
+        self._action(edit, "&Redo", self.document.redo, "Ctrl+Shift+Z")
+
+        view = bar.addMenu("&View")
+        self._action(view, "&Fit in Window", self.canvas.fit, "Ctrl+0")
+        self._action(view, "&Actual Pixels (100%)", self.canvas.actual_size, "Ctrl+1")
+        self._action(view, "Zoom &In", lambda: self._zoom(1.25), "Ctrl+=")
+        self._action(view, "Zoom &Out", lambda: self._zoom(0.8), "Ctrl+-")
+
+        review = bar.addMenu("&Review")
+        self._action(review, "&Pick", lambda: self._flag("pick"), "P")
+        self._action(review, "Re&ject", lambda: self._flag("reject"), "X")
+        self._action(review, "&Unflag", lambda: self._flag(None), "U")
+        review.addSeparator()
+        self._action(review, "&Next Image", lambda: self._step(1), "Ctrl+Right")
+        self._action(review, "P&revious Image", lambda: self._step(-1), "Ctrl+Left")
+
+        self.tools_menu = bar.addMenu("&Tools")
+        self._action(self.tools_menu, "&Brush", lambda: self.canvas.set_tool("brush"), "B")
+        self._action(self.tools_menu, "&Eraser", lambda: self.canvas.set_tool("eraser"), "E")
+        self._action(self.tools_menu, "&SAM Prompts", lambda: self.canvas.set_tool("sam"), "S")
+        self._action(self.tools_menu, "Larger Brush", lambda: self._brush_size(1.2), "]")
+        self._action(self.tools_menu, "Smaller Brush", lambda: self._brush_size(1 / 1.2), "[")
+        self._action(self.tools_menu, "Harder Brush", lambda: self._brush_hardness(0.1), "Shift+]")
+        self._action(self.tools_menu, "Softer Brush", lambda: self._brush_hardness(-0.1), "Shift+[")
+        self._action(self.tools_menu, "End SAM Prompt", self.sam.end_session, "Return")
+        self.tools_menu.addSeparator()  # panels added with add_panel() list themselves below
+
+        settings = bar.addMenu("&Settings")
+        self._action(settings, "&Models…", self.show_models_dialog)
+        help_menu = bar.addMenu("&Help")
+        self._action(
+            help_menu,
+            "&About ShootStudio",
+            lambda: QMessageBox.about(self, "ShootStudio", "ShootStudio: review and enhance product shoots."),
         )
-        help_menu.addAction(about)
+
+    def add_panel(
+        self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """Dock a side panel (Mask, Filter, Enhance, Generate, ...) and list it in the Tools menu.
+
+        Panels on the same side share one tabbed dock area."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title}")
+        dock.setWidget(widget)
+        existing = [
+            d for d in self.findChildren(QDockWidget) if d is not dock and self.dockWidgetArea(d) == area
+        ]
+        self.addDockWidget(area, dock)
+        if existing:
+            self.tabifyDockWidget(existing[-1], dock)
+            existing[0].raise_()
+        self.tools_menu.addAction(dock.toggleViewAction())
+        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -87,14 +211,18 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.bridge.cancel_all)
+        self.zoom_label = QLabel("")
+        bar.addPermanentWidget(self.zoom_label)
         bar.addPermanentWidget(self.job_label)
         bar.addPermanentWidget(self.job_progress)
         bar.addPermanentWidget(self.cancel_button)
+        self.bridge.job_started.connect(lambda job: self.job_label.setText(job.name))
         self.bridge.job_progress.connect(self._show_progress)
         self.bridge.busy_changed.connect(self._show_busy)
+        self.canvas.view_changed.connect(lambda: self.zoom_label.setText(f"{self.canvas.scale * 100:.0f}%"))
         bar.showMessage("Ready")
 
-    # -- engine status -----------------------------------------------------------------------------
+    # -- engine status -----------------------------------------------------------------------
     def _show_progress(self, job, progress) -> None:
         self.job_label.setText(f"{job.name}: {progress.message}" if progress.message else job.name)
         if progress.fraction is None:
@@ -106,23 +234,85 @@ class MainWindow(QMainWindow):
     def _show_busy(self, busy: bool) -> None:
         self.job_progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        if not busy:
+        if busy:
+            self.job_progress.setRange(0, 0)
+        else:
             self.job_label.setText("")
 
-    # -- folders -----------------------------------------------------------------------------------
+    # -- folders -----------------------------------------------------------------------------
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a shoot folder")
         if folder:
             self.open_folder(Path(folder))
 
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.recent_folders():
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.open_folder(Path(f)))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def recent_folders(self) -> list[str]:
+        value = QSettings().value("recent_folders", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, folder: Path) -> None:
+        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
+        QSettings().setValue("recent_folders", recent[:RECENT_LIMIT])
+
     def open_folder(self, folder: Path) -> None:
         if not folder.is_dir():
             self.statusBar().showMessage(f"Not a folder: {folder}", 5000)
             return
+        self._close_folder()
+        try:
+            self.document.open_folder(folder)
+        except (OSError, ValueError) as error:
+            self.statusBar().showMessage(f"Cannot open {folder}: {error}", 10000)
+            return
         self.folder = folder
+        self._remember(folder)
         self.setWindowTitle(f"{folder.name} — ShootStudio")
-        self.statusBar().showMessage(f"Opened {folder}")
+        count = len(self.document.images)
+        note = "" if self.document.store.in_folder else " (read-only folder: edits kept in your data folder)"
+        self.statusBar().showMessage(f"Opened {folder}: {count} images{note}")
+        self.pages.setCurrentWidget(self.splitter)
+        self._start_indexing()
+        if count:
+            self.browser.select_row(0)
         self.folder_opened.emit(folder)
+
+    def _close_folder(self) -> None:
+        self._index_stop.set()
+        self._folder_generation += 1
+        self._load_generation += 1
+        self.bridge.cancel_all()
+        self.saver.flush()
+        self.document.close()
+
+    def _start_indexing(self) -> None:
+        """Hash and look up every image on a thread; verdicts and flags fill in as batches arrive."""
+        stop = self._index_stop = threading.Event()
+        generation = self._folder_generation
+        store, paths = self.document.store, [image.path for image in self.document.images]
+
+        def check() -> None:
+            if stop.is_set():
+                raise InterruptedError
+
+        def run() -> None:
+            try:
+                for batch in index_entries(store, paths, check):
+                    self._index_batch.emit(batch, generation)
+            except (InterruptedError, OSError, sqlite3.Error):
+                pass  # a closed folder (or store) ends indexing quietly
+
+        threading.Thread(target=run, name="index-folder", daemon=True).start()
+
+    def _apply_index(self, batch, generation: int) -> None:
+        if generation == self._folder_generation:
+            self.document.apply_index(batch)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -134,11 +324,113 @@ class MainWindow(QMainWindow):
         if folder is not None:
             event.acceptProposedAction()
             self.open_folder(folder)
+            # Dropped files (not a folder): select the first of them.
+            files = {p.resolve() for p in paths if p.is_file()}
+            for row, image in enumerate(self.document.images):
+                if image.path.resolve() in files:
+                    self.browser.select_row(row)
+                    break
 
-    # -- closing -----------------------------------------------------------------------------------
+    # -- the image under review --------------------------------------------------------------
+    def _open_current(self) -> None:
+        row = self.browser.current_row()
+        store = self.document.store
+        if row is None or store is None:
+            return
+        image = self.document.images[row]
+        if self.document.review is not None and self.document.review.row == row:
+            return
+        self._load_generation += 1
+        generation = self._load_generation
+        self.canvas.set_busy(f"Loading {image.path.name}…")
+
+        def load():
+            return prepare_content(load_review(store, row, image.path, image.image_id))
+
+        def shown(content) -> None:
+            if generation != self._load_generation:
+                return  # the user already moved on
+            self.canvas.set_busy("")
+            self.canvas.set_content(content)
+            self.document.set_review(content.review)
+            self.review_shown.emit(content.review)
+
+        def failed(error: BaseException) -> None:
+            if generation == self._load_generation:
+                self.canvas.set_content(None)
+                self.document.set_review(None)
+                self.canvas.set_busy(f"Cannot open {image.path.name}: {error}")
+
+        self.background.run(load, shown, failed)
+
+    def _following(self, row: int):
+        nxt = self.browser.next_row(row)
+        if nxt is None:
+            return None
+        image = self.document.images[nxt]
+        return image.image_id, image.path
+
+    def _step(self, delta: int) -> None:
+        index = self.browser.currentIndex()
+        target = self.browser.proxy.index(max(0, index.row() + delta), 0)
+        if target.isValid():
+            self.browser.setCurrentIndex(target)
+
+    def _flag(self, flag: str | None) -> None:
+        rows = self.browser.selected_rows() or (
+            [self.browser.current_row()] if self.browser.current_row() is not None else []
+        )
+        if rows and self.document.store is not None:
+            self.document.set_flag(rows, flag)
+
+    def _zoom(self, factor: float) -> None:
+        centre = self.canvas.rect().center().toPointF()
+        self.canvas.zoom_to(self.canvas.scale * factor, centre)
+
+    def _brush_size(self, factor: float) -> None:
+        brush = self.canvas.brush
+        self.canvas.set_brush(brush.with_radius(brush.radius * factor))
+
+    def _brush_hardness(self, delta: float) -> None:
+        brush = self.canvas.brush
+        self.canvas.set_brush(Brush(brush.radius, min(1.0, max(0.0, brush.hardness + delta))))
+
+    # -- saving ------------------------------------------------------------------------------
+    def _autosave(self, review) -> None:
+        snapshot = self.document.save_snapshot()
+        if snapshot is not None:
+            self.saver.schedule(*snapshot)
+
+    def _save_mask(self, image_id: str, mask) -> None:
+        store = self.document.store
+        if store is not None:
+            save_review_mask(store, image_id, mask)
+
+    def _save_failed(self, image_id: str, error: BaseException) -> None:
+        message = f"Could not save the mask: {error}. Your edit is still on screen; free some disk space."
+        QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(message, 20000))
+
+    # -- settings ----------------------------------------------------------------------------
+    def show_models_dialog(self) -> ModelsDialog:
+        dialog = ModelsDialog(self.models, parent=self)
+        dialog.config_saved.connect(self.set_models)
+        dialog.show()
+        return dialog
+
+    def set_models(self, config: ModelsConfig) -> None:
+        self.models = config
+        self.sam.set_config(config)
+        self.mask_panel.set_sam_problem(self.sam.problem)
+
+    # -- closing -----------------------------------------------------------------------------
     def shutdown_engine(self) -> None:
+        self._close_folder()
+        self.saver.close()
+        self.thumbnails.close()
+        self.background.close()
         self.bridge.shutdown()
 
     def closeEvent(self, event) -> None:
         self.bridge.cancel_all()
+        self.saver.flush()
         super().closeEvent(event)

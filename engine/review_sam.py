@@ -1,0 +1,123 @@
+"""SAM for the review desk: jobs that embed the image under review, prefetch the next one, and turn the
+user's clicks and boxes into a new mask. Runs on the engine thread; torch loads on the first job.
+
+Prompt sessions: the clicks since the last other edit form one SAM prompt. With at least one positive
+point or a box, SAM's mask is added to the mask as it was when the session began; a session that starts
+with a negative click (Alt / right button) instead cuts the region SAM finds there out of that mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.jobs import Job, JobContext, Priority
+from engine.models.config import ModelsConfig
+from engine.models.errors import ModelError
+from engine.models.locate import resolve
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Points (x, y, positive) and an optional box (x0, y0, x1, y1), in image pixels."""
+
+    points: tuple[tuple[float, float, bool], ...] = ()
+    box: tuple[float, float, float, float] | None = None
+
+    @property
+    def subtracts(self) -> bool:
+        return self.box is None and bool(self.points) and not any(p for _, _, p in self.points)
+
+
+@dataclass(frozen=True)
+class SamResult:
+    image_id: str
+    mask: np.ndarray  # HxW uint8: the session's base mask combined with SAM's mask
+    score: float
+    from_cache: bool
+
+
+def missing_sam(config: ModelsConfig) -> str | None:
+    """None when SAM's weights are found, else a message naming the role and the fix (no torch import)."""
+    try:
+        resolve(config.spec("sam"), want_dir=False)
+    except ModelError as error:
+        return str(error)
+    return None
+
+
+class ReviewSam:
+    """One SamSession for the open folder, created on the engine thread on first use."""
+
+    def __init__(self, config: ModelsConfig, device: str = "auto"):
+        self.config = config
+        self.device = device
+        self._registry: Any = None
+        self._session: Any = None
+        self._cache_folder: Path | None = None
+
+    def _session_for(self, store: Any) -> Any:
+        from engine.models.registry import ModelRegistry
+        from engine.segment import SamSession
+
+        if self._registry is None:
+            self._registry = ModelRegistry(self.config, self.device)
+        if self._session is None or self._cache_folder != store.embeddings.folder:
+            self._session = SamSession(self._registry, store.embeddings)
+            self._cache_folder = store.embeddings.folder
+        return self._session
+
+    def embed_job(self, store: Any, image_id: str, rgb: np.ndarray) -> Job:
+        """Make `image_id` the current SAM image (from the disk cache when it is there)."""
+
+        def run(ctx: JobContext) -> bool:
+            ctx.progress(0, None, "loading SAM")
+            session = self._session_for(store)
+            ctx.check_cancelled()
+            ctx.progress(0, None, "computing the image embedding")
+            session.set_image(image_id, rgb)
+            return session.last_embed_from_cache
+
+        return Job(run, name="SAM embedding", priority=Priority.INTERACTIVE, key="review-sam-embed")
+
+    def prefetch_job(self, store: Any, image_id: str, path: Path) -> Job:
+        """Embed the next image into the cache while the user works on this one (lowest priority)."""
+
+        def run(ctx: JobContext) -> bool:
+            from engine.imaging import read_image
+
+            session = self._session_for(store)
+            if store.embeddings.get(image_id, session.model_key) is not None:
+                return True
+            rgb = read_image(path).rgb
+            ctx.check_cancelled()
+            return session.embed(image_id, rgb)
+
+        return Job(run, name="SAM prefetch", priority=Priority.BATCH, key="review-sam-prefetch")
+
+    def predict_job(
+        self, store: Any, image_id: str, rgb: np.ndarray, base: np.ndarray, prompt: Prompt
+    ) -> Job:
+        """SAM's mask for `prompt`, combined with `base` (HxW uint8) as the session rules say."""
+
+        def run(ctx: JobContext) -> SamResult:
+            session = self._session_for(store)
+            session.set_image(image_id, rgb)
+            ctx.check_cancelled()
+            points = [(x, y) for x, y, _ in prompt.points] or None
+            # A subtracting session asks SAM for the region under its clicks, then removes it.
+            labels = [1 if (positive or prompt.subtracts) else 0 for _, _, positive in prompt.points] or None
+            masks, scores, _ = session.predict(points=points, labels=labels, box=prompt.box, multimask=True)
+            found = masks[0]
+            if prompt.subtracts:
+                combined = np.where(found, np.uint8(0), base)
+            else:
+                combined = np.where(found, np.uint8(255), base)
+            return SamResult(
+                image_id, combined.astype(np.uint8), float(scores[0]), session.last_embed_from_cache
+            )
+
+        return Job(run, name="SAM", priority=Priority.INTERACTIVE, key="review-sam-predict")
