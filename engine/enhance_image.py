@@ -139,7 +139,7 @@ def encode_png(
         return _encode_png16_color(pixels, parameters, icc_profile)
     import io
 
-    image = Image.fromarray(pixels, "I;16" if mode == "I;16" else mode)
+    image = Image.fromarray(pixels)  # the dtype and channels give the mode (L, LA, RGB, RGBA, I;16)
     info = PngImagePlugin.PngInfo()
     if parameters:
         info.add_text("parameters", parameters)
