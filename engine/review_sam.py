@@ -8,6 +8,7 @@ with a negative click (Alt / right button) instead cuts the region SAM finds the
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,20 @@ class ReviewSam:
             self._session = SamSession(self._registry, store.embeddings)
             self._cache_folder = store.embeddings.folder
         return self._session
+
+    def load_job(self, store: Any) -> Job:
+        """Load SAM ahead of the first embedding (on opening a folder), so a click only pays for SAM."""
+
+        def run(ctx: JobContext) -> None:
+            ctx.progress(0, None, "loading SAM")
+            self._session_for(store)
+            # A full garbage collection holds the GIL for 0.2-0.4 s once torch and Qt are loaded, and an
+            # automatic one can land in the middle of an embedding, freezing the UI thread. The registry
+            # has just collected; move the survivors (modules, weights) out of the collector's sight.
+            gc.freeze()
+
+        # Interactive, so it runs before the first embedding (which is interactive too).
+        return Job(run, name="Loading SAM", priority=Priority.INTERACTIVE, key="review-sam-load")
 
     def embed_job(self, store: Any, image_id: str, rgb: np.ndarray) -> Job:
         """Make `image_id` the current SAM image (from the disk cache when it is there)."""

@@ -43,6 +43,7 @@ class SamController(QObject):
         bridge.job_finished.connect(self._job_finished)
         canvas.prompt_point.connect(self.add_point)
         canvas.prompt_box.connect(self.set_box)
+        document.folder_opened.connect(self._folder_opened)
         document.review_changed.connect(self._review_changed)
         document.mask_committed.connect(self._mask_committed)
 
@@ -60,6 +61,14 @@ class SamController(QObject):
         handler = self._handlers.pop(job.id, None)
         if handler is not None:
             handler(job)
+
+    def _folder_opened(self, folder: Path) -> None:
+        if not self.problem and self.document.store is not None:
+            self._submit(self.sam.load_job(self.document.store), self._loaded)
+
+    def _loaded(self, job: Job) -> None:
+        if isinstance(job.outcome, Failed):
+            self.message.emit(f"SAM could not be loaded: {job.outcome.message}")
 
     def _review_changed(self, review: ReviewImage | None) -> None:
         self.end_session()
