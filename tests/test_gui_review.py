@@ -90,12 +90,16 @@ def test_a_brush_stroke_undoes_exactly_and_comes_back_after_reopening(qtbot, win
 
 
 def test_a_sam_click_makes_the_mask_sam_predicts(qtbot, window, tmp_path, tiny_registry):
-    from engine.segment import SamSession
+    from engine.segment import SamSession, sam_model_key
 
     folder = make_shoot(tmp_path / "shoot", count=2)
     review = open_by_drop(qtbot, window, folder)
     assert window.mask_panel.tool_buttons["sam"].isEnabled()
     qtbot.waitUntil(lambda: window.sam.embedded_image == review.image_id, timeout=20000)
+    # The next image in the browser is embedded ahead of time, into the store's cache.
+    key = sam_model_key(tiny_registry)
+    second = window.document.image_id(1)
+    qtbot.waitUntil(lambda: window.document.store.embeddings.get(second, key) is not None, timeout=20000)
     canvas = window.canvas
     qtbot.keyClick(canvas, Qt.Key.Key_S)
     assert canvas.tool == "sam"
