@@ -133,21 +133,19 @@ def config_folder_for(diffusers_folder: Path, target: Path) -> Path:
 # --- LoRA files ----------------------------------------------------------------------------------------
 
 
-def write_peft_lora(pipe, path: Path, seed: int = 0, rank: int = 4) -> Path:
-    """A diffusers/peft-format LoRA for the tiny UNet with large random weights (so it visibly acts)."""
-    from diffusers import StableDiffusionPipeline
+def write_peft_lora(unet_folder: Path, path: Path, seed: int = 0, rank: int = 4) -> Path:
+    """A diffusers/peft-format LoRA for the UNet at `unet_folder`, with large random weights (so it
+    visibly acts). Built on a private copy of the UNet so no shared pipeline is touched."""
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    unet = pipe.unet
+    unet = UNet2DConditionModel.from_pretrained(str(unet_folder))
     torch.manual_seed(seed)
     config = LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
-    unet.add_adapter(config, adapter_name="fixture")
-    try:
-        state = get_peft_model_state_dict(unet, adapter_name="fixture")
-        state = {key: torch.randn_like(value) * 0.5 for key, value in state.items()}
-    finally:
-        unet.delete_adapters("fixture")
+    unet.add_adapter(config)
+    state = get_peft_model_state_dict(unet)
+    state = {key: torch.randn_like(value) * 0.5 for key, value in state.items()}
     StableDiffusionPipeline.save_lora_weights(
         str(path.parent), unet_lora_layers=state, weight_name=path.name, safe_serialization=True
     )
