@@ -33,6 +33,7 @@ from engine.enhance_region import (
 from engine.jobs import EngineError, JobContext
 from engine.lora import LoraSpec, apply_loras
 from engine.outputs import format_parameters, free_path
+from engine.samplers import SCHEDULERS
 
 DEFAULT_TEMPLATE = "ppzocketv2, {class}, stylish, studio photography, product photography, ultra realistic"
 DEFAULT_NEGATIVE = "blurry, deformed, low quality, watermark, text"
@@ -41,6 +42,12 @@ MODES = ("masked", "whole")
 
 class EnhanceError(EngineError):
     """A run that cannot go on; the message says what to change."""
+
+
+class EnhanceSettingsError(EnhanceError):
+    """Settings that cannot work (bad input: exit code 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,12 @@ class EnhanceRecipe:
             problems.append("work size must be a multiple of 8, at least 64")
         if self.padding < 0 or self.mask_blur < 0:
             problems.append("padding and mask blur cannot be negative")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            problems.append("seed must be between 0 and 4294967295")
+        if self.scheduler not in SCHEDULERS:
+            problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
         if problems:
-            raise EnhanceError("Bad enhancement settings: " + "; ".join(problems) + ".")
+            raise EnhanceSettingsError("Bad enhancement settings: " + "; ".join(problems) + ".")
 
 
 @dataclass
@@ -133,6 +144,7 @@ def enhance(
     """Run `recipe` on the masked product of `image_path`; `mask` is HxW (bool or 0..255), upright."""
     recipe.validate()
     image = read_native(image_path)
+    check_models(registry, recipe)
     binary = check_mask(mask, image.size)
     if recipe.mode == "masked":
         work = (recipe.work_size, recipe.work_size)
@@ -165,6 +177,14 @@ def enhance(
         result.variants.append(Variant(seed, patch, parameters, preview))
     _check_cancelled(ctx)
     return result
+
+
+def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
+    """Fail before any work when a needed model is missing (the error names the role and the fix)."""
+    from engine.models.locate import resolve
+
+    for role in ("inpaint", "controlnet_depth", "depth") if recipe.control else ("inpaint",):
+        resolve(registry.config.spec(role))
 
 
 class _PipelineRunner:

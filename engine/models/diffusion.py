@@ -19,6 +19,7 @@ from engine.device import DeviceChoice
 from engine.models.config import RoleSpec
 from engine.models.errors import ModelError
 from engine.models.locate import resolve
+from engine.samplers import SCHEDULERS
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 BUNDLED_CONFIGS = {
@@ -157,20 +158,6 @@ def load_txt2img_pipeline(spec: RoleSpec, choice: DeviceChoice, memory: MemoryOp
 
     pipe = _load_pipeline(StableDiffusionPipeline, spec, choice)
     return _place(pipe, choice, memory or MemoryOptions())
-
-
-# A1111 sampler names → diffusers scheduler classes (+ options), for the `parameters` chunk to read right.
-SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "DDIM": ("DDIMScheduler", {}),
-    "PNDM": ("PNDMScheduler", {}),
-    "Euler": ("EulerDiscreteScheduler", {}),
-    "Euler a": ("EulerAncestralDiscreteScheduler", {}),
-    "DPM++ 2M": ("DPMSolverMultistepScheduler", {}),
-    "DPM++ 2M Karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
-    "UniPC": ("UniPCMultistepScheduler", {}),
-    "LMS": ("LMSDiscreteScheduler", {}),
-    "Heun": ("HeunDiscreteScheduler", {}),
-}
 
 
 def set_scheduler(pipe: Any, name: str) -> None:
