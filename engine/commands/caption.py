@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from engine.commands.common import add_common_arguments
+from engine.commands.common import add_common_arguments, open_registry, run_job
 
 HELP = "write a BLIP caption .txt beside each image"
 
@@ -18,4 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("caption is not implemented yet (issue: generation and LoRA)")
+    from engine.captions import CaptionError, caption_job
+    from engine.imaging import list_images
+
+    if not args.folder.is_dir():
+        raise CaptionError(f"Not a folder: {args.folder}")
+    if not list_images(args.folder):  # before loading BLIP
+        raise CaptionError(f"No images in {args.folder} (looked for .jpg, .png, .tif, .webp ...).")
+    code, report = run_job(
+        caption_job(args.folder, open_registry(args), tag=args.tag, overwrite=args.overwrite)
+    )
+    if report is not None:
+        for problem in report.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        print(report.summary())
+    return code
