@@ -117,6 +117,18 @@ def blend_region(
 ) -> np.ndarray:
     """The original region (native dtype/layout) with the generated pixels blended in through `alpha`;
     where alpha is 0 the result is the original's value, bit for bit."""
+    result = original.copy()
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return result
+    # Only the feathered mask's bounding box is computed: in whole-image mode the region is the
+    # whole 24 MP photo, and float copies of all of it would cost gigabytes.
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    result[box] = _blend(original[box], generated_rgb8[box], alpha[box], mode)
+    return result
+
+
+def _blend(original: np.ndarray, generated_rgb8: np.ndarray, alpha: np.ndarray, mode: str) -> np.ndarray:
     generated = rgb8_to_native(generated_rgb8, original, mode)
     weight = alpha if original.ndim == 2 else alpha[..., None]
     mixed = original.astype(np.float64) * (1.0 - weight) + generated * weight
