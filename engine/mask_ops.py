@@ -51,23 +51,23 @@ def segment_bbox(p0: tuple[float, float], p1: tuple[float, float], radius: float
     return clip_bbox((int(y0) - pad, int(y1) + pad + 1, int(x0) - pad, int(x1) + pad + 1), shape)
 
 
-def _segment_alpha(bbox: BBox, p0, p1, brush: Brush) -> np.ndarray:
-    """Coverage in [0, 1] of the capsule swept from p0 to p1, float32, shaped like the bbox."""
+def _segment_coverage(bbox: BBox, p0, p1, brush: Brush) -> np.ndarray:
+    """Coverage 0..255 (uint8) of the capsule swept from p0 to p1, shaped like the bbox.
+
+    The distance of every pixel to the segment comes from one OpenCV distance transform of the segment
+    drawn as a line (exact Euclidean distance to the drawn pixels), which is several times faster than
+    evaluating the point-to-segment formula in numpy for large brushes.
+    """
     y0, y1, x0, x1 = bbox
-    ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
-    xs = np.arange(x0, x1, dtype=np.float32)[None, :] + 0.5
-    ax, ay = float(p0[0]), float(p0[1])
-    dx, dy = float(p1[0]) - ax, float(p1[1]) - ay
-    length2 = dx * dx + dy * dy
-    if length2 > 0:
-        t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0.0, 1.0)
-        dist = np.hypot(xs - (ax + t * dx), ys - (ay + t * dy))
-    else:
-        dist = np.hypot(xs - ax, ys - ay)
+    line = np.full((y1 - y0, x1 - x0), 255, np.uint8)
+    a = (round(float(p0[0]) - 0.5) - x0, round(float(p0[1]) - 0.5) - y0)
+    b = (round(float(p1[0]) - 0.5) - x0, round(float(p1[1]) - 0.5) - y0)
+    cv2.line(line, a, b, 0, 1, cv2.LINE_8)
+    dist = cv2.distanceTransform(line, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     # Hardness sets how much of the radius is fully opaque; the rest ramps linearly to 0 at the rim.
     soft = max(brush.radius * (1.0 - brush.hardness), 0.75)  # keep ~1 px of antialiasing when hard
-    inner = brush.radius - soft
-    return np.clip((brush.radius - dist) / (brush.radius - inner), 0.0, 1.0).astype(np.float32)
+    ramp = (brush.radius - dist) * np.float32(255.0 / soft)
+    return np.clip(ramp + 0.5, 0, 255, out=ramp).astype(np.uint8)
 
 
 def paint_segment(mask: np.ndarray, p0, p1, brush: Brush) -> BBox | None:
@@ -80,12 +80,12 @@ def paint_segment(mask: np.ndarray, p0, p1, brush: Brush) -> BBox | None:
     if bbox is None:
         return None
     y0, y1, x0, x1 = bbox
-    alpha = _segment_alpha(bbox, p0, p1, brush)
+    coverage = _segment_coverage(bbox, p0, p1, brush)
     region = mask[y0:y1, x0:x1]
     if brush.erase:
-        np.minimum(region, ((1.0 - alpha) * 255.0 + 0.5).astype(np.uint8), out=region)
+        np.minimum(region, 255 - coverage, out=region)
     else:
-        np.maximum(region, (alpha * 255.0 + 0.5).astype(np.uint8), out=region)
+        np.maximum(region, coverage, out=region)
     return bbox
 
 
