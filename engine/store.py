@@ -250,7 +250,8 @@ class ProjectStore:
     # -- masks ---------------------------------------------------------------------------------
     def _write_mask(self, rel: str, mask: np.ndarray) -> str:
         image = _mask_to_png(mask)
-        atomic_save(self.root / rel, lambda handle: image.save(handle, format="PNG"))
+        # Level 1: binary masks compress almost as well, several times faster (~100 regions an image).
+        atomic_save(self.root / rel, lambda handle: image.save(handle, format="PNG", compress_level=1))
         return rel
 
     def load_mask(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -45,34 +47,45 @@ def test_embedding_is_cached_on_disk_and_reused(tiny_registry, rgb, tmp_path):
     assert box_masks.shape == (1, 96, 128)
 
 
-def test_proposals_match_the_library_generator(tiny_registry, rgb):
+@pytest.mark.parametrize("iou_quantile", [None, 0.5])
+def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile):
+    sam = tiny_registry.sam()
+
+    def library(iou_thresh, nms):
+        generator = SamAutomaticMaskGenerator(
+            sam,
+            points_per_side=8,
+            pred_iou_thresh=iou_thresh,
+            stability_score_thresh=0.0,
+            box_nms_thresh=nms,
+            output_mode="binary_mask",
+        )
+        with torch.inference_mode():
+            return generator.generate(rgb)
+
+    iou_thresh = 0.0
+    if iou_quantile is not None:  # a threshold that drops about half: exercises the split decoder
+        iou_thresh = float(np.quantile([a["predicted_iou"] for a in library(0.0, 1.0)], iou_quantile))
     settings = ProposalSettings(
         points_per_side=8,
         points_per_batch=50,
-        pred_iou_thresh=0.0,
+        pred_iou_thresh=iou_thresh,
         stability_score_thresh=0.0,
-        box_nms_thresh=0.7,
+        box_nms_thresh=1.0,
     )
     session = SamSession(tiny_registry)
     session.set_image("img", rgb)
     ours = session.propose(settings)
-    generator = SamAutomaticMaskGenerator(
-        tiny_registry.sam(),
-        points_per_side=8,
-        pred_iou_thresh=0.0,
-        stability_score_thresh=0.0,
-        box_nms_thresh=0.7,
-        output_mode="binary_mask",
-    )
-    with torch.inference_mode():
-        theirs = generator.generate(rgb)
-    assert len(ours) == len(theirs) > 0
-    assert ours.masks.shape[1:] == rgb.shape[:2]
-    assert ours.masks.dtype == bool
+    theirs = library(iou_thresh, 1.0)
+    assert 0 < len(ours) == len(theirs) <= 192 - (96 if iou_quantile else 0)
+    assert ours.masks.shape[1:] == rgb.shape[:2] and ours.masks.dtype == bool
     assert {m.tobytes() for m in ours.masks} == {a["segmentation"].tobytes() for a in theirs}
     assert {tuple(b) for b in ours.boxes} == {
         (x, y, x + w, y + h) for x, y, w, h in (a["bbox"] for a in theirs)
     }
+    assert np.allclose(sorted(ours.pred_iou), sorted(a["predicted_iou"] for a in theirs), atol=1e-6)
+    deduplicated = session.propose(replace(settings, box_nms_thresh=0.7))
+    assert len(deduplicated) == len(library(iou_thresh, 0.7)) < len(ours)
 
 
 def test_proposals_at_working_size_for_large_images(tiny_registry):

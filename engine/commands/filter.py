@@ -34,12 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
 
 
+def _regions(count: int) -> str:
+    return f"{count} region{'s' * (count != 1)}"
+
+
 def format_line(report, width: int) -> str:
     if report.verdict in ("product", "uncertain"):
         found = ", ".join(f"{name} ×{count}" for name, count in report.classes.items())
-        detail = f"{found}  ({len(report.regions)} region{'s' * (len(report.regions) != 1)})"
+        detail = f"{found}  ({_regions(len(report.regions))})"
     elif report.verdict == "skipped":
-        detail = f"no class passed: {report.reason}  ({report.scored} regions scored)"
+        detail = f"no class passed: {report.reason}  ({_regions(report.scored)} scored)"
     else:
         detail = report.reason
     return f"{report.rel_path:<{width}}  {report.verdict:<9}  {detail}"
