@@ -11,7 +11,7 @@ Run it inside an engine job: progress per step, cancellation between steps.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from engine.atomic import atomic_write_bytes
-from engine.enhance_image import NativeImage, encode_png, read_native
+from engine.enhance_image import NativeImage, encode_like_original, encode_png, read_native
 from engine.enhance_region import (
     Region,
     blend_region,
@@ -294,28 +294,30 @@ def _parameters_text(recipe: EnhanceRecipe, registry: Any, result: EnhanceResult
     )
 
 
-def output_path(result: EnhanceResult, variant: Variant, out: Path) -> Path:
-    """`out/<stem>_enh_<seed>.png` (`-2`, `-3`... rather than overwrite); `out` may name the file itself."""
-    if out.suffix.lower() == ".png":
-        target = out if not out.exists() else free_path(out.parent, out.stem)
+def output_path(result: EnhanceResult, variant: Variant, out: Path, suffix: str = ".png") -> Path:
+    """`out/<stem>_enh_<seed><suffix>` (`-2`, `-3`... rather than overwrite); `out` may name the file."""
+    if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
+        target = out if not out.exists() else free_path(out.parent, out.stem, out.suffix)
     else:
-        target = free_path(out, f"{result.image.path.stem}_enh_{variant.seed}")
+        target = free_path(out, f"{result.image.path.stem}_enh_{variant.seed}", suffix)
     if target.resolve() == result.image.path.resolve():
         raise EnhanceError(f"Refusing to write over the original {result.image.path.name}.")
     return target
 
 
-def save_variant(result: EnhanceResult, variant: Variant, out: Path | str) -> Path:
-    """Write `variant` as a PNG with the `parameters` chunk and the original's ICC profile, atomically."""
-    target = output_path(result, variant, Path(out))
-    data = encode_png(
-        result.full_pixels(variant), result.image.mode, variant.parameters, result.image.icc_profile
-    )
-    return atomic_write_bytes(target, data)
-
-
-def with_seed(recipe: EnhanceRecipe, seed: int) -> EnhanceRecipe:
-    return replace(recipe, seed=seed)
+def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
+    """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
+    `parameters` chunk, or with `keep_format` the original's format at maximum quality where it can hold
+    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, LZW TIFF)."""
+    image = result.image
+    pixels = result.full_pixels(variant)
+    encoded = None
+    if keep_format:
+        encoded = encode_like_original(
+            pixels, image.mode, image.format, variant.parameters, image.icc_profile
+        )
+    data, suffix = encoded or (encode_png(pixels, image.mode, variant.parameters, image.icc_profile), ".png")
+    return atomic_write_bytes(output_path(result, variant, Path(out), suffix), data)
 
 
 def _progress(ctx: JobContext | None, done: float, total: float | None, message: str) -> None:

@@ -173,3 +173,30 @@ def _encode_png16_color(pixels: np.ndarray, parameters: str, icc_profile: bytes 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+# Formats an enhanced copy may keep, at their best quality, and where each keeps the parameters text.
+ORIGINAL_FORMATS = {"JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif"}
+
+
+def encode_like_original(
+    pixels: np.ndarray, mode: str, fmt: str, parameters: str = "", icc_profile: bytes | None = None
+) -> tuple[bytes, str] | None:
+    """(bytes, suffix) in the original's format at maximum quality, or None when that format cannot
+    hold these pixels faithfully (16-bit, or alpha in a JPEG): the caller then writes a PNG."""
+    import io
+
+    if fmt not in ORIGINAL_FORMATS or pixels.dtype != np.uint8 or (fmt == "JPEG" and mode in ("LA", "RGBA")):
+        return None
+    image = Image.fromarray(pixels)
+    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    if fmt == "JPEG":
+        # Quality 100 without chroma subsampling; the text goes in a JPEG comment (COM segment).
+        options |= {"quality": 100, "subsampling": 0, "comment": parameters.encode("utf-8")}
+    elif fmt == "WEBP":
+        options |= {"lossless": True, "quality": 100}
+    else:
+        options |= {"compression": "tiff_lzw", "description": parameters}
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue(), ORIGINAL_FORMATS[fmt]

@@ -209,6 +209,7 @@ class EnhancePanel(QWidget):
         self.mode.addItems(["Crop to the mask", "Whole image"])
         self.save_memory = QCheckBox("Save GPU memory (CPU offload, VAE tiling)")
         self.retry_offload = QCheckBox("On out-of-memory, retry with offload")
+        self.keep_format = QCheckBox("Save JPEG/WebP/TIFF in their format (max quality)")
         form.addRow("Prompt", self.prompt_edit)
         form.addRow("Negative", self.negative_edit)
         form.addRow("Class", self.class_edit)
@@ -226,6 +227,7 @@ class EnhancePanel(QWidget):
         form.addRow("Area", self.mode)
         form.addRow(self.save_memory)
         form.addRow(self.retry_offload)
+        form.addRow(self.keep_format)
         return box
 
     # -- actions ---------------------------------------------------------------------------------------
@@ -265,8 +267,8 @@ class EnhancePanel(QWidget):
             if self.output_dir is None:
                 self.status.setText("No output folder set.")
             return None
-        variant, folder = result.variants[row], self.output_dir
-        job = Job(lambda ctx: save_variant(result, variant, folder), name="save variant")
+        variant, folder, keep = result.variants[row], self.output_dir, self.keep_format.isChecked()
+        job = Job(lambda ctx: save_variant(result, variant, folder, keep), name="save variant")
         self._save_job = job
         self.bridge.submit(job)
         self.status.setText(f"Saving variant {row + 1}…")

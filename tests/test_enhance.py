@@ -268,3 +268,16 @@ def test_a_job_returns_one_outcome(photo, tiny_registry):
         worker.shutdown()
     assert isinstance(outcome, Succeeded) and len(outcome.value.variants) == 1
     assert job.last_progress is not None and job.last_progress.done == job.last_progress.total
+
+
+def test_keep_format_writes_a_max_quality_jpeg_with_the_parameters(tmp_path, tiny_registry):
+    path = tmp_path / "IMG_1.jpg"
+    Image.fromarray(textured_rgb(80, 96)).save(path, quality=90)
+    result = enhance(path, box_mask(80, 96, (40, 30, 60, 50)), EnhanceRecipe(**TINY), tiny_registry)
+    written = save_variant(result, result.variants[0], tmp_path / "out", keep_format=True)
+    assert written.name == "IMG_1_enh_11.jpg"
+    with Image.open(written) as image:
+        assert image.format == "JPEG" and image.size == (96, 80)
+        assert parse_parameters(image.info["comment"].decode())["Seed"] == "11"
+        decoded = np.asarray(image).astype(int)
+    assert np.abs(decoded - result.full_pixels(result.variants[0])).mean() < 2  # quality 100, 4:4:4

@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retry-offload", action="store_true", help="GPU: on out-of-memory, retry once with offload"
     )
+    parser.add_argument(
+        "--keep-format",
+        action="store_true",
+        help="write JPEG/WebP/TIFF originals in their format at maximum quality (default: PNG)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="output folder (or .png)")
     add_common_arguments(parser)
 
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     def work(ctx) -> list[Path]:
         result = enhance(args.image, mask, recipe, registry, ctx, class_name=args.class_name)
         ctx.check_cancelled()  # all variants or none
-        return [save_variant(result, variant, args.out) for variant in result.variants]
+        return [save_variant(result, v, args.out, args.keep_format) for v in result.variants]
 
     code, written = run_job(Job(work, name="enhance"))
     for path in written or []:

@@ -8,7 +8,9 @@ so that its peak memory (VmHWM) is its own. Run it under the shared lock (it nee
     flock /tmp/shootstudio-heavy.lock /tmp/probe-venv/bin/python tests/benchmarks/bench_enhance.py
 
 Prints a table: time of `enhance()` (read, crop, depth, 1 step, decode, blend) and of writing the PNG,
-peak RSS of the process, and how many pixels of the product the model sees.
+peak RSS of the process, and how many pixels of the product the model sees. The enhance time is broken
+down into the depth map, the diffusers pipeline call (encode, 1 step, decode) and the rest (read, crop,
+blend).
 """
 
 from __future__ import annotations
@@ -97,9 +99,29 @@ def peak_rss_gb() -> float:
     return float("nan")
 
 
-def run_one(name: str, image_path: Path, mask_path: Path, out_dir: Path) -> dict:
-    from engine.enhance import EnhanceRecipe, enhance, load_mask, save_variant
+def timed(cls: type, method: str, totals: dict, key: str) -> None:
+    """Wrap `cls.method` so its wall time adds up in `totals[key]` (for the breakdown columns)."""
+    original = getattr(cls, method)
 
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[key] = totals.get(key, 0.0) + time.perf_counter() - started
+
+    setattr(cls, method, wrapper)
+
+
+def run_one(name: str, image_path: Path, mask_path: Path, out_dir: Path) -> dict:
+    from diffusers import StableDiffusionControlNetInpaintPipeline
+
+    from engine.enhance import EnhanceRecipe, enhance, load_mask, save_variant
+    from engine.models.depth import DetectorDepth
+
+    totals: dict[str, float] = {}
+    timed(DetectorDepth, "__call__", totals, "depth_s")
+    timed(StableDiffusionControlNetInpaintPipeline, "__call__", totals, "pipe_s")
     started = time.perf_counter()
     registry = build_registry()
     build_s = time.perf_counter() - started
@@ -125,6 +147,7 @@ def run_one(name: str, image_path: Path, mask_path: Path, out_dir: Path) -> dict
         "region": f"{region.width}×{region.height}",
         "work": f"{result.work_size[0]}×{result.work_size[1]}",
         "product_px": f"{round(product_w * scale_x)}×{round(product_h * scale_y)}",
+        **totals,
     }
 
 
@@ -152,11 +175,13 @@ def main() -> None:
     base = next((r for r in rows if r["name"] == BASELINE), None)
     print(
         f"\nEnhance one {IMAGE_SIZE[0]}×{IMAGE_SIZE[1]} photo, product 400×300, real-size random-weight "
-        f"SD 1.5 inpaint + ControlNet depth + MiDaS, CPU ({torch.get_num_threads()} threads), 1 step\n"
+        f"SD 1.5 inpaint + ControlNet depth + MiDaS, CPU ({torch.get_num_threads()} threads), 1 step; "
+        f"load average at the end {os.getloadavg()[0]:.1f}\n"
     )
     header = (
         f"{'configuration':32} {'region':>11} {'work':>10} {'product seen':>13} {'enhance s':>10} "
-        f"{'× base':>7} {'save s':>7} {'peak RSS GB':>12} {'× base':>7} {'(models GB)':>12}"
+        f"{'× base':>7} {'(depth':>7} {'pipe':>6} {'rest)':>6} {'save s':>7} {'peak RSS GB':>12} "
+        f"{'× base':>7} {'(models GB)':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -165,8 +190,9 @@ def main() -> None:
         mem_ratio = row["peak_gb"] / base["peak_gb"] if base else float("nan")
         print(
             f"{row['name']:32} {row['region']:>11} {row['work']:>10} {row['product_px']:>13} "
-            f"{row['enhance_s']:>10.1f} {time_ratio:>7.2f} {row['save_s']:>7.1f} {row['peak_gb']:>12.2f} "
-            f"{mem_ratio:>7.2f} {row['models_gb']:>12.2f}"
+            f"{row['enhance_s']:>10.1f} {time_ratio:>7.2f} {row['depth_s']:>7.1f} {row['pipe_s']:>6.1f} "
+            f"{row['enhance_s'] - row['depth_s'] - row['pipe_s']:>6.1f} {row['save_s']:>7.1f} "
+            f"{row['peak_gb']:>12.2f} {mem_ratio:>7.2f} {row['models_gb']:>12.2f}"
         )
 
 
