@@ -5,6 +5,7 @@ A standalone widget the main window docks beside the canvas:
     panel = EnhancePanel(bridge, registry_provider=lambda: registry, output_dir=folder / "enhanced")
     panel.set_image(path, mask, class_name)      # mask: HxW bool/uint8, upright, the image's size
     panel.variant_accepted.connect(...)          # Path of the written file
+    panel.set_batch_source(lambda cls: items_from_store(store, cls))   # enables "Enhance all of class"
 
 All model work runs as engine jobs through `EngineBridge` (the GUI thread never touches torch); results
 come back as the job's outcome on the GUI thread.
@@ -21,39 +22,29 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.enhance import (
-    DEFAULT_NEGATIVE,
-    DEFAULT_TEMPLATE,
     EnhanceRecipe,
     EnhanceResult,
     enhance,
     save_variant,
 )
+from engine.enhance_batch import BatchItem, enhance_batch
 from engine.jobs import Cancelled, Failed, Job, Priority, Succeeded
-from engine.lora import parse_lora_arg
-from engine.samplers import SCHEDULERS
 from gui.bridge import EngineBridge
 from gui.enhance_compare import CompareView, qimage_from_rgb8
+from gui.enhance_settings import EnhanceSettings
 
 THUMB = 96
 
@@ -63,6 +54,7 @@ class EnhancePanel(QWidget):
 
     variant_accepted = Signal(Path)
     run_finished = Signal(str)  # "done" | "cancelled" | "failed"
+    batch_finished = Signal(object)  # BatchReport, or None when cancelled/failed
 
     def __init__(
         self,
@@ -78,6 +70,8 @@ class EnhancePanel(QWidget):
         self._image: tuple[Path, np.ndarray, str] | None = None
         self._job: Job | None = None
         self._save_job: Job | None = None
+        self._batch_job: Job | None = None
+        self._batch_source: Callable[[str], list[BatchItem]] | None = None
         self._result: EnhanceResult | None = None
         self._build()
         bridge.job_progress.connect(self._on_progress)
@@ -88,7 +82,7 @@ class EnhancePanel(QWidget):
     def set_image(self, path: Path, mask: np.ndarray, class_name: str = "") -> None:
         """The image to enhance and its product mask (HxW, upright); clears previous results."""
         self._image = (Path(path), np.asarray(mask), class_name)
-        self.class_edit.setText(class_name)
+        self.settings.class_edit.setText(class_name)
         self._show_result(None)
         self.status.setText(f"{Path(path).name}: ready")
         self._update_buttons()
@@ -96,30 +90,40 @@ class EnhancePanel(QWidget):
     def set_output_dir(self, folder: Path) -> None:
         self.output_dir = Path(folder)
 
+    def set_batch_source(self, source: Callable[[str], list[BatchItem]] | None) -> None:
+        """`source(class_name)` gives the batch items (e.g. `items_from_store(store, class_name)`)."""
+        self._batch_source = source
+        self._update_buttons()
+
+    def run_batch(self, items: list[BatchItem] | None = None, class_name: str | None = None) -> Job | None:
+        """Apply the current recipe to every `product` item of `class_name` (default: the current
+        image's class) into the output folder: progress per image, Cancel stops it, a rerun resumes."""
+        class_name = class_name if class_name is not None else self.settings.class_edit.text()
+        if self._job is not None or self._batch_job is not None or self.output_dir is None:
+            return None
+        try:
+            recipe = self.recipe()
+            recipe.validate()
+            if items is None and self._batch_source is not None:
+                items = self._batch_source(class_name)
+        except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
+            self.status.setText(str(error))
+            return None
+        provider, folder, chosen = self.registry_provider, self.output_dir, list(items or [])
+        self._batch_job = Job(
+            lambda ctx: enhance_batch(chosen, recipe, provider(), folder, ctx, class_name or None),
+            name=f"enhance all {class_name or 'images'}",
+            priority=Priority.BATCH,
+        )
+        self._job = self._batch_job  # progress and Cancel follow it like a single run
+        self.status.setText(f"Enhancing every {class_name or 'product'} image…")
+        self.bridge.submit(self._batch_job)
+        self._update_buttons()
+        return self._batch_job
+
     def recipe(self) -> EnhanceRecipe:
         """The settings as the user set them (raises `EngineError` for a bad LoRA entry)."""
-        loras = tuple(parse_lora_arg(t.strip()) for t in self.lora_edit.text().split(";") if t.strip())
-        seed = self.seed_spin.value()
-        return EnhanceRecipe(
-            prompt=self.prompt_edit.toPlainText().strip() or DEFAULT_TEMPLATE,
-            negative_prompt=self.negative_edit.text(),
-            control=self.control_check.isChecked(),
-            control_scale=self.control_scale.value(),
-            loras=loras,
-            strength=self.strength.value(),
-            steps=self.steps.value(),
-            guidance=self.guidance.value(),
-            scheduler=self.scheduler.currentText(),
-            seed=None if seed < 0 else seed,
-            variants=self.variants.value(),
-            mask_blur=self.mask_blur.value(),
-            padding=self.padding.value(),
-            work_size=self.work_size.value(),
-            mode="masked" if self.mode.currentIndex() == 0 else "whole",
-            cpu_offload=self.save_memory.isChecked(),
-            vae_tiling=self.save_memory.isChecked(),
-            retry_with_offload=self.retry_offload.isChecked(),
-        )
+        return self.settings.recipe()
 
     @property
     def result(self) -> EnhanceResult | None:
@@ -128,7 +132,8 @@ class EnhancePanel(QWidget):
     # -- building --------------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        layout.addWidget(self._build_parameters())
+        self.settings = EnhanceSettings()
+        layout.addWidget(self.settings)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run")
         self.run_button.clicked.connect(self.run)
@@ -138,6 +143,9 @@ class EnhancePanel(QWidget):
         self.progress.setRange(0, 1000)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
+        self.batch_button = QPushButton("Enhance all of this class")
+        self.batch_button.clicked.connect(lambda: self.run_batch())
+        buttons.addWidget(self.batch_button)
         buttons.addWidget(self.progress, 1)
         layout.addLayout(buttons)
         self.status = QLabel("Choose an image with a product mask.")
@@ -173,62 +181,6 @@ class EnhancePanel(QWidget):
         controls.addWidget(self.before_toggle)
         controls.addWidget(self.accept_button)
         layout.addLayout(controls)
-
-    def _build_parameters(self) -> QGroupBox:
-        box = QGroupBox("Enhance")
-        form = QFormLayout(box)
-        self.prompt_edit = QPlainTextEdit(DEFAULT_TEMPLATE)
-        self.prompt_edit.setFixedHeight(60)
-        self.prompt_edit.setToolTip("{class} is replaced by the product's class")
-        self.negative_edit = QLineEdit(DEFAULT_NEGATIVE)
-        self.class_edit = QLineEdit()
-        self.class_edit.setReadOnly(True)
-        self.control_check = QCheckBox("Depth ControlNet")
-        self.control_check.setChecked(True)
-        self.control_scale = _double(0.0, 2.0, 1.0, 0.05)
-        self.lora_edit = QLineEdit()
-        self.lora_edit.setPlaceholderText("product.safetensors:0.8; style.safetensors:0.4")
-        lora_browse = QPushButton("…")
-        lora_browse.clicked.connect(self._browse_lora)
-        lora_row = QHBoxLayout()
-        lora_row.addWidget(self.lora_edit, 1)
-        lora_row.addWidget(lora_browse)
-        self.strength = _double(0.05, 1.0, 0.75, 0.05)
-        self.steps = _int(1, 150, 30)
-        self.guidance = _double(1.0, 30.0, 7.5, 0.5)
-        self.scheduler = QComboBox()
-        self.scheduler.addItems(list(SCHEDULERS))
-        self.seed_spin = _int(-1, 2**31 - 1, -1)
-        self.seed_spin.setSpecialValueText("random")
-        self.variants = _int(1, 16, 4)
-        self.mask_blur = _double(0.0, 64.0, 4.0, 1.0)
-        self.padding = _int(0, 1024, 32)
-        self.work_size = _int(64, 2048, 512)
-        self.work_size.setSingleStep(64)
-        self.mode = QComboBox()
-        self.mode.addItems(["Crop to the mask", "Whole image"])
-        self.save_memory = QCheckBox("Save GPU memory (CPU offload, VAE tiling)")
-        self.retry_offload = QCheckBox("On out-of-memory, retry with offload")
-        self.keep_format = QCheckBox("Save JPEG/WebP/TIFF in their format (max quality)")
-        form.addRow("Prompt", self.prompt_edit)
-        form.addRow("Negative", self.negative_edit)
-        form.addRow("Class", self.class_edit)
-        form.addRow(self.control_check, self.control_scale)
-        form.addRow("LoRA", lora_row)
-        form.addRow("Strength", self.strength)
-        form.addRow("Steps", self.steps)
-        form.addRow("Guidance", self.guidance)
-        form.addRow("Sampler", self.scheduler)
-        form.addRow("Seed", self.seed_spin)
-        form.addRow("Variants", self.variants)
-        form.addRow("Mask blur", self.mask_blur)
-        form.addRow("Padding", self.padding)
-        form.addRow("Work size", self.work_size)
-        form.addRow("Area", self.mode)
-        form.addRow(self.save_memory)
-        form.addRow(self.retry_offload)
-        form.addRow(self.keep_format)
-        return box
 
     # -- actions ---------------------------------------------------------------------------------------
     def run(self) -> Job | None:
@@ -267,7 +219,7 @@ class EnhancePanel(QWidget):
             if self.output_dir is None:
                 self.status.setText("No output folder set.")
             return None
-        variant, folder, keep = result.variants[row], self.output_dir, self.keep_format.isChecked()
+        variant, folder, keep = result.variants[row], self.output_dir, self.settings.keep_format.isChecked()
         job = Job(lambda ctx: save_variant(result, variant, folder, keep), name="save variant")
         self._save_job = job
         self.bridge.submit(job)
@@ -294,6 +246,11 @@ class EnhancePanel(QWidget):
             return
         self._job = None
         outcome = job.outcome
+        if job is self._batch_job:
+            self._batch_job = None
+            self._report_batch(outcome)
+            self._update_buttons()
+            return
         if isinstance(outcome, Succeeded):
             self._show_result(outcome.value)
             self.progress.setValue(1000)
@@ -307,6 +264,21 @@ class EnhancePanel(QWidget):
             self.status.setText(f"Failed: {outcome.message}")
             self.run_finished.emit("failed")
         self._update_buttons()
+
+    def _report_batch(self, outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            report = outcome.value
+            self.progress.setValue(1000)
+            self.status.setText(
+                f"Batch: {len(report.written)} written, {len(report.already_done)} already done, "
+                f"{len(report.skipped)} skipped, {len(report.failed)} failed."
+                + "".join(f"\n{path.name}: {why}" for path, why in report.failed[:5])
+            )
+            self.batch_finished.emit(report)
+        else:
+            text = "cancelled (finished images are kept; run again to resume)"
+            self.status.setText(f"Batch {text if isinstance(outcome, Cancelled) else outcome.message}")
+            self.batch_finished.emit(None)
 
     # -- display ---------------------------------------------------------------------------------------
     def _show_result(self, result: EnhanceResult | None) -> None:
@@ -336,28 +308,9 @@ class EnhancePanel(QWidget):
         self.split_slider.setValue(round(fraction * 1000))
         self.split_slider.blockSignals(False)
 
-    def _browse_lora(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "LoRA files", "", "LoRA (*.safetensors)")
-        if files:
-            self.lora_edit.setText("; ".join(f"{f}:1.0" for f in files))
-
     def _update_buttons(self) -> None:
         running = self._job is not None
         self.run_button.setEnabled(self._image is not None and not running)
+        self.batch_button.setEnabled(self._batch_source is not None and not running)
         self.cancel_button.setEnabled(running)
         self.accept_button.setEnabled(self._result is not None and not running)
-
-
-def _int(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
-
-
-def _double(low: float, high: float, value: float, step: float) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    return spin

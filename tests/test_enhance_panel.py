@@ -18,11 +18,11 @@ def panel(qtbot, tiny_registry, tmp_path):
     bridge = EngineBridge()
     panel = EnhancePanel(bridge, lambda: tiny_registry, output_dir=tmp_path / "enhanced")
     qtbot.addWidget(panel)
-    panel.steps.setValue(2)
-    panel.work_size.setValue(64)
-    panel.padding.setValue(8)
-    panel.seed_spin.setValue(7)
-    panel.variants.setValue(2)
+    panel.settings.steps.setValue(2)
+    panel.settings.work_size.setValue(64)
+    panel.settings.padding.setValue(8)
+    panel.settings.seed_spin.setValue(7)
+    panel.settings.variants.setValue(2)
     path = tmp_path / "IMG_7.png"
     Image.fromarray(textured_rgb(96, 120)).save(path)
     panel.set_image(path, box_mask(96, 120, (50, 30, 80, 60)), "hand bag")
@@ -31,7 +31,7 @@ def panel(qtbot, tiny_registry, tmp_path):
 
 
 def test_run_fills_the_strip_and_the_compare_view_splits_before_and_after(panel, qtbot):
-    assert panel.class_edit.text() == "hand bag"
+    assert panel.settings.class_edit.text() == "hand bag"
     with qtbot.waitSignal(panel.run_finished, timeout=120_000) as finished:
         qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
     assert finished.args == ["done"]
@@ -71,9 +71,9 @@ def test_accept_writes_the_chosen_variant(panel, qtbot, tmp_path):
 
 
 def test_cancel_writes_nothing_and_says_so(panel, qtbot, tmp_path):
-    panel.steps.setValue(40)
-    panel.strength.setValue(1.0)
-    panel.variants.setValue(4)
+    panel.settings.steps.setValue(40)
+    panel.settings.strength.setValue(1.0)
+    panel.settings.variants.setValue(4)
     cancelled = []
     panel.bridge.job_progress.connect(
         lambda job, p: cancelled or (p.total and (panel.cancel(), cancelled.append(1)))
@@ -87,6 +87,25 @@ def test_cancel_writes_nothing_and_says_so(panel, qtbot, tmp_path):
 
 
 def test_bad_settings_are_reported_without_starting_a_job(panel, tmp_path):
-    panel.lora_edit.setText(str(tmp_path / "missing.safetensors"))
+    panel.settings.lora_edit.setText(str(tmp_path / "missing.safetensors"))
     assert panel.run() is None
     assert "not found" in panel.status.text() and panel.run_button.isEnabled()
+
+
+def test_batch_enhances_every_product_of_the_class_and_reports(panel, qtbot, tmp_path):
+    from engine.enhance_batch import BatchItem
+
+    items = []
+    for index, verdict in enumerate(("product", "skipped", "product")):
+        path = tmp_path / f"B_{index}.png"
+        Image.fromarray(textured_rgb(64, 64, seed=index)).save(path)
+        items.append(BatchItem(path, box_mask(64, 64, (20, 20, 40, 40)), "hand bag", verdict))
+    panel.settings.variants.setValue(1)
+    panel.set_batch_source(lambda class_name: [i for i in items if i.class_name == class_name])
+    assert panel.batch_button.isEnabled()
+    with qtbot.waitSignal(panel.batch_finished, timeout=120_000) as finished:
+        qtbot.mouseClick(panel.batch_button, Qt.MouseButton.LeftButton)
+    report = finished.args[0]
+    assert sorted(p.name for p in report.written) == ["B_0_enh_7.png", "B_2_enh_7.png"]
+    assert "2 written" in panel.status.text() and "1 skipped" in panel.status.text()
+    assert panel.run_button.isEnabled() and panel.batch_button.isEnabled()
