@@ -253,6 +253,14 @@ def test_scan_reports_orphan_captions_tiny_and_broken_images(tmp_path):
     assert "product-01.png: 16×16 is too small" in text and "broken.png" in text
 
 
+def test_huge_images_are_skipped_with_a_message(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.imaging.MAX_PIXELS", 80 * 80)  # a decompression-bomb limit scaled down
+    product_photos(tmp_path, [(64, 64), (100, 100)])
+    found = scan_folder(tmp_path, TAG, 64, 8)
+    assert [i.path.name for i in found.images] == ["product-00.png"]
+    assert "product-01.png: 100×100 is larger than 6,400 pixels" in found.warnings[0]
+
+
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
