@@ -125,12 +125,16 @@ class EnhanceResult:
 
 
 def load_mask(path: Path | str) -> np.ndarray:
-    """A mask PNG as HxW uint8 (white = product). Masks are stored upright, like the images."""
+    """A mask image as HxW uint8, white = product (masks are stored upright, like the images). An RGBA
+    mask whose alpha varies is read from its alpha (cut-out style); otherwise from its brightness."""
     from engine.imaging import open_image
 
     with open_image(path) as image:
-        band = image.getchannel("A") if image.mode in ("RGBA", "LA") else image.convert("L")
-        return np.asarray(band).copy()
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+            if alpha.min() < 255:
+                return alpha.copy()
+        return np.asarray(image.convert("L")).copy()
 
 
 def enhance(

@@ -231,8 +231,12 @@ def test_bad_masks_and_settings_get_clear_messages(photo, tiny_registry, tmp_pat
     with pytest.raises(EnhanceError, match="strength"):
         enhance(path, mask, EnhanceRecipe(**{**TINY, "strength": 0}), tiny_registry)
     mask_path = tmp_path / "m.png"
-    Image.fromarray(mask).convert("RGBA").save(mask_path)
-    assert np.array_equal(load_mask(mask_path) > 127, np.ones_like(mask, bool))  # opaque alpha = all
+    Image.fromarray(mask).convert("RGBA").save(mask_path)  # opaque: the brightness is the mask
+    assert np.array_equal(load_mask(mask_path), mask)
+    cutout = np.zeros((*mask.shape, 4), np.uint8)
+    cutout[..., 3] = mask  # a cut-out: transparent except the product
+    Image.fromarray(cutout, "RGBA").save(mask_path)
+    assert np.array_equal(load_mask(mask_path), mask)
 
 
 def test_gpu_out_of_memory_is_explained_or_retried_with_offload(photo, tiny_registry, monkeypatch):
