@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from segment_anything import SamPredictor
 from segment_anything.utils.amg import (
     batch_iterator,
@@ -50,7 +51,9 @@ class ProposalSettings:
     """Automatic mask settings; the defaults are SamAutomaticMaskGenerator's (one crop layer, no crops)."""
 
     points_per_side: int = 32
-    points_per_batch: int = 256  # the library's default is 64; larger batches amortise the decoder
+    # None: 256 on a GPU; 64 (the library's default) on the CPU, where larger batches are no faster
+    # and every point of a batch holds ~20 MB of decoder activations.
+    points_per_batch: int | None = None
     pred_iou_thresh: float = 0.88
     stability_score_thresh: float = 0.95
     stability_score_offset: float = 1.0
@@ -114,6 +117,17 @@ def decode_passing(
     masks = (hyper_in @ upscaled.view(n, c_up, h_up * w_up)).view(n, -1, h_up, w_up)[:, 1:]
     keep = passing[rows]
     return masks[keep], iou[rows][keep]
+
+
+def upscale_logits(model: Any, low_res: torch.Tensor, input_size, size_hw) -> torch.Tensor:
+    """`Sam.postprocess_masks` for M x 4g x 4g logits → M x H x W, minus its second resize when it would
+    be to the same size (bilinear at scale 1 is the identity, so the result is the same)."""
+    side = model.image_encoder.img_size
+    masks = F.interpolate(low_res[:, None], (side, side), mode="bilinear", align_corners=False)
+    masks = masks[..., : input_size[0], : input_size[1]]
+    if tuple(masks.shape[-2:]) != tuple(size_hw):
+        masks = F.interpolate(masks, tuple(size_hw), mode="bilinear", align_corners=False)
+    return masks[:, 0]
 
 
 def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
@@ -237,7 +251,8 @@ class SamSession:
             dense_pe = model.prompt_encoder.get_dense_pe()
             kept: dict[str, list[torch.Tensor]] = {"masks": [], "boxes": [], "iou": [], "stab": []}
             timings = {"decode": 0.0, "postprocess": 0.0}
-            for (batch,) in batch_iterator(settings.points_per_batch, points):
+            batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 64)
+            for (batch,) in batch_iterator(batch_size, points):
                 start = time.perf_counter()
                 coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
                 labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
@@ -248,9 +263,9 @@ class SamSession:
                 middle = time.perf_counter()
                 timings["decode"] += middle - start
                 for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits
-                    logits = model.postprocess_masks(
-                        low_res[chunk : chunk + 64, None], predictor.input_size, (height, width)
-                    )[:, 0]
+                    logits = upscale_logits(
+                        model, low_res[chunk : chunk + 64], predictor.input_size, (height, width)
+                    )
                     stability = calculate_stability_score(
                         logits, model.mask_threshold, settings.stability_score_offset
                     )

@@ -47,9 +47,13 @@ def test_embedding_is_cached_on_disk_and_reused(tiny_registry, rgb, tmp_path):
     assert box_masks.shape == (1, 96, 128)
 
 
-@pytest.mark.parametrize("iou_quantile", [None, 0.5])
-def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile):
+@pytest.mark.parametrize(
+    ("iou_quantile", "scale"),
+    [(None, 1), (0.5, 1), (0.5, 2)],  # scale 2: the image is SAM's input size, one resize fewer
+)
+def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile, scale):
     sam = tiny_registry.sam()
+    rgb = np.repeat(np.repeat(rgb, scale, 0), scale, 1)
 
     def library(iou_thresh, nms):
         generator = SamAutomaticMaskGenerator(
