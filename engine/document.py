@@ -161,6 +161,22 @@ class ShootDocument:
             self.entries_updated.emit(rows)
         return rows
 
+    def apply_verdicts(self, verdicts: dict) -> list[int]:
+        """image_id → engine.verdict.Verdict (re-decided from stored scores): update the badges."""
+        rows = []
+        for row, image in enumerate(self.images):
+            verdict = verdicts.get(image.image_id) if image.image_id else None
+            if verdict is not None:
+                image.verdict, image.classes, image.reason = (
+                    verdict.verdict,
+                    dict(verdict.classes),
+                    verdict.reason,
+                )
+                rows.append(row)
+        if rows:
+            self.entries_updated.emit(rows)
+        return rows
+
     def image_id(self, row: int) -> str:
         image = self.images[row]
         if image.image_id is None:

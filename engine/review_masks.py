@@ -17,6 +17,7 @@ from PIL import Image
 
 from engine.atomic import atomic_save
 from engine.store import ProjectStore
+from engine.verdict import OTHER, OTHER_TOTAL
 
 
 @dataclass
@@ -81,7 +82,8 @@ def load_region_layers(store: ProjectStore, image_id: str, size: tuple[int, int]
         if row["idx"] not in wanted or not row["mask_path"]:
             continue
         scores = json.loads(row["scores"] or "{}")
-        name, score = max(scores.items(), key=lambda item: item[1]) if scores else ("product", 0.0)
+        classes = {k: v for k, v in scores.items() if k not in (OTHER, OTHER_TOTAL)}
+        name, score = max(classes.items(), key=lambda item: item[1]) if classes else ("product", 0.0)
         try:
             mask = store.load_mask(row["mask_path"], size)
         except OSError:

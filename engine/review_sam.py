@@ -60,12 +60,18 @@ class ReviewSam:
         self._session: Any = None
         self._cache_folder: Path | None = None
 
-    def _session_for(self, store: Any) -> Any:
+    def registry(self) -> Any:
+        """The model registry (engine thread), shared with the product filter so SAM loads once."""
         from engine.models.registry import ModelRegistry
-        from engine.segment import SamSession
 
         if self._registry is None:
             self._registry = ModelRegistry(self.config, self.device)
+        return self._registry
+
+    def _session_for(self, store: Any) -> Any:
+        from engine.segment import SamSession
+
+        self.registry()
         if self._session is None or self._cache_folder != store.embeddings.folder:
             self._session = SamSession(self._registry, store.embeddings)
             self._cache_folder = store.embeddings.folder

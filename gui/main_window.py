@@ -33,9 +33,10 @@ from engine.models.config import ModelsConfig
 from engine.models.errors import ModelError
 from gui.background import Background, MaskSaver
 from gui.bridge import EngineBridge
+from gui.filter_panel import FilterPanel
 from gui.mask_canvas import MaskCanvas, prepare_content
 from gui.mask_panel import MaskPanel
-from gui.models_dialog import ModelsDialog
+from gui.models_dialog import ModelsDialog, role_problem
 from gui.sam_controller import SamController
 from gui.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 
@@ -105,9 +106,14 @@ class MainWindow(QMainWindow):
 
         self.mask_panel = MaskPanel(self.document, self.canvas)
         self.sam = SamController(self.bridge, self.document, self.canvas, self.models, self._following)
-        self.mask_panel.set_sam_problem(self.sam.problem)
+        self.filter_panel = FilterPanel(
+            self.document, self.browser, self.bridge, self.background, lambda: self.sam.sam.registry()
+        )
         self._build_menus()
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
+        self.filter_dock = self.add_panel("Filter", self.filter_panel)
+        self.mask_dock.raise_()
+        self._show_model_problems()
         self._build_status_bar()
 
         self._open_timer = QTimer(self, singleShot=True, interval=80)  # arrow-key repeat: latest wins
@@ -420,7 +426,13 @@ class MainWindow(QMainWindow):
     def set_models(self, config: ModelsConfig) -> None:
         self.models = config
         self.sam.set_config(config)
+        self._show_model_problems()
+
+    def _show_model_problems(self) -> None:
+        """Model actions say which role is missing and how to fix it; browsing and painting still work."""
         self.mask_panel.set_sam_problem(self.sam.problem)
+        problems = [p for p in (self.sam.problem, role_problem(self.models, "clip")) if p]
+        self.filter_panel.set_problem(" ".join(problems) or None)
 
     # -- closing -----------------------------------------------------------------------------
     def shutdown_engine(self) -> None:

@@ -1,0 +1,138 @@
+"""The Filter panel on real stored filter results: counts, badges and verdict filters; threshold sliders
+re-decide from stored scores without a model; the filter runs from the panel on the tiny models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.jobs import Succeeded
+from engine.models.config import ModelsConfig
+from engine.product_filter import FilterSettings, ProductFilter
+from engine.review_filter import save_shoot_classes
+from engine.segment import ProposalSettings
+from engine.store import ProjectStore
+from engine.verdict import VERDICTS
+from gui.main_window import MainWindow
+from tests.filter_fixtures import forced, one_class, product_mask, shoot_image
+from tests.gui_fixtures import drop
+
+
+@pytest.fixture
+def filtered_shoot(tmp_path, tiny_registry):
+    """Four images the filter already ran on (forced product mask, threshold 0: all 'product')."""
+    folder = tmp_path / "shoot"
+    paths = [shoot_image(folder / f"{i}.png", color=(200, 40 * i, 20)) for i in range(4)]
+    class_set = one_class("a photo of a red bag.", ["a photo of a wall.", "a photo of a floor."])
+    with ProjectStore.open(folder) as store:
+        save_shoot_classes(store, class_set)
+        ProductFilter(tiny_registry, store, class_set, propose=forced([product_mask((120, 160))])).run(paths)
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, tiny_models, tmp_path):
+    window = MainWindow(models=ModelsConfig.load(tiny_models), thumbnail_cache=tmp_path / "thumbs")
+    qtbot.addWidget(window)
+    window.resize(1300, 850)
+    window.show()
+    yield window
+    window.shutdown_engine()
+
+
+def counts(panel) -> dict:
+    return {v: box.text() for v, box in panel.verdict_boxes.items()}
+
+
+def test_stored_verdicts_show_and_a_threshold_slider_redecides_without_models(qtbot, window, filtered_shoot):
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [filtered_shoot])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.scores.run_key is not None and panel.table.rowCount() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: counts(panel)["product"] == "Product (4)", timeout=10000)
+    images = window.document.images
+    assert all(img.verdict == "product" and img.classes == {"product": 1} for img in images)
+
+    # The image under review shows the filter's region in its class colour, and its mask.
+    review = window.document.review
+    assert review.mask_source == "filter" and len(review.regions) == 1
+    assert review.regions[0].class_name == "product"
+    np.testing.assert_array_equal(review.mask >= 128, product_mask((120, 160)))
+    window.mask_panel.subtract_button.click()
+    assert not review.mask.any()
+    window.document.undo()
+
+    # Raise the threshold past every stored score: everything becomes 'skipped', with no model run.
+    jobs = []
+    window.bridge.job_started.connect(jobs.append)
+    panel.table.selectRow(0)
+    panel.threshold_slider.setValue(100)
+    qtbot.waitUntil(lambda: counts(panel)["skipped"] == "Skipped (4)", timeout=10000)
+    assert counts(panel)["product"] == "Product (0)"
+    assert all(img.verdict == "skipped" for img in images)
+    assert [job for job in jobs if job.name == "Product filter"] == []
+    store = window.document.store
+    qtbot.waitUntil(lambda: store.verdict(images[0].image_id)["verdict"] == "skipped", timeout=10000)
+    # Back down: products again. The verdict checkboxes filter the browser.
+    panel.threshold_slider.setValue(0)
+    qtbot.waitUntil(lambda: counts(panel)["product"] == "Product (4)", timeout=10000)
+    panel.verdict_boxes["product"].setChecked(False)
+    assert window.browser.proxy.rowCount() == 0
+    panel.verdict_boxes["product"].setChecked(True)
+    assert window.browser.proxy.rowCount() == 4
+
+
+def test_renaming_a_class_keeps_its_threshold_and_saves_the_shoot_classes(qtbot, window, filtered_shoot):
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [filtered_shoot])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=10000)
+    panel.table.item(0, 0).setText("tote  bag")
+    assert panel.class_set.names == ["tote bag"]
+    assert panel.class_set.classes[0].prompts == ("a photo of a red bag.",)
+    panel._add_class()
+    assert panel.class_set.names == ["tote bag", "new class"]
+    qtbot.waitUntil(lambda: (window.document.store.root / "classes.toml").is_file(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: "new class" in (window.document.store.root / "classes.toml").read_text(), timeout=5000
+    )
+    assert "run the filter again" in panel.counts_label.text()
+
+
+def test_the_filter_runs_from_the_panel_and_verdicts_fill_in(qtbot, window, tmp_path):
+    folder = tmp_path / "fresh"
+    for i in range(3):
+        shoot_image(folder / f"{i}.png", color=(200, 40 + 50 * i, 20))
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [folder])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.class_set is not None, timeout=10000)
+    assert panel.run_folder.isEnabled()
+    assert counts(panel)[None] == "Not filtered (3)"
+    # Thresholds at 0 so the tiny random SAM proposes regions for CLIP to score.
+    proposals = ProposalSettings(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
+    panel.filter_settings = FilterSettings(proposals=proposals)
+    job = panel.run()
+    qtbot.waitUntil(lambda: job.done, timeout=60000)
+    assert isinstance(job.outcome, Succeeded)
+    assert job.outcome.value.failed == {}
+    images = window.document.images
+    qtbot.waitUntil(lambda: all(img.verdict in VERDICTS for img in images), timeout=10000)
+    qtbot.waitUntil(lambda: counts(panel)[None] == "Not filtered (0)", timeout=10000)
+    store = window.document.store
+    assert [img.verdict for img in images] == [store.verdict(img.image_id)["verdict"] for img in images]
+    tooltip = window.thumbnails.data(window.thumbnails.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert f"filter: {images[0].verdict}" in tooltip
+    assert panel.scores.run_key == job.outcome.value.run_key and len(panel.scores.regions) == 3
+
+
+def test_missing_models_disable_the_filter_with_the_role_named(qtbot, tmp_path):
+    window = MainWindow(models=ModelsConfig.defaults(), thumbnail_cache=tmp_path / "thumbs")
+    qtbot.addWidget(window)
+    try:
+        panel = window.filter_panel
+        assert not panel.run_folder.isEnabled()
+        assert "'sam'" in panel.problem_label.text() and "'clip'" in panel.problem_label.text()
+    finally:
+        window.shutdown_engine()
