@@ -114,6 +114,7 @@ class ShootDocument:
     """The shoot folder open in the app."""
 
     folder_opened = Signal(object)  # Path
+    folder_closed = Signal()
     entries_updated = Signal(object)  # list of rows whose verdict/flag/id changed
     review_changed = Signal(object)  # ReviewImage | None
     mask_changed = Signal(object)  # BBox | None (None: the whole mask)
@@ -147,7 +148,10 @@ class ShootDocument:
         self.set_review(None)
         if self.store is not None:
             self.store.close()
+        was_open = self.folder is not None
         self.store, self.folder, self.images, self._row_of = None, None, [], {}
+        if was_open:
+            self.folder_closed.emit()
 
     def apply_index(self, entries: dict[Path, ImageEntry]) -> list[int]:
         """Merge what `index_entries` found; returns (and announces) the rows that changed."""
@@ -209,8 +213,9 @@ class ShootDocument:
     def _committed(self) -> None:
         assert self.review is not None
         row = self.review.row
-        if 0 <= row < len(self.images):
+        if 0 <= row < len(self.images) and not self.images[row].has_edited_mask:
             self.images[row].has_edited_mask = True
+            self.entries_updated.emit([row])
         self.mask_committed.emit(self.review)
         self.history_changed.emit()
 

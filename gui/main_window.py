@@ -41,6 +41,7 @@ from gui.sam_controller import SamController
 from gui.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 
 RECENT_LIMIT = 8
+MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
 
 
 class DropHint(QWidget):
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self.filter_dock = self.add_panel("Filter", self.filter_panel)
         self.mask_dock.raise_()
+        self.resizeDocks([self.mask_dock], [340], Qt.Orientation.Horizontal)
         self._show_model_problems()
         self._build_status_bar()
 
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
         self.document.mask_committed.connect(self._autosave)
         self.sam.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.canvas.navigate.connect(self._step)
+        self.canvas.prompt_finished.connect(self.sam.end_session)
 
     # -- building ----------------------------------------------------------------------------
     def _load_models(self) -> ModelsConfig:
@@ -177,7 +180,7 @@ class MainWindow(QMainWindow):
         self._action(self.tools_menu, "Smaller Brush", lambda: self._brush_size(1 / 1.2), "[")
         self._action(self.tools_menu, "Harder Brush", lambda: self._brush_hardness(0.1), "Shift+]")
         self._action(self.tools_menu, "Softer Brush", lambda: self._brush_hardness(-0.1), "Shift+[")
-        self._action(self.tools_menu, "End SAM Prompt", self.sam.end_session, "Return")
+        self._action(self.tools_menu, "End SAM Prompt (Enter on the canvas)", self.sam.end_session)
         self.tools_menu.addSeparator()  # panels added with add_panel() list themselves below
 
         settings = bar.addMenu("&Settings")
@@ -359,6 +362,9 @@ class MainWindow(QMainWindow):
             self.canvas.set_busy("")
             self.canvas.set_content(content)
             self.document.set_review(content.review)
+            width, height = content.review.size
+            source = MASK_SOURCES.get(content.review.mask_source, content.review.mask_source)
+            self.statusBar().showMessage(f"{image.path.name} — {width}×{height} — {source}")
             self.review_shown.emit(content.review)
 
         def failed(error: BaseException) -> None:

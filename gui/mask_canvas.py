@@ -56,6 +56,7 @@ class MaskCanvas(QWidget):
     brush_changed = Signal(object)  # Brush
     tool_changed = Signal(str)
     navigate = Signal(int)  # arrow keys on the canvas: previous (-1) / next (+1) image
+    prompt_finished = Signal()  # Enter: keep the SAM result, the next click starts a new prompt
 
     def __init__(self, document: ShootDocument, parent: QWidget | None = None):
         super().__init__(parent)
@@ -384,6 +385,8 @@ class MaskCanvas(QWidget):
             self.setCursor(Qt.CursorShape.OpenHandCursor)
         elif event.key() == Qt.Key.Key_Escape:
             self.cancel_gesture()
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.prompt_finished.emit()
         elif event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Right, Qt.Key.Key_Down):
             self.navigate.emit(-1 if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up) else 1)
         else:

@@ -64,6 +64,7 @@ class ThumbnailModel(QAbstractListModel):
         self._relay.ready.connect(self._on_ready)
         self.loader: ThumbnailLoader | None = None
         document.folder_opened.connect(self._reset)
+        document.folder_closed.connect(lambda: self._reset(None))
         document.entries_updated.connect(self._rows_changed)
 
     def close(self) -> None:
@@ -71,18 +72,19 @@ class ThumbnailModel(QAbstractListModel):
             self.loader.close()
             self.loader = None
 
-    def _reset(self, folder: Path) -> None:
+    def _reset(self, folder: Path | None) -> None:
+        """A folder opened (or, with None, closed): start over with its images."""
         self.beginResetModel()
         self.close()
-        cache_dir = self._cache_dir
-        if cache_dir is None and self.document.store is not None:
-            cache_dir = self.document.store.root / "cache" / "thumbnails"
-        self.loader = ThumbnailLoader(ThumbnailCache(cache_dir), self._from_loader)
         self._images.clear()
         self._errors.clear()
         self._requested.clear()
         self._row_of = {image.path: row for row, image in enumerate(self.document.images)}
         self.arrived = 0
+        store = self.document.store
+        if store is not None:
+            cache_dir = self._cache_dir or store.root / "cache" / "thumbnails"
+            self.loader = ThumbnailLoader(ThumbnailCache(cache_dir), self._from_loader)
         self.endResetModel()
 
     def _from_loader(self, thumb: Thumbnail) -> None:
@@ -202,12 +204,14 @@ class ThumbnailDelegate(QStyledItemDelegate):
         return CELL
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        image: ShootImage | None = index.data(ImageRole)
+        if image is None:  # the folder is being replaced; the model resets right after
+            return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         cell = option.rect.adjusted(3, 3, -3, -3)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.fillRect(cell, QColor(70, 90, 130) if selected else QColor(40, 40, 40))
-        image: ShootImage = index.data(ImageRole)
         picture_area = QRect(cell.x() + 6, cell.y() + 6, cell.width() - 12, cell.height() - 34)
         thumb = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(thumb, QImage) and not thumb.isNull():
