@@ -141,3 +141,26 @@ def test_controlnet_aux_depth_kinds_load_weights_safely(tmp_path, monkeypatch, k
     with pytest.raises(UnsafeCheckpoint):
         depth_module.load_depth(RoleSpec("depth", str(evil), tmp_path, {"kind": kind}), choose_device("cpu"))
     assert not marker.exists()
+
+
+def test_the_device_dtype_and_memory_options_reach_the_pipeline(tiny_models, tmp_path):
+    """fp16 is what CUDA gets (engine/device.py); here only the plumbing is checked, on the CPU."""
+    from engine.device import DeviceChoice
+    from engine.models.config import RoleSpec
+    from engine.models.diffusion import MemoryOptions, load_controlnet, load_inpaint_pipeline
+
+    tiny = tiny_models.parent
+    half = DeviceChoice(torch.device("cpu"), torch.float16)
+    controlnet = load_controlnet(
+        RoleSpec("controlnet_depth", str(tiny / "controlnet-depth-tiny"), tiny), half
+    )
+    spec = RoleSpec("inpaint", str(tiny / "sd15-inpainting-tiny"), tiny)
+    pipe = load_inpaint_pipeline(spec, half, controlnet, MemoryOptions(cpu_offload=True, vae_tiling=True))
+    assert pipe.unet.dtype == pipe.vae.dtype == pipe.controlnet.dtype == torch.float16
+    assert pipe.vae.use_tiling
+    checkpoint = write_single_file_checkpoint(tiny / "sd15-inpainting-tiny", tmp_path / "inpaint.safetensors")
+    config = config_folder_for(tiny / "sd15-inpainting-tiny", tmp_path / "config")
+    single = load_inpaint_pipeline(
+        RoleSpec("inpaint", str(checkpoint), tmp_path, {"config": str(config)}), half
+    )
+    assert single.unet.dtype == single.text_encoder.dtype == torch.float16
