@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -28,17 +28,13 @@ def drop(widget, paths: list[Path]) -> None:
     """A synthetic drag-and-drop of `paths` onto `widget` (enter, then drop)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    args = (
-        QPointF(20, 20),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    enter = QDragEnterEvent(*args)
+    rest = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(20, 20), *rest
+    )  # Qt 6: QDragEnterEvent takes a QPoint, QDropEvent a QPointF
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(widget, QDropEvent(*args))
+    QApplication.sendEvent(widget, QDropEvent(QPointF(20, 20), *rest))
 
 
 def mouse(widget, kind: QEvent.Type, pos: QPointF, button=Qt.MouseButton.LeftButton, modifiers=None) -> None:
