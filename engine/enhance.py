@@ -184,10 +184,16 @@ def enhance(
 
 
 def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
-    """Fail before any work when a needed model is missing (the error names the role and the fix)."""
+    """Fail before any work when a needed model is missing (the error names the role and the fix).
+    Models already resident in the registry need no files."""
     from engine.models.locate import resolve
 
-    for role in ("inpaint", "controlnet_depth", "depth") if recipe.control else ("inpaint",):
+    resident = set(registry.resident())
+    pipeline_ready = any(isinstance(k, tuple) and k[:2] == ("inpaint", recipe.control) for k in resident)
+    roles = [] if pipeline_ready else ["inpaint", *(["controlnet_depth"] if recipe.control else [])]
+    if recipe.control and "depth" not in resident:
+        roles.append("depth")
+    for role in roles:
         resolve(registry.config.spec(role))
 
 

@@ -5,7 +5,9 @@ random weights from the configs bundled in engine/resources (no download possibl
 MiDaS (dpt_hybrid) depth network, on the CPU, 1 denoising step. Each configuration runs in its own process
 so that its peak memory (VmHWM) is its own. Run it under the shared lock (it needs ~8 GB):
 
-    flock /tmp/shootstudio-heavy.lock /tmp/probe-venv/bin/python tests/benchmarks/bench_enhance.py
+    flock /tmp/shootstudio-heavy.lock /tmp/probe-venv/bin/python tests/benchmarks/bench_enhance.py [WORD...]
+
+(WORD... keeps only the configurations whose name contains one of them, e.g. `mask 512`.)
 
 Prints a table: time of `enhance()` (read, crop, depth, 1 step, decode, blend) and of writing the PNG,
 peak RSS of the process, and how many pixels of the product the model sees. The enhance time is broken
@@ -162,7 +164,8 @@ def main() -> None:
         folder = Path(tmp)
         image_path, mask_path = make_inputs(folder)
         rows = []
-        for name in CONFIGS:
+        wanted = [name for name in CONFIGS if not sys.argv[1:] or any(a in name for a in sys.argv[1:])]
+        for name in wanted:
             env = {**os.environ, "HF_HUB_OFFLINE": "1", "DIFFUSERS_VERBOSITY": "error"}
             command = [sys.executable, __file__, "--one", name, str(image_path), str(mask_path)]
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
