@@ -12,18 +12,16 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -33,37 +31,18 @@ from engine.models.config import ModelsConfig
 from engine.models.errors import ModelError
 from gui.background import Background, MaskSaver
 from gui.bridge import EngineBridge
+from gui.canvas_content import prepare_content
+from gui.drop_hint import DropHint
 from gui.filter_panel import FilterPanel
-from gui.mask_canvas import MaskCanvas, prepare_content
+from gui.mask_canvas import MaskCanvas
 from gui.mask_panel import MaskPanel
+from gui.menus import build_menus
 from gui.models_dialog import ModelsDialog, role_problem
 from gui.sam_controller import SamController
 from gui.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 
 RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
-
-
-class DropHint(QWidget):
-    """The empty shoot view: says what to do first."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        title = QLabel("Drop a shoot folder here")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title.setStyleSheet("font-size: 22px; font-weight: 600; color: palette(text);")
-        detail = QLabel("or choose File → Open Folder… (Ctrl+O). Originals are never modified.")
-        detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        detail.setStyleSheet("color: palette(mid);")
-        layout.addWidget(title)
-        layout.addWidget(detail)
-        layout.addStretch(1)
-        self.setObjectName("dropHint")
-        self.setStyleSheet(
-            "#dropHint { border: 2px dashed palette(mid); border-radius: 12px; margin: 24px; }"
-        )
 
 
 class MainWindow(QMainWindow):
@@ -110,7 +89,7 @@ class MainWindow(QMainWindow):
         self.filter_panel = FilterPanel(
             self.document, self.browser, self.bridge, self.background, lambda: self.sam.sam.registry()
         )
-        self._build_menus()
+        build_menus(self)
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self.filter_dock = self.add_panel("Filter", self.filter_panel)
         self.mask_dock.raise_()
@@ -135,62 +114,6 @@ class MainWindow(QMainWindow):
             message = str(error)
             QTimer.singleShot(0, lambda: self.statusBar().showMessage(message, 15000))
             return ModelsConfig.defaults()
-
-    def _action(self, menu, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open Folder…", self._choose_folder, QKeySequence.StandardKey.Open)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        edit = bar.addMenu("&Edit")
-        self._action(edit, "&Undo", self.document.undo, "Ctrl+Z")
-        self._action(edit, "&Redo", self.document.redo, "Ctrl+Shift+Z")
-
-        view = bar.addMenu("&View")
-        self._action(view, "&Fit in Window", self.canvas.fit, "Ctrl+0")
-        self._action(view, "&Actual Pixels (100%)", self.canvas.actual_size, "Ctrl+1")
-        self._action(view, "Zoom &In", lambda: self._zoom(1.25), "Ctrl+=")
-        self._action(view, "Zoom &Out", lambda: self._zoom(0.8), "Ctrl+-")
-
-        review = bar.addMenu("&Review")
-        self._action(review, "&Pick", lambda: self._flag("pick"), "P")
-        self._action(review, "Re&ject", lambda: self._flag("reject"), "X")
-        self._action(review, "&Unflag", lambda: self._flag(None), "U")
-        review.addSeparator()
-        self._action(review, "&Next Image", lambda: self._step(1), "Ctrl+Right")
-        self._action(review, "P&revious Image", lambda: self._step(-1), "Ctrl+Left")
-
-        self.tools_menu = bar.addMenu("&Tools")
-        self._action(self.tools_menu, "&Brush", lambda: self.canvas.set_tool("brush"), "B")
-        self._action(self.tools_menu, "&Eraser", lambda: self.canvas.set_tool("eraser"), "E")
-        self._action(self.tools_menu, "&SAM Prompts", lambda: self.canvas.set_tool("sam"), "S")
-        self._action(self.tools_menu, "Larger Brush", lambda: self._brush_size(1.2), "]")
-        self._action(self.tools_menu, "Smaller Brush", lambda: self._brush_size(1 / 1.2), "[")
-        self._action(self.tools_menu, "Harder Brush", lambda: self._brush_hardness(0.1), "Shift+]")
-        self._action(self.tools_menu, "Softer Brush", lambda: self._brush_hardness(-0.1), "Shift+[")
-        self._action(self.tools_menu, "End SAM Prompt (Enter on the canvas)", self.sam.end_session)
-        self.tools_menu.addSeparator()  # panels added with add_panel() list themselves below
-
-        settings = bar.addMenu("&Settings")
-        self._action(settings, "&Models…", self.show_models_dialog)
-        help_menu = bar.addMenu("&Help")
-        self._action(
-            help_menu,
-            "&About ShootStudio",
-            lambda: QMessageBox.about(self, "ShootStudio", "ShootStudio: review and enhance product shoots."),
-        )
 
     def add_panel(
         self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea

@@ -8,9 +8,6 @@ it touched; the next paint refreshes that part of the mask pyramid and that part
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
@@ -18,35 +15,12 @@ from PySide6.QtWidgets import QWidget
 
 from engine.document import ReviewImage, ShootDocument
 from engine.mask_ops import BBox, Brush, union_bbox
-from engine.review_masks import RegionLayer
+from gui.canvas_content import CanvasContent, class_colour, edges
 from gui.canvas_gestures import Gesture, PanGesture, PromptGesture, StrokeGesture
-from gui.image_pyramid import Pyramid
 
 TOOLS = ("sam", "brush", "eraser")
 MASK_COLOUR = (255, 64, 96)  # the editable product mask
 MIN_ZOOM, MAX_ZOOM = 0.002, 32.0
-CLASS_PALETTE = [(64, 200, 255), (255, 200, 40), (120, 230, 90), (200, 120, 255), (255, 140, 60)]
-
-
-def class_colour(name: str) -> tuple[int, int, int]:
-    """A stable colour per product class (same class, same colour, in every image)."""
-    return CLASS_PALETTE[sum(name.encode()) % len(CLASS_PALETTE)]
-
-
-@dataclass
-class CanvasContent:
-    """What the canvas shows, prepared off the UI thread by `prepare_content`."""
-
-    review: ReviewImage
-    image: Pyramid
-    mask: Pyramid  # levels[0] is review.mask itself, so edits land in it directly
-    regions: list[tuple[RegionLayer, Pyramid]] = field(default_factory=list)
-
-
-def prepare_content(review: ReviewImage) -> CanvasContent:
-    """Build the pyramids (tens of ms at 24 MP): call it on a background thread."""
-    regions = [(layer, Pyramid(layer.mask.astype(np.uint8) * 255)) for layer in review.regions]
-    return CanvasContent(review, Pyramid(review.rgb), Pyramid(review.mask), regions)
 
 
 class MaskCanvas(QWidget):
@@ -215,7 +189,7 @@ class MaskCanvas(QWidget):
         regions = np.zeros((h, w, 4), np.uint8)
         for layer, pyramid in self.content.regions:
             if layer.visible:
-                edge = _edges(pyramid.render(self.scale, self.offset, rect) >= 128, 2)
+                edge = edges(pyramid.render(self.scale, self.offset, rect) >= 128, 2)
                 regions[edge] = (*class_colour(layer.class_name), 230)
         self._regions_buf = regions
         self._mask_buf = np.zeros((h, w, 4), np.uint8)
@@ -238,7 +212,7 @@ class MaskCanvas(QWidget):
             big = self.content.mask.render(
                 self.scale, self.offset, (x - pad, y - pad, w + 2 * pad, h + 2 * pad)
             )
-            edge = _edges(big >= 128, 2)[pad:-pad, pad:-pad]
+            edge = edges(big >= 128, 2)[pad:-pad, pad:-pad]
             target[:] = np.where(edge, np.uint8(255), np.uint8(0))
         else:
             alpha = self.content.mask.render(self.scale, self.offset, (x, y, w, h))
@@ -410,9 +384,3 @@ class MaskCanvas(QWidget):
             self.setCursor(Qt.CursorShape.OpenHandCursor)
         else:
             self.setCursor(Qt.CursorShape.CrossCursor if self.tool == "sam" else Qt.CursorShape.BlankCursor)
-
-
-def _edges(binary: np.ndarray, width: int) -> np.ndarray:
-    """The pixels on the border of a binary mask (morphological gradient, `width` px thick)."""
-    kernel = np.ones((width, width), np.uint8)
-    return cv2.morphologyEx(binary.astype(np.uint8), cv2.MORPH_GRADIENT, kernel) > 0

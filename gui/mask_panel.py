@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 from engine import mask_ops
 from engine.document import ShootDocument
 from engine.mask_ops import Brush
-from gui.mask_canvas import MaskCanvas, class_colour
+from gui.canvas_content import class_colour
+from gui.mask_canvas import MaskCanvas
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:

@@ -12,7 +12,8 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from engine.document import ReviewImage, ShootDocument
-from gui.mask_canvas import MASK_COLOUR, MaskCanvas, prepare_content
+from gui.canvas_content import prepare_content
+from gui.mask_canvas import MASK_COLOUR, MaskCanvas
 from tests.gui_fixtures import drag, mouse
 
 

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import QApplication
 
 from engine import mask_ops
 from engine.document import ReviewImage, ShootDocument
-from gui.mask_canvas import MaskCanvas, prepare_content
+from gui.canvas_content import prepare_content
+from gui.mask_canvas import MaskCanvas
 
 WIDTH, HEIGHT = 6000, 4000
 VIEW = (1400, 900)
