@@ -95,7 +95,7 @@ def run_ours(registry, folder, paths, class_set, settings):
             scores = [
                 json.loads(r["scores"]) for r in store.region_rows(report.image_id, product_filter.run_key)
             ]
-            rows.append((embed, total - embed, len(scores), report.verdict, scores))
+            rows.append((embed, total - embed, len(scores), scores))
         # A second class set on the same store: the embeddings now come from the cache.
         other_classes = class_set.select([*class_set.names, "sunglasses"])
         again = ProductFilter(registry, store, other_classes, settings)
@@ -124,6 +124,7 @@ def run_baseline(registry, paths, class_set, settings):
             points_per_side=proposals.points_per_side,
             pred_iou_thresh=proposals.pred_iou_thresh,
             stability_score_thresh=proposals.stability_score_thresh,
+            box_nms_thresh=proposals.box_nms_thresh,
         )
         embed = {"s": 0.0}
         set_image = generator.predictor.set_image
@@ -147,9 +148,9 @@ def run_baseline(registry, paths, class_set, settings):
             )
             probs = scorer.score_crops([crop], class_set)[0]  # one crop per CLIP call
             regions.append(region_scores(probs, class_set))
-        verdict = decide(list(enumerate(regions)), class_set)
+        decide(list(enumerate(regions)), class_set)  # (decided again below with the final thresholds)
         total = time.perf_counter() - start
-        rows.append((embed["s"], total - embed["s"], len(regions), verdict.verdict, regions))
+        rows.append((embed["s"], total - embed["s"], len(regions), regions))
     return rows
 
 
@@ -162,7 +163,8 @@ def main() -> int:
     # 0.045 keeps ~15% of the masks, a realistic ~100 proposals an image before NMS.
     parser.add_argument("--iou-thresh", type=float, default=0.045)
     parser.add_argument("--stability-thresh", type=float, default=0.0)
-    parser.add_argument("--threshold", type=float, default=0.0725, help="every class's probability threshold")
+    # Random masks are large blobs that share nearly one box: SAM's 0.7 box NMS would leave one region.
+    parser.add_argument("--nms", type=float, default=1.0, help="box NMS IoU (1.0: keep every proposal)")
     parser.add_argument("--models", type=Path, help="use this models.toml instead (a quick smoke run)")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
@@ -172,31 +174,42 @@ def main() -> int:
     registry = ModelRegistry(ModelsConfig.load(args.models or write_models(work)), "cpu")
     paths = write_shoot(work / "shoot", args.images)
     class_set = default_classes()
-    for name in class_set.names:  # random CLIP gives near-uniform probabilities: thresholds to match
-        class_set = class_set.with_threshold(name, threshold=args.threshold, margin=-1.0)
-    class_set = replace(class_set, uncertain_band=0.001)
     settings = FilterSettings(
         ProposalSettings(
             points_per_side=args.points_per_side,
             pred_iou_thresh=args.iou_thresh,
             stability_score_thresh=args.stability_thresh,
+            box_nms_thresh=args.nms,
         )
     )
     print(
         f"{len(paths)} images 1024x768, {args.points_per_side}² points, iou>{args.iou_thresh}, "
-        f"stability>={args.stability_thresh}, torch threads {torch.get_num_threads()}",
+        f"stability>={args.stability_thresh}, box NMS {args.nms}, torch threads {torch.get_num_threads()}",
         flush=True,
     )
     ours, breakdown, cached = run_ours(registry, work / "shoot", paths, class_set, settings)
     print("filter done", flush=True)
     base = run_baseline(registry, paths, class_set, settings)
 
-    verdicts_ours, verdicts_base = [r[3] for r in ours], [r[3] for r in base]
+    # Random CLIP gives near-uniform probabilities: put every class's threshold in the widest gap between
+    # the images' best scores (from the filter's stored scores), so some images pass and some do not;
+    # then both pipelines decide with it (the filter from its stored scores: no model runs).
+    best = sorted(max(max(v for k, v in r.items() if k in class_set.names) for r in row[3]) for row in ours)
+    gap = max(range(len(best) - 1), key=lambda i: best[i + 1] - best[i]) if len(best) > 1 else 0
+    threshold = (best[gap] + best[min(gap + 1, len(best) - 1)]) / 2
+    for name in class_set.names:
+        class_set = class_set.with_threshold(name, threshold=threshold, margin=-1.0)
+    class_set = replace(class_set, uncertain_band=0.0)
+
+    def verdicts(rows):
+        return [decide(list(enumerate(row[3])), class_set).verdict for row in rows]
+
+    verdicts_ours, verdicts_base = verdicts(ours), verdicts(base)
     regions_ours, regions_base = [r[2] for r in ours], [r[2] for r in base]
     diffs = [
         abs(a[k] - b[k])
         for ro, rb in zip(ours, base, strict=True)
-        for a, b in zip(ro[4], rb[4], strict=False)  # both in NMS order
+        for a, b in zip(ro[3], rb[3], strict=False)  # both in NMS order
         for k in a
     ]
     n = len(paths)
@@ -226,7 +239,7 @@ def main() -> int:
         "re-run with another class set (embedding from the disk cache): "
         + ", ".join(f"embed {e:.2f} s + rest {t - e:.2f} s" for e, t in cached[:2])
     )
-    print(f"verdicts: filter {verdicts_ours}")
+    print(f"class threshold {threshold:.4f} (margin off); verdicts: filter {verdicts_ours}")
     print(f"          baseline {verdicts_base}")
     print(
         f"regions per image: filter {regions_ours}, baseline {regions_base}; "
