@@ -300,15 +300,17 @@ class ThumbnailBrowser(QListView):
     def visible_rows(self) -> range:
         """Source rows currently on screen (for dropping stale thumbnail requests)."""
         viewport = self.viewport().rect()
-        inset = QPoint(8, 8)
-        first = self.indexAt(viewport.topLeft() + inset)
-        last = self.indexAt(viewport.bottomRight() - inset)
+        first = self.indexAt(viewport.topLeft() + QPoint(8, 8))
         if not first.isValid():
             return range(0)
-        last_row = last.row() if last.isValid() else self.proxy.rowCount() - 1
-        rows = [
-            self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(first.row(), last_row + 1)
-        ]
+        rows = []
+        # Cells on screen are consecutive in the grid: walk from the first until one starts below.
+        for proxy_row in range(first.row(), self.proxy.rowCount()):
+            rect = self.visualRect(self.proxy.index(proxy_row, 0))
+            if rect.top() > viewport.bottom():
+                break
+            if rect.intersects(viewport):
+                rows.append(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
         return range(min(rows), max(rows) + 1) if rows else range(0)
 
     def _drop_invisible_requests(self) -> None:

@@ -18,7 +18,7 @@ def make_shoot(folder: Path, count: int = 6, size: tuple[int, int] = (640, 480))
     w, h = size
     for i in range(count):
         pixels = np.full((h, w, 3), 225, np.uint8)
-        x0, y0 = w // 4 + 5 * i, h // 4
+        x0, y0 = w // 4 + (5 * i) % (w // 4), h // 4
         pixels[y0 : y0 + h // 2, x0 : x0 + w // 2] = rng.integers(20, 110, (h // 2, w // 2, 3))
         Image.fromarray(pixels).save(folder / f"shot_{i:03d}.jpg", quality=90)
     return folder

@@ -166,3 +166,19 @@ def test_an_unreadable_image_says_why_on_the_canvas(qtbot, window, tmp_path):
     drop(window, [folder])
     qtbot.waitUntil(lambda: "Cannot open a_broken.jpg" in window.canvas.busy_message, timeout=10000)
     assert window.document.review is None
+
+
+def test_only_visible_thumbnails_are_decoded_and_scrolling_loads_the_rest(qtbot, window, tmp_path):
+    folder = make_shoot(tmp_path / "big", count=60, size=(96, 64))
+    open_by_drop(qtbot, window, folder)
+    model, browser = window.thumbnails, window.browser
+    visible = browser.visible_rows()
+    assert 0 < len(visible) < 30
+    qtbot.waitUntil(lambda: model.arrived >= len(visible), timeout=10000)
+    qtbot.wait(300)  # nothing else is asked for while the view stands still
+    loaded = {r for r in range(60) if model._images.get(window.document.images[r].path) is not None}
+    assert set(visible) <= loaded and len(loaded) < 60
+    browser.scrollToBottom()
+    qtbot.waitUntil(lambda: 59 in browser.visible_rows(), timeout=5000)
+    last = window.document.images[59].path
+    qtbot.waitUntil(lambda: model._images.get(last) is not None, timeout=10000)
