@@ -125,6 +125,7 @@ def _write_clip_tokenizer(folder: Path) -> Path:
 # Public: single-file SD 1.5 loading derives its tokenizer the same way (engine/models/diffusion.py).
 write_clip_tokenizer = _write_clip_tokenizer
 
+
 def _tiny_text_encoder():
     from transformers import CLIPTextConfig, CLIPTextModel
 
