@@ -184,7 +184,7 @@ def main() -> None:
                 f"{scroll:5.2f} s; worst UI stall {worst:4.0f} ms"
             )
         print(
-            f"  (naive decode would need ~{naive_all / COUNT * visible / 2:.1f} s per screen with 2 threads)"
+            f"  (naive decoding, measured above with 2 threads: ~{naive_all / COUNT * visible:.1f} s a screen)"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
