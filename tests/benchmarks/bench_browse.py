@@ -183,9 +183,7 @@ def main() -> None:
                 f"  {label:<12} first screen ({visible} cells) {first:5.2f} s; after scrolling to the end "
                 f"{scroll:5.2f} s; worst UI stall {worst:4.0f} ms"
             )
-        print(
-            f"  (naive decoding, measured above with 2 threads: ~{naive_all / COUNT * visible:.1f} s a screen)"
-        )
+        print(f"  (naive decoding, 2 threads: ~{naive_all / COUNT * visible:.1f} s per screen)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
