@@ -19,20 +19,13 @@ import torch
 from engine.jobs import EngineError, Job, JobCancelled, JobContext, Priority
 from engine.lora import LoraSpec, apply_loras
 from engine.outputs import format_parameters, free_path, save_png
+from engine.samplers import SCHEDULERS
 
 # The original product workflow's template (the activation tag first, then the class).
 DEFAULT_TEMPLATE = "ppzocketv2, {class}, stylish, studio photography, product photography, ultra realistic"
 DEFAULT_NEGATIVE = "lowres, blurry, deformed, watermark, text, logo"
 
-# Our scheduler names → (diffusers class, extra config, the sampler name AUTOMATIC1111 writes).
-SCHEDULERS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}, "DPM++ 2M"),
-    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}, "DPM++ 2M Karras"),
-    "euler_a": ("EulerAncestralDiscreteScheduler", {}, "Euler a"),
-    "euler": ("EulerDiscreteScheduler", {}, "Euler"),
-    "ddim": ("DDIMScheduler", {}, "DDIM"),
-    "unipc": ("UniPCMultistepScheduler", {}, "UniPC"),
-}
+# Sampler names as AUTOMATIC1111 writes them (shared with enhancement), or the model's own.
 SCHEDULER_CHOICES = ("default", *SCHEDULERS)
 MAX_SEED = 2**32 - 1
 
@@ -114,9 +107,9 @@ def make_scheduler(pipe: Any, name: str) -> tuple[Any, str]:
 
     if name == "default":
         return pipe.scheduler, type(pipe.scheduler).__name__.removesuffix("Scheduler")
-    class_name, extra, sampler = SCHEDULERS[name]
+    class_name, extra = SCHEDULERS[name]
     scheduler = getattr(diffusers, class_name).from_config(pipe.scheduler.config, **extra)
-    return scheduler, sampler
+    return scheduler, name
 
 
 def _slug(text: str) -> str:

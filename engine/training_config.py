@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.jobs import EngineError
-from engine.training_data import TrainingSet
 from engine.training_samples import SampleSettings
+
+if TYPE_CHECKING:  # training_data needs torch; the CLI parser must not
+    from engine.training_data import TrainingSet
 
 LR_SCHEDULERS = ("constant", "constant_with_warmup", "cosine", "linear")
 PRECISIONS = ("auto", "no", "fp16", "bf16")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from engine.generate import render_prompt
 from engine.jobs import JobContext
 from engine.outputs import format_parameters, free_path, save_png
+
+if TYPE_CHECKING:
+    import torch
 
 SAMPLE_TEMPLATE = "{tag}, {class}, stylish, studio photography, product photography, ultra realistic"
 
@@ -39,7 +39,10 @@ def save_samples(
 ) -> list[Path]:
     """Generate `settings.count` images with the UNet (and text encoder) as trained so far; the same seeds
     every epoch, so the samples show what training changed."""
+    import torch
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
+
+    from engine.generate import render_prompt
 
     pipe = StableDiffusionPipeline(
         vae=parts.vae,

@@ -42,7 +42,7 @@ def test_template_classes_seeds_and_parameters_chunk(clean_txt2img, tmp_path):
         negative_prompt="blurry",
         count=2,
         seed=100,
-        scheduler="euler_a",
+        scheduler="Euler a",
         out_dir=tmp_path / "out",
         **TINY,
     )
@@ -69,7 +69,7 @@ def test_template_classes_seeds_and_parameters_chunk(clean_txt2img, tmp_path):
 def test_every_scheduler_runs_and_the_cached_pipeline_keeps_its_own(clean_txt2img, tmp_path):
     pipe = clean_txt2img.txt2img_pipeline()
     original = type(pipe.scheduler)
-    for name in ("default", "dpmpp_2m", "dpmpp_2m_karras", "euler", "ddim", "unipc"):
+    for name in ("default", "DPM++ 2M", "DPM++ 2M Karras", "Euler", "DDIM", "UniPC"):
         request = GenerateRequest(
             template="a bag", scheduler=name, seed=1, out_dir=tmp_path / name, **{**TINY, "steps": 1}
         )

@@ -14,7 +14,7 @@ HELP = "generate product visuals from a prompt (SD 1.5 + LoRA)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.generate import SCHEDULER_CHOICES
+    from engine.samplers import SCHEDULERS  # torch-free: --help stays fast
 
     parser.add_argument(
         "--prompt", required=True, metavar="TEXT", help="prompt; `{class}` is filled per class"
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=512, metavar="H")
     parser.add_argument("--steps", type=int, default=30, metavar="N")
     parser.add_argument("--guidance", type=float, default=7.5, metavar="G")
-    parser.add_argument("--scheduler", choices=SCHEDULER_CHOICES, default="default")
+    parser.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default")
     parser.add_argument("--seed", type=int, metavar="N", help="first seed (the next images count up)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     add_common_arguments(parser)
