@@ -153,3 +153,13 @@ def test_cancelled_run_resumes_and_reruns_only_new_or_changed(tiny_registry, tmp
             assert fresh == {"img1.png", "new.png"}
     finally:
         worker.shutdown()
+
+
+def test_an_image_where_sam_proposes_nothing_is_skipped_not_an_error(tiny_registry, shoot):
+    """The tiny SAM at the real default thresholds keeps no proposal: the image has no product."""
+    from engine.classes import default_classes
+
+    with ProjectStore.open(shoot.parent) as store:
+        report = ProductFilter(tiny_registry, store, default_classes(), FilterSettings()).process(shoot)
+    assert report.verdict == "skipped", report.reason
+    assert report.regions == [] and report.scored == 0

@@ -88,10 +88,13 @@ class ModelRegistry:
 
     def _make_room(self, incoming: int) -> None:
         used = sum(size for _, size in self._resident.values())
+        evicted = False
         while self._resident and used + incoming > self.budget_bytes:
             _, (_, size) = self._resident.popitem(last=False)
             used -= size
-        gc.collect()
+            evicted = True
+        if evicted:  # a full collection holds the GIL for ~0.3 s: only pay it when memory was freed
+            gc.collect()
 
     # -- roles ---------------------------------------------------------------------------------
     def sam(self) -> Any:
