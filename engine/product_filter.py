@@ -239,7 +239,8 @@ class ProductFilter:
         timings.update({f"sam_{k}": v for k, v in proposals.timings.items()})
         start = time.perf_counter()
         # (numpy cannot reshape an empty stack to (0, -1): an image without proposals has no areas)
-        areas = proposals.masks.reshape(len(proposals), -1).sum(1) if len(proposals) else np.zeros(0, np.int64)
+        n = len(proposals)
+        areas = proposals.masks.reshape(n, -1).sum(1) if n else np.zeros(0, np.int64)
         keep = np.flatnonzero(areas >= self.settings.min_area_fraction * work.shape[0] * work.shape[1])
         probs = clip.score(
             work, proposals.masks[keep], proposals.boxes[keep], self.class_set, self.settings.clip_batch
