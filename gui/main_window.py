@@ -32,6 +32,7 @@ from engine.models.errors import ModelError
 from gui.background import Background, MaskSaver
 from gui.bridge import EngineBridge
 from gui.canvas_content import prepare_content
+from gui.creative_panels import CreativePanels
 from gui.drop_hint import DropHint
 from gui.filter_panel import FilterPanel
 from gui.mask_canvas import MaskCanvas
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         build_menus(self)
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self.filter_dock = self.add_panel("Filter", self.filter_panel)
+        self.creative = CreativePanels(self)
         self.mask_dock.raise_()
         self.resizeDocks([self.mask_dock], [340], Qt.Orientation.Horizontal)
         self._show_model_problems()
@@ -252,16 +254,20 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
-        folder = next((p for p in paths if p.is_dir()), None) or (paths[0].parent if paths else None)
-        if folder is not None:
+        if paths:
             event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """A folder opens as a shoot; files open their folder with the first of them selected."""
+        folder = next((p for p in paths if p.is_dir()), None) or paths[0].parent
+        if folder != self.folder or any(p.is_dir() for p in paths):
             self.open_folder(folder)
-            # Dropped files (not a folder): select the first of them.
-            files = {p.resolve() for p in paths if p.is_file()}
-            for row, image in enumerate(self.document.images):
-                if image.path.resolve() in files:
-                    self.browser.select_row(row)
-                    break
+        files = {p.resolve() for p in paths if p.is_file()}
+        for row, image in enumerate(self.document.images):
+            if image.path.resolve() in files:
+                self.browser.select_row(row)
+                break
 
     # -- the image under review --------------------------------------------------------------
     def _open_current(self) -> None:
