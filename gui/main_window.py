@@ -338,6 +338,8 @@ class MainWindow(QMainWindow):
 
     # -- saving ------------------------------------------------------------------------------
     def _autosave(self, review) -> None:
+        width, height = review.size
+        self.statusBar().showMessage(f"{review.path.name} — {width}×{height} — {MASK_SOURCES['edited']}")
         snapshot = self.document.save_snapshot()
         if snapshot is not None:
             self.saver.schedule(*snapshot)
