@@ -15,6 +15,9 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 from pathlib import Path  # noqa: E402
 
+# The review desk's `window` fixture (and its helpers) for every GUI test module.
+pytest_plugins = ["tests.gui_fixtures"]
+
 import pytest  # noqa: E402
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
@@ -60,3 +61,18 @@ def drag(widget, points: list[tuple[float, float]], button=Qt.MouseButton.LeftBu
 
 def click(widget, point: tuple[float, float], button=Qt.MouseButton.LeftButton) -> None:
     drag(widget, [point], button)
+
+
+@pytest.fixture
+def window(qtbot, tiny_models, tmp_path):
+    """The review desk on the tiny models, shown offscreen (a pytest plugin fixture: see conftest)."""
+    from engine.models.config import ModelsConfig
+    from gui.main_window import MainWindow
+
+    window = MainWindow(models=ModelsConfig.load(tiny_models), thumbnail_cache=tmp_path / "thumbs")
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.shutdown_engine()

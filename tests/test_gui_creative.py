@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from engine.models.config import ModelsConfig
 from gui.creative_panels import OUTPUT_FOLDER
-from gui.main_window import MainWindow
 from tests.gui_fixtures import drag, drop, make_shoot
-
-
-@pytest.fixture
-def window(qtbot, tiny_models, tmp_path):
-    window = MainWindow(models=ModelsConfig.load(tiny_models), thumbnail_cache=tmp_path / "thumbs")
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.shutdown_engine()
 
 
 def test_the_enhance_panel_follows_the_image_and_mask_under_review(qtbot, window, tmp_path):

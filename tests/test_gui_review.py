@@ -4,7 +4,6 @@ undo, click with SAM, reopen and find the edit, cull with P / X / U."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
@@ -12,17 +11,6 @@ from PySide6.QtGui import QImage
 from engine.models.config import ModelsConfig
 from gui.main_window import MainWindow
 from tests.gui_fixtures import click, drag, drop, make_shoot
-
-
-@pytest.fixture
-def window(qtbot, tiny_models, tmp_path):
-    window = MainWindow(models=ModelsConfig.load(tiny_models), thumbnail_cache=tmp_path / "thumbs")
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.shutdown_engine()
 
 
 def open_by_drop(qtbot, window, folder):
