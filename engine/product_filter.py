@@ -30,7 +30,7 @@ from engine.imaging import ImageReadError, read_image
 from engine.jobs import Job, JobCancelled, JobContext, Priority
 from engine.segment import Proposals, ProposalSettings, SamSession, working_size
 from engine.store import ProjectStore
-from engine.verdict import ERROR, OTHER, OTHER_TOTAL, Verdict, call_region, decide
+from engine.verdict import ERROR, OTHER, OTHER_TOTAL, Verdict, call_region, decide, record_verdict
 
 
 @dataclass(frozen=True)
@@ -124,15 +124,7 @@ def decide_stored(store: ProjectStore, image_id: str, run_key: str, class_set: C
     else:
         rows = store.region_rows(image_id, run_key)
         verdict = decide([(row["idx"], json.loads(row["scores"])) for row in rows], class_set)
-    store.set_verdict(
-        image_id,
-        run_key,
-        verdict.verdict,
-        classes=verdict.classes,
-        regions=verdict.regions,
-        best=verdict.best_json(),
-        reason=verdict.reason,
-    )
+    record_verdict(store, image_id, run_key, verdict)
     return verdict
 
 

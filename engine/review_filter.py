@@ -17,7 +17,7 @@ from engine.atomic import atomic_write_bytes
 from engine.classes import ClassSet, default_classes, parse_classes
 from engine.jobs import Job, JobContext, Priority
 from engine.store import ProjectStore
-from engine.verdict import ERROR, Verdict, decide
+from engine.verdict import ERROR, Verdict, decide, record_verdict
 
 CLASSES_FILE = "classes.toml"  # the shoot's own classes, in the project store (the CLI reads the format)
 
@@ -66,15 +66,7 @@ def load_scores(store: ProjectStore, run_key: str | None = None) -> StoredScores
 def save_verdicts(store: ProjectStore, run_key: str, verdicts: dict[str, Verdict]) -> None:
     """Record re-decided verdicts (what the browser badges and the enhance batch read)."""
     for image_id, verdict in verdicts.items():
-        store.set_verdict(
-            image_id,
-            run_key,
-            verdict.verdict,
-            classes=verdict.classes,
-            regions=verdict.regions,
-            best=verdict.best_json(),
-            reason=verdict.reason,
-        )
+        record_verdict(store, image_id, run_key, verdict)
 
 
 def load_shoot_classes(store: ProjectStore) -> ClassSet:

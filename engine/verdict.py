@@ -83,3 +83,16 @@ def decide(regions: list[tuple[int, dict[str, float]]], class_set: ClassSet) -> 
             classes[call.name] = classes.get(call.name, 0) + 1
         return Verdict(UNCERTAIN, classes, [c.idx for c in near], best, summary)
     return Verdict(SKIPPED, best=best, reason=summary)
+
+
+def record_verdict(store: Any, image_id: str, run_key: str, verdict: Verdict) -> None:
+    """Store a verdict with what the browser badges and the enhance batch read."""
+    store.set_verdict(
+        image_id,
+        run_key,
+        verdict.verdict,
+        classes=verdict.classes,
+        regions=verdict.regions,
+        best=verdict.best_json(),
+        reason=verdict.reason,
+    )

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QVBoxLayout,
@@ -46,6 +44,7 @@ from engine.generate import (
 from engine.jobs import Cancelled, Failed, Job, Succeeded
 from engine.lora import LoraSpec, parse_lora_arg
 from gui.bridge import EngineBridge
+from gui.form_widgets import int_spin, widget_row
 
 THUMB = 160
 
@@ -123,16 +122,16 @@ class GeneratePanel(QWidget):
         self.classes = QLineEdit("hand bag")
         self.classes.setPlaceholderText("comma-separated, e.g. hand bag, shoe")
         self.negative = QLineEdit(DEFAULT_NEGATIVE)
-        self.width_box, self.height_box = self._spin(64, 2048, 512, 8), self._spin(64, 2048, 512, 8)
-        self.steps = self._spin(1, 500, 30)
+        self.width_box, self.height_box = int_spin(64, 2048, 512, 8), int_spin(64, 2048, 512, 8)
+        self.steps = int_spin(1, 500, 30)
         self.guidance = QDoubleSpinBox()
         self.guidance.setRange(0.0, 50.0)
         self.guidance.setValue(7.5)
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULER_CHOICES)
-        self.seed = self._spin(-1, 2**31 - 1, -1)
+        self.seed = int_spin(-1, 2**31 - 1, -1)
         self.seed.setSpecialValueText("random")
-        self.count = self._spin(1, 100, 4)
+        self.count = int_spin(1, 100, 4)
         self.loras = LoraTable()
         add_lora, remove_lora = QPushButton("Add LoRA…"), QPushButton("Remove")
         add_lora.clicked.connect(self._choose_lora)
@@ -145,13 +144,13 @@ class GeneratePanel(QWidget):
         form.addRow("Prompt template", self.template)
         form.addRow("Product classes", self.classes)
         form.addRow("Negative prompt", self.negative)
-        form.addRow("Size", self._row(self.width_box, QLabel("×"), self.height_box))
-        form.addRow("Steps / guidance", self._row(self.steps, self.guidance))
+        form.addRow("Size", widget_row(self.width_box, QLabel("×"), self.height_box))
+        form.addRow("Steps / guidance", widget_row(self.steps, self.guidance))
         form.addRow("Scheduler", self.scheduler)
-        form.addRow("Seed / images per class", self._row(self.seed, self.count))
+        form.addRow("Seed / images per class", widget_row(self.seed, self.count))
         form.addRow("LoRAs", self.loras)
-        form.addRow("", self._row(add_lora, remove_lora))
-        form.addRow("Output folder", self._row(self.output, browse))
+        form.addRow("", widget_row(add_lora, remove_lora))
+        form.addRow("Output folder", widget_row(self.output, browse))
 
         self.generate_button, self.cancel_button = QPushButton("Generate"), QPushButton("Cancel")
         self.generate_button.setDefault(True)
@@ -164,7 +163,7 @@ class GeneratePanel(QWidget):
         settings = QWidget()
         left = QVBoxLayout(settings)
         left.addLayout(form)
-        left.addWidget(self._row(self.generate_button, self.cancel_button))
+        left.addWidget(widget_row(self.generate_button, self.cancel_button))
         left.addWidget(self.progress)
         left.addWidget(self.status)
         left.addStretch(1)
@@ -187,23 +186,6 @@ class GeneratePanel(QWidget):
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
-
-    @staticmethod
-    def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        return spin
-
-    @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for widget in widgets:
-            layout.addWidget(widget)
-        return row
 
     def _choose_lora(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add LoRA", "", "LoRA (*.safetensors)")

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +44,7 @@ from engine.training_config import (
 from engine.training_data import TrainingInputError, scan_folder
 from engine.training_samples import SAMPLE_TEMPLATE, SampleSettings
 from gui.bridge import EngineBridge
+from gui.form_widgets import float_spin, int_spin, widget_row
 
 
 class LossPlot(QWidget):
@@ -134,49 +133,49 @@ class TrainingDialog(QDialog):
         self.folder.editingFinished.connect(self.check_folder)
         self.tag = QLineEdit("ppzocketv2")
         self.tag.editingFinished.connect(self.check_folder)
-        self.rank, self.alpha = self._int(1, 1024, 16), self._float(0, 1024, 16, 1)
-        self.lr, self.te_lr = self._float(1e-7, 1, 1e-4, 1e-5, 6), self._float(1e-7, 1, 5e-5, 1e-5, 6)
+        self.rank, self.alpha = int_spin(1, 1024, 16), float_spin(0, 1024, 16, 1)
+        self.lr, self.te_lr = float_spin(1e-7, 1, 1e-4, 1e-5, 6), float_spin(1e-7, 1, 5e-5, 1e-5, 6)
         self.train_te = QCheckBox("also train the text encoder")
         self.repeats, self.epochs, self.batch = (
-            self._int(1, 1000, 6),
-            self._int(1, 1000, 10),
-            self._int(1, 64, 2),
+            int_spin(1, 1000, 6),
+            int_spin(1, 1000, 10),
+            int_spin(1, 64, 2),
         )
-        self.resolution = self._int(32, 2048, 512, 64)
+        self.resolution = int_spin(32, 2048, 512, 64)
         self.resolution.valueChanged.connect(self.check_folder)
         self.precision, self.scheduler = QComboBox(), QComboBox()
         self.precision.addItems(PRECISIONS)
         self.scheduler.addItems(LR_SCHEDULERS)
         self.warmup, self.seed, self.save_every = (
-            self._int(0, 100000, 0),
-            self._int(0, 2**31 - 1, 42),
-            self._int(1, 1000, 1),
+            int_spin(0, 100000, 0),
+            int_spin(0, 2**31 - 1, 42),
+            int_spin(1, 1000, 1),
         )
         self.checkpointing = QCheckBox("gradient checkpointing (less memory, slower)")
-        self.sample_every, self.sample_count = self._int(0, 1000, 1), self._int(1, 16, 1)
+        self.sample_every, self.sample_count = int_spin(0, 1000, 1), int_spin(1, 16, 1)
         self.sample_every.setSpecialValueText("never")
-        self.sample_steps = self._int(1, 200, 20)
+        self.sample_steps = int_spin(1, 200, 20)
         self.sample_template, self.sample_class = QLineEdit(SAMPLE_TEMPLATE), QLineEdit("product")
 
         form = QFormLayout()
-        form.addRow("Photos folder", self._row(self.folder, self._browse(self.folder, "dir")))
+        form.addRow("Photos folder", widget_row(self.folder, self._browse(self.folder, "dir")))
         form.addRow("Activation tag", self.tag)
-        form.addRow("Save LoRA as", self._row(self.out, self._browse(self.out, "save")))
-        form.addRow("Rank / alpha", self._row(self.rank, self.alpha))
-        form.addRow("Learning rate (UNet / text)", self._row(self.lr, self.te_lr))
+        form.addRow("Save LoRA as", widget_row(self.out, self._browse(self.out, "save")))
+        form.addRow("Rank / alpha", widget_row(self.rank, self.alpha))
+        form.addRow("Learning rate (UNet / text)", widget_row(self.lr, self.te_lr))
         form.addRow("", self.train_te)
-        form.addRow("Repeats / epochs / batch", self._row(self.repeats, self.epochs, self.batch))
+        form.addRow("Repeats / epochs / batch", widget_row(self.repeats, self.epochs, self.batch))
         form.addRow("Resolution", self.resolution)
-        form.addRow("LR schedule / warm-up", self._row(self.scheduler, self.warmup))
+        form.addRow("LR schedule / warm-up", widget_row(self.scheduler, self.warmup))
         form.addRow("Mixed precision (GPU)", self.precision)
         form.addRow("", self.checkpointing)
-        form.addRow("Seed / checkpoint every", self._row(self.seed, self.save_every))
-        form.addRow("Resume from", self._row(self.resume, self._browse(self.resume, "state")))
+        form.addRow("Seed / checkpoint every", widget_row(self.seed, self.save_every))
+        form.addRow("Resume from", widget_row(self.resume, self._browse(self.resume, "state")))
         samples = QGroupBox("Samples")
         sample_form = QFormLayout(samples)
-        sample_form.addRow("Every N epochs / count", self._row(self.sample_every, self.sample_count))
+        sample_form.addRow("Every N epochs / count", widget_row(self.sample_every, self.sample_count))
         sample_form.addRow("Template", self.sample_template)
-        sample_form.addRow("Class / steps", self._row(self.sample_class, self.sample_steps))
+        sample_form.addRow("Class / steps", widget_row(self.sample_class, self.sample_steps))
 
         self.folder_status = QLabel("")
         self.folder_status.setWordWrap(True)
@@ -205,36 +204,10 @@ class TrainingDialog(QDialog):
         right.addWidget(self.samples)
         right.addWidget(self.progress)
         right.addWidget(self.status)
-        right.addWidget(self._row(self.caption_button, self.start_button, self.cancel_button))
+        right.addWidget(widget_row(self.caption_button, self.start_button, self.cancel_button))
         layout = QHBoxLayout(self)
         layout.addLayout(left)
         layout.addLayout(right, 1)
-
-    @staticmethod
-    def _int(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        return spin
-
-    @staticmethod
-    def _float(low: float, high: float, value: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setDecimals(decimals)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        return spin
-
-    @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for widget in widgets:
-            layout.addWidget(widget)
-        return row
 
     def _browse(self, target: QLineEdit, kind: str) -> QPushButton:
         button = QPushButton("…")

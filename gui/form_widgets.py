@@ -1,0 +1,32 @@
+"""Small form builders shared by the panels and dialogs (spin boxes with a range, rows of widgets)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
+
+
+def int_spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    return spin
+
+
+def float_spin(low: float, high: float, value: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setDecimals(decimals)
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    return spin
+
+
+def widget_row(*widgets: QWidget) -> QWidget:
+    """The widgets side by side, without margins (one form row holding several fields)."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return row
