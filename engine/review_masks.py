@@ -1,10 +1,6 @@
-"""A thin adapter between the mask editor and the project store (engine/store.py).
-
-The store keeps one edited mask per image as a PNG it reads back as a bool mask (threshold 128). The
-editor's masks are 8-bit with soft edges (feather, soft brushes), so after the store has recorded the
-edit, the same PNG is rewritten with the 8-bit values: the store and every other reader still see the
-same hard mask at 128, and the editor gets its soft edge back on reopen.
-"""
+"""A thin adapter between the mask editor and the project store (engine/store.py): the editor's 8-bit
+masks (soft edges from feather and soft brushes) are stored as they are; other readers of the store see
+them as hard masks at 128."""
 
 from __future__ import annotations
 
@@ -15,7 +11,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.atomic import atomic_save
 from engine.store import ProjectStore
 from engine.verdict import OTHER, OTHER_TOTAL
 
@@ -31,34 +26,17 @@ class RegionLayer:
     visible: bool = True
 
 
-def _edited_png(store: ProjectStore, image_id: str) -> Path:
-    # The store's own location for the edited mask (ProjectStore.save_edited_mask).
-    return store.root / "masks" / image_id / "edited.png"
-
-
 def save_review_mask(store: ProjectStore, image_id: str, mask: np.ndarray) -> Path:
-    """Save `mask` (HxW uint8) as the image's edited mask; soft values survive (see module doc)."""
-    path = store.save_edited_mask(image_id, mask >= 128)
-    if np.any((mask > 0) & (mask < 255)):
-        image = Image.fromarray(np.ascontiguousarray(mask, np.uint8), "L")
-        atomic_save(path, lambda handle: image.save(handle, format="PNG", compress_level=1))
-    return path
+    """Save `mask` (HxW uint8, soft values kept) as the image's edited mask."""
+    return store.save_edited_mask(image_id, np.asarray(mask, np.uint8))
 
 
 def load_review_mask(store: ProjectStore, image_id: str, size: tuple[int, int]) -> tuple[np.ndarray, str]:
     """The mask to review at `size` (width, height) as HxW uint8, and where it came from:
     "edited" (the user's), "filter" (union of the product regions), or "empty"."""
-    edited = store.edited_mask(image_id)
+    edited = store.edited_mask_values(image_id)
     if edited is not None:
-        png = _edited_png(store, image_id)
-        try:
-            with Image.open(png) as image:
-                soft = np.asarray(image.convert("L"), dtype=np.uint8)
-            if soft.shape == edited.shape and np.array_equal(soft >= 128, edited):
-                return _fit(soft, size), "edited"
-        except OSError:
-            pass
-        return _fit(edited.astype(np.uint8) * 255, size), "edited"
+        return _fit(edited, size), "edited"
     product = store.product_mask(image_id, size)
     if product is not None:
         return product.astype(np.uint8) * 255, "filter"

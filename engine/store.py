@@ -11,7 +11,7 @@ image_id = store.register(path)               # content hash; cached by (size, m
 for entry in store.images():                  # ImageEntry: path, image_id, verdict, classes, regions, flag…
     ...
 store.set_flag(image_id, "pick")              # "pick" | "reject" | None
-store.save_edited_mask(image_id, mask)        # HxW bool; kept apart from the filter's proposals,
+store.save_edited_mask(image_id, mask)        # HxW bool or uint8; kept apart from the filter's proposals,
 store.edited_mask(image_id)                   #   survives re-runs (keyed by content, not by run)
 store.mask_for_review(image_id)               # the edited mask, else the union of the product regions
 store.embeddings                              # EmbeddingCache shared by the filter and the mask canvas
@@ -121,6 +121,8 @@ def _mask_to_png(mask: np.ndarray):
 
     if mask.ndim != 2:
         raise ValueError(f"a mask is HxW, got shape {mask.shape}")
+    if mask.dtype == np.uint8:  # an edited mask: soft edges (feather, soft brush) are kept as they are
+        return Image.fromarray(np.ascontiguousarray(mask), "L")
     return Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8), "L")
 
 
@@ -257,27 +259,37 @@ class ProjectStore:
     def load_mask(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:
         """A stored mask as HxW bool; `size` (width, height) resizes it smoothly (masks of large images
         are kept at the filter's working resolution)."""
+        return self.load_mask_values(rel, size) >= 128
+
+    def load_mask_values(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:
+        """A stored mask as HxW uint8 0..255 (soft edges of an edited mask included)."""
         from PIL import Image
 
         with Image.open(self.root / rel) as image:
             image = image.convert("L")
             if size is not None and image.size != tuple(size):
                 image = image.resize(tuple(size), Image.Resampling.BILINEAR)
-            return np.asarray(image) >= 128
+            return np.asarray(image, dtype=np.uint8)
 
     def save_proposal_mask(self, image_id: str, run_key: str, index: int, mask: np.ndarray) -> str:
         """Write one filter region's mask; returns its path relative to the store root."""
         return self._write_mask(f"masks/{image_id}/{run_key}-{index:03d}.png", mask)
 
     def save_edited_mask(self, image_id: str, mask: np.ndarray) -> Path:
-        """The user's mask for the image (HxW bool at the image's size); never touched by filter runs."""
+        """The user's mask for the image (HxW bool, or uint8 0..255 with soft edges, at the image's
+        size); never touched by filter runs."""
         rel = self._write_mask(f"masks/{image_id}/edited.png", mask)
         self._tx("INSERT OR REPLACE INTO edited_masks VALUES(?,?,?)", (image_id, rel, time.time()))
         return self.root / rel
 
     def edited_mask(self, image_id: str) -> np.ndarray | None:
+        values = self.edited_mask_values(image_id)
+        return None if values is None else values >= 128
+
+    def edited_mask_values(self, image_id: str) -> np.ndarray | None:
+        """The user's mask as saved: HxW uint8 0..255, or None when the image has no edit."""
         rows = self._rows("SELECT mask_path FROM edited_masks WHERE image_id=?", (image_id,))
-        return self.load_mask(rows[0]["mask_path"]) if rows else None
+        return self.load_mask_values(rows[0]["mask_path"]) if rows else None
 
     def delete_edited_mask(self, image_id: str) -> None:
         """Go back to the filter's proposal (the PNG file stays until overwritten; the record goes)."""

@@ -99,6 +99,17 @@ def test_edited_mask_is_kept_apart_from_proposals_and_lossless(tmp_path):
     assert png.mode == "L" and png.format == "PNG"
 
 
+def test_an_edited_mask_keeps_its_soft_edges(tmp_path):
+    """A feathered edit comes back with the same 8-bit values; other readers see it hard at 128."""
+    _image(tmp_path / "a.png")
+    soft = np.tile(np.linspace(0, 255, 32).round().astype(np.uint8), (24, 1))
+    with ProjectStore.open(tmp_path) as store:
+        image_id = store.register(tmp_path / "a.png")
+        store.save_edited_mask(image_id, soft)
+        assert np.array_equal(store.edited_mask_values(image_id), soft)
+        assert np.array_equal(store.edited_mask(image_id), soft >= 128)
+
+
 def test_flags_and_recipes(tmp_path):
     _image(tmp_path / "a.png")
     with ProjectStore.open(tmp_path) as store:
