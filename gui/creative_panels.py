@@ -47,7 +47,6 @@ class CreativePanels:
 
         window.folder_opened.connect(self._folder_opened)
         window.review_shown.connect(self._review_changed)
-        window.document.mask_committed.connect(self._review_changed)
         self.generate.open_in_review.connect(self._open_generated)
         self.enhance.variant_accepted.connect(
             lambda path: window.statusBar().showMessage(f"Saved {path}", 10000)
@@ -65,8 +64,9 @@ class CreativePanels:
             return
         image = self.window.document.images[review.row]
         product_class = next(iter(image.classes), "") if image.classes else ""
-        # A copy: the canvas keeps painting on the live mask while an enhancement job reads this one.
-        self.enhance.set_image(review.path, review.mask.copy(), product_class)
+        # The live mask (edited in place by the canvas); the panel snapshots it when a run starts, so
+        # strokes cost no 24 MP copy and do not clear the variants on show.
+        self.enhance.set_image(review.path, review.mask, product_class)
 
     def _open_generated(self, paths: list[Path]) -> None:
         if paths:

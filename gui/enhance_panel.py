@@ -80,7 +80,9 @@ class EnhancePanel(QWidget):
 
     # -- public API ------------------------------------------------------------------------------------
     def set_image(self, path: Path, mask: np.ndarray, class_name: str = "") -> None:
-        """The image to enhance and its product mask (HxW, upright); clears previous results."""
+        """The image to enhance and its product mask (HxW, upright); clears previous results.
+
+        The mask may be the canvas's live array: `run` takes its own copy when a job starts."""
         self._image = (Path(path), np.asarray(mask), class_name)
         self.settings.class_edit.setText(class_name)
         self._show_result(None)
@@ -193,7 +195,8 @@ class EnhancePanel(QWidget):
         except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
             self.status.setText(str(error))
             return None
-        path, mask, class_name = self._image
+        path, live_mask, class_name = self._image
+        mask = live_mask.copy()  # the job's own snapshot: the canvas may keep painting meanwhile
         provider = self.registry_provider
 
         def work(ctx):

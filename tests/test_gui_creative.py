@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from gui import enhance_panel
 from gui.creative_panels import OUTPUT_FOLDER
 from tests.gui_fixtures import drag, drop, make_shoot
 
 
-def test_the_enhance_panel_follows_the_image_and_mask_under_review(qtbot, window, tmp_path):
+def test_the_enhance_panel_follows_the_image_and_mask_under_review(qtbot, window, tmp_path, monkeypatch):
     folder = make_shoot(tmp_path / "shoot", count=2)
     with qtbot.waitSignal(window.review_shown, timeout=10000):
         drop(window, [folder])
@@ -19,14 +20,27 @@ def test_the_enhance_panel_follows_the_image_and_mask_under_review(qtbot, window
     assert path == review.path and np.array_equal(mask, review.mask)
     assert window.creative.enhance.output_dir == folder / OUTPUT_FOLDER / "enhanced"
 
-    # A brush stroke on the canvas reaches the panel as a new mask (a copy, not the live array).
+    # A brush stroke on the canvas reaches the panel's mask; a run enhances a snapshot of it, so
+    # painting on while the job runs cannot change the job's input.
+    before = mask.copy()
     canvas = window.canvas
     canvas.set_tool("brush")
     a, b = canvas.to_screen(100, 100), canvas.to_screen(300, 200)
     drag(canvas, [(a.x() + (b.x() - a.x()) * t / 5, a.y() + (b.y() - a.y()) * t / 5) for t in range(6)])
     _, painted, _ = window.creative.enhance._image
-    assert painted.sum() > mask.sum()
-    assert painted is not window.document.review.mask
+    assert painted.sum() > before.sum()
+    received = []
+
+    def fake_enhance(path, job_mask, *args, **kwargs):
+        received.append(job_mask)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(enhance_panel, "enhance", fake_enhance)
+    job = window.creative.enhance.run()
+    job.wait(10)
+    [job_mask] = received
+    assert job_mask is not window.document.review.mask
+    assert np.array_equal(job_mask, window.document.review.mask)
 
 
 def test_generated_images_open_in_the_review_desk_and_training_knows_the_folder(qtbot, window, tmp_path):
