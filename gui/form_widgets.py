@@ -1,8 +1,10 @@
-"""Small form builders shared by the panels and dialogs (spin boxes with a range, rows of widgets)."""
+"""Small form builders shared by the panels and dialogs (spin boxes, rows of widgets, job progress)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QSpinBox, QWidget
+
+from engine.jobs import Progress
 
 
 def int_spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
@@ -30,3 +32,17 @@ def widget_row(*widgets: QWidget) -> QWidget:
     for widget in widgets:
         layout.addWidget(widget)
     return row
+
+
+def show_progress(bar: QProgressBar, status: QLabel, progress: Progress) -> None:
+    """A job's progress in a bar (when it knows its total) and its message in a label."""
+    if progress.total:
+        bar.setRange(0, int(progress.total))
+        bar.setValue(int(progress.done))
+    if progress.message:
+        status.setText(progress.message)
+
+
+def show_done(bar: QProgressBar) -> None:
+    bar.setRange(0, 1)
+    bar.setValue(1)

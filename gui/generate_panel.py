@@ -44,7 +44,7 @@ from engine.generate import (
 from engine.jobs import Cancelled, Failed, Job, Succeeded
 from engine.lora import LoraSpec, parse_lora_arg
 from gui.bridge import EngineBridge
-from gui.form_widgets import int_spin, widget_row
+from gui.form_widgets import int_spin, show_done, show_progress, widget_row
 
 THUMB = 160
 
@@ -241,10 +241,7 @@ class GeneratePanel(QWidget):
     def _show_progress(self, job: Job, progress) -> None:
         if job is not self.job:
             return
-        if progress.total:
-            self.progress.setRange(0, int(progress.total))
-            self.progress.setValue(int(progress.done))
-        self.status.setText(progress.message)
+        show_progress(self.progress, self.status, progress)
 
     def _add_result(self, image: GeneratedImage) -> None:
         self._written.append(image.path)
@@ -261,8 +258,7 @@ class GeneratePanel(QWidget):
         self.job = None
         self.generate_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+        show_done(self.progress)
         outcome = job.outcome
         if isinstance(outcome, Succeeded):
             self.status.setText(f"{len(outcome.value)} image(s) in {self.output.text()}")

@@ -44,7 +44,7 @@ from engine.training_config import (
 from engine.training_data import TrainingInputError, scan_folder
 from engine.training_samples import SAMPLE_TEMPLATE, SampleSettings
 from gui.bridge import EngineBridge
-from gui.form_widgets import float_spin, int_spin, widget_row
+from gui.form_widgets import float_spin, int_spin, show_done, show_progress, widget_row
 
 
 class LossPlot(QWidget):
@@ -337,11 +337,7 @@ class TrainingDialog(QDialog):
     def _show_progress(self, job: Job, progress) -> None:
         if job is not self.job:
             return
-        if progress.total:
-            self.progress.setRange(0, int(progress.total))
-            self.progress.setValue(int(progress.done))
-        if progress.message:
-            self.status.setText(progress.message)
+        show_progress(self.progress, self.status, progress)
 
     def _finished(self, job: Job) -> None:
         if job is not self.job:
@@ -349,8 +345,7 @@ class TrainingDialog(QDialog):
         self.job = None
         self.cancel_button.setEnabled(False)
         self.caption_button.setEnabled(True)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+        show_done(self.progress)
         outcome = job.outcome
         if isinstance(outcome, Succeeded) and hasattr(outcome.value, "lora"):
             result = outcome.value
