@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_writer
+from engine.disk_cache import prune_oldest
 
 
 class EmbeddingCache:
@@ -55,15 +56,4 @@ class EmbeddingCache:
         return sum(p.stat().st_size for p in self.folder.rglob("*.npz"))
 
     def _evict(self) -> None:
-        files = []
-        for p in self.folder.rglob("*.npz"):
-            with contextlib.suppress(FileNotFoundError):
-                st = p.stat()
-                files.append((st.st_mtime, st.st_size, p))
-        total = sum(size for _, size, _ in files)
-        for _, size, p in sorted(files, key=lambda f: f[0]):
-            if total <= self.cap_bytes:
-                break
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-            total -= size
+        prune_oldest(self.folder.rglob("*.npz"), self.cap_bytes)

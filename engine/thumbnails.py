@@ -22,6 +22,7 @@ import platformdirs
 from PIL import Image, ImageOps
 
 from engine.atomic import atomic_write_bytes
+from engine.disk_cache import prune_oldest
 from engine.imaging import open_image, to_rgb8
 from engine.jobs import EngineError
 
@@ -114,20 +115,7 @@ class ThumbnailCache:
         """Delete the least recently written entries until the cache fits `max_bytes`; return bytes freed."""
         if not self.cache_dir.is_dir():
             return 0
-        entries = []
-        for file in self.cache_dir.glob("*/*.jpg"):
-            with contextlib.suppress(OSError):
-                stat = file.stat()
-                entries.append((stat.st_mtime, stat.st_size, file))
-        total = sum(size for _, size, _ in entries)
-        freed = 0
-        for _, size, file in sorted(entries):
-            if total - freed <= max_bytes:
-                break
-            with contextlib.suppress(OSError):
-                file.unlink()
-                freed += size
-        return freed
+        return prune_oldest(self.cache_dir.glob("*/*.jpg"), max_bytes)
 
 
 class ThumbnailLoader:
