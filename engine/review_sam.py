@@ -84,8 +84,8 @@ class ReviewSam:
             ctx.progress(0, None, "loading SAM")
             self._session_for(store)
             # A full garbage collection holds the GIL for 0.2-0.4 s once torch and Qt are loaded, and an
-            # automatic one can land in the middle of an embedding, freezing the UI thread. The registry
-            # has just collected; move the survivors (modules, weights) out of the collector's sight.
+            # automatic one can land in the middle of an embedding, freezing the UI thread: move what
+            # is loaded now (modules, weights) out of the collector's sight.
             gc.freeze()
 
         # Interactive, so it runs before the first embedding (which is interactive too).

@@ -31,16 +31,6 @@ def filtered_shoot(tmp_path, tiny_registry):
     return folder
 
 
-@pytest.fixture
-def window(qtbot, tiny_models, tmp_path):
-    window = MainWindow(models=ModelsConfig.load(tiny_models), thumbnail_cache=tmp_path / "thumbs")
-    qtbot.addWidget(window)
-    window.resize(1300, 850)
-    window.show()
-    yield window
-    window.shutdown_engine()
-
-
 def counts(panel) -> dict:
     return {v: box.text() for v, box in panel.verdict_boxes.items()}
 

@@ -19,14 +19,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
-from PySide6.QtGui import QImage, QMouseEvent, QPainter
+from PySide6.QtCore import QEvent, QPointF, QRectF
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from engine import mask_ops
 from engine.document import ReviewImage, ShootDocument
 from gui.canvas_content import prepare_content
 from gui.mask_canvas import MaskCanvas
+from tests.gui_fixtures import mouse
 
 WIDTH, HEIGHT = 6000, 4000
 VIEW = (1400, 900)
@@ -41,40 +42,26 @@ def synthetic_image() -> np.ndarray:
     return cv2.resize(small, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
 
 
-def send(canvas, kind, pos):
-    button = Qt.MouseButton.LeftButton
-    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
-    event = QMouseEvent(
-        kind,
-        pos,
-        canvas.mapToGlobal(pos),
-        button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton,
-        buttons,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(canvas, event)
-
-
 def paint_stroke(canvas, start, end, full_repaint: bool = False) -> list[float]:
     """Frame times (ms) for a drag from `start` to `end` in widget pixels, painting after every move:
     the dirty region as the app does (`processEvents` flushes the pending update), or the whole view."""
     app = QApplication.instance()
     times = []
-    send(canvas, QEvent.Type.MouseButtonPress, QPointF(*start))
+    mouse(canvas, QEvent.Type.MouseButtonPress, QPointF(*start))
     canvas.repaint()
     for i in range(1, MOVES + 1):
         t = i / MOVES
         pos = QPointF(start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t)
         frames = canvas.frames
         began = time.perf_counter()
-        send(canvas, QEvent.Type.MouseMove, pos)
+        mouse(canvas, QEvent.Type.MouseMove, pos)
         if full_repaint:
             canvas.repaint()
         else:
             app.processEvents()
         times.append((time.perf_counter() - began) * 1000)
         assert canvas.frames > frames, "no frame was painted"
-    send(canvas, QEvent.Type.MouseButtonRelease, QPointF(*end))
+    mouse(canvas, QEvent.Type.MouseButtonRelease, QPointF(*end))
     return times
 
 
