@@ -4,6 +4,7 @@ shoot from stored scores while they move (no model runs)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
@@ -56,6 +57,9 @@ class FilterPanel(QWidget):
     ):
         super().__init__(parent)
         self.document, self.browser, self.bridge, self.background = document, browser, bridge, background
+        # Class edits are saved on pool threads; saves must not overtake each other (latest wins).
+        self._classes_to_save: tuple | None = None
+        self._pending_lock, self._write_lock = threading.Lock(), threading.Lock()
         self.registry_source = registry_source
         self.class_set: ClassSet | None = None
         self.scores = StoredScores(None)
@@ -238,9 +242,19 @@ class FilterPanel(QWidget):
         self.class_set = class_set
         self._fill_table()
         if store is not None:
-            self.background.run(lambda: save_shoot_classes(store, class_set))
+            with self._pending_lock:
+                self._classes_to_save = (store, class_set)
+            self.background.run(self._write_latest_classes)
         if prompts_changed and self.scores.run_key:
             self.counts_label.setText("Classes or prompts changed: run the filter again to score them.")
+
+    def _write_latest_classes(self) -> None:
+        """On a pool thread: write the newest class set; an older save never lands after a newer one."""
+        with self._write_lock:
+            with self._pending_lock:
+                pending, self._classes_to_save = self._classes_to_save, None
+            if pending is not None:
+                save_shoot_classes(*pending)
 
     def _class_selected(self) -> None:
         row = self.table.currentRow()

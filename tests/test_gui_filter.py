@@ -126,3 +126,36 @@ def test_missing_models_disable_the_filter_with_the_role_named(qtbot, tmp_path):
         assert "'sam'" in panel.problem_label.text() and "'clip'" in panel.problem_label.text()
     finally:
         window.shutdown_engine()
+
+
+def test_class_edits_are_saved_in_order_even_when_an_older_save_is_slow(qtbot, window, tmp_path, monkeypatch):
+    """Saves run on pool threads: a slow older save must not land after (and over) a newer one."""
+    import time
+
+    from gui import filter_panel as module
+    from gui.background import Background
+
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [folder])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.class_set is not None, timeout=10000)
+    written, calls = [], []
+
+    def slow_first_save(store, class_set):
+        calls.append(class_set.names)
+        if len(calls) == 1:
+            time.sleep(0.4)
+        written.append(class_set.names)
+
+    monkeypatch.setattr(module, "save_shoot_classes", slow_first_save)
+    # Idle pool threads, so the two saves really can run at the same time.
+    monkeypatch.setattr(panel, "background", Background(workers=2, parent=panel))
+    base = panel.class_set
+    panel._set_classes(base.select([*base.names, "older"]))
+    time.sleep(0.05)  # the older save is under way
+    panel._set_classes(base.select([*base.names, "newer"]))
+    qtbot.waitUntil(lambda: bool(written) and written[-1][-1] == "newer", timeout=5000)
+    time.sleep(0.6)  # long enough for a stale save to land last, if one could
+    assert written[-1][-1] == "newer"
