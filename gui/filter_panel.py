@@ -60,6 +60,7 @@ class FilterPanel(QWidget):
         # Class edits are saved on pool threads; saves must not overtake each other (latest wins).
         self._classes_to_save: tuple | None = None
         self._pending_lock, self._write_lock = threading.Lock(), threading.Lock()
+        self._save_generation = 0  # bumps with each verdict save asked for; only the newest writes
         self.registry_source = registry_source
         self.class_set: ClassSet | None = None
         self.scores = StoredScores(None)
@@ -286,12 +287,19 @@ class FilterPanel(QWidget):
         if set(class_set.names) - {n for r in scores.regions.values() for _, s in r for n in s}:
             return  # a class the stored run never scored: the filter must run again
         store = self.document.store
+        if save:
+            self._save_generation += 1
+            with self._pending_lock:
+                self._classes_to_save = (store, class_set)
+        save_generation = self._save_generation
 
         def work():
             verdicts = scores.decide_all(class_set)
             if save:
-                save_verdicts(store, scores.run_key, verdicts)
-                save_shoot_classes(store, class_set)
+                with self._write_lock:  # an older decision never lands over a newer one
+                    if save_generation == self._save_generation:
+                        save_verdicts(store, scores.run_key, verdicts)
+                self._write_latest_classes()
             return verdicts
 
         def done(verdicts) -> None:
