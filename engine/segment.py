@@ -32,6 +32,7 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
+from engine.sam_decoder import PreparedImage, prepare_image, two_way_transformer, upscale_masks
 from engine.store_cache import EmbeddingCache
 
 
@@ -51,8 +52,8 @@ class ProposalSettings:
     """Automatic mask settings; the defaults are SamAutomaticMaskGenerator's (one crop layer, no crops)."""
 
     points_per_side: int = 32
-    # None: 256 on a GPU; 64 (the library's default) on the CPU, where larger batches are no faster
-    # and every point of a batch holds ~20 MB of decoder activations.
+    # None: 256 on a GPU; 4 on the CPU, where the decoder is memory-bound and 4 points' 4 MB image tokens
+    # stay in the cache (measured: 20 ms a point against 32 ms in batches of 64).
     points_per_batch: int | None = None
     pred_iou_thresh: float = 0.88
     stability_score_thresh: float = 0.95
@@ -82,39 +83,26 @@ class Proposals:
 
 @torch.inference_mode()
 def decode_passing(
-    decoder: Any,
-    features: torch.Tensor,
-    image_pe: torch.Tensor,
-    sparse: torch.Tensor,
-    dense: torch.Tensor,
-    iou_thresh: float,
+    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor, iou_thresh: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """segment_anything's `MaskDecoder.predict_masks` (multimask), split where the IoU filter can act.
+    """segment_anything's `MaskDecoder.predict_masks` (multimask) for B prompts without a mask prompt on
+    one image (`prepare_image`), split where the IoU filter can act.
 
-    The transformer runs for every prompt and yields the predicted IoU; the mask upscaling (about a
-    quarter of the decoder's time) then runs only for prompts with a mask above `iou_thresh`, since the
-    automatic generator drops the others anyway. Same modules, same arithmetic, fewer rows.
-    Returns (low-res logits M x 4g x 4g, predicted IoU M) of the masks that pass."""
+    The transformer (engine/sam_decoder.py: the library's modules, without a copy of the image per prompt)
+    runs for every prompt and yields the predicted IoU; the mask upscaling then runs only for prompts with
+    a mask above `iou_thresh`, since the automatic generator drops the others anyway.
+    Returns (low-res logits M x 4h x 4w, predicted IoU M) of the masks that pass."""
     output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
     output_tokens = output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1)
     tokens = torch.cat((output_tokens, sparse), dim=1)
-    src = torch.repeat_interleave(features, tokens.shape[0], dim=0) + dense
-    pos_src = torch.repeat_interleave(image_pe, tokens.shape[0], dim=0)
-    _, c, h, w = src.shape
-    hs, src = decoder.transformer(src, pos_src, tokens)
-    iou = decoder.iou_prediction_head(hs[:, 0, :])[:, 1:]  # multimask output: masks 1..3
+    queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
+    iou = decoder.iou_prediction_head(queries[:, 0, :])[:, 1:]  # multimask output: masks 1..3
     passing = iou > iou_thresh if iou_thresh > 0.0 else torch.ones_like(iou, dtype=torch.bool)
     rows = passing.any(dim=1)
+    h, w = prepared.grid_hw
     if not bool(rows.any()):
-        return torch.zeros((0, 4 * h, 4 * w), device=src.device), iou.new_zeros(0)
-    src = src[rows].transpose(1, 2).reshape(int(rows.sum()), c, h, w)
-    upscaled = decoder.output_upscaling(src)
-    mask_tokens = hs[rows, 1 : 1 + decoder.num_mask_tokens, :]
-    hyper_in = torch.stack(
-        [mlp(mask_tokens[:, i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)], dim=1
-    )
-    n, c_up, h_up, w_up = upscaled.shape
-    masks = (hyper_in @ upscaled.view(n, c_up, h_up * w_up)).view(n, -1, h_up, w_up)[:, 1:]
+        return torch.zeros((0, 4 * h, 4 * w), device=keys.device), iou.new_zeros(0)
+    masks = upscale_masks(decoder, keys[rows], queries[rows], prepared.grid_hw)[:, 1:]
     keep = passing[rows]
     return masks[keep], iou[rows][keep]
 
@@ -237,10 +225,10 @@ class SamSession:
 
         The library's generator decodes and upscales every mask to full size before filtering; here the
         predicted-IoU filter runs right after the decoder's transformer, so rejected masks are neither
-        upscaled by the decoder nor to full size, and no RLE round trip is made. Up to the
-        working size the arithmetic is the library's, so for images of at most `max_side` the proposals
-        are the same as SamAutomaticMaskGenerator's (crop_n_layers=0). `check()` is called between
-        batches (cancellation)."""
+        upscaled by the decoder nor to full size, and no RLE round trip is made. The decoder's arithmetic
+        is the library's, reordered (engine/sam_decoder.py), so for images of at most `max_side` the
+        proposals are SamAutomaticMaskGenerator's (crop_n_layers=0) up to float rounding. `check()` is
+        called between batches (cancellation)."""
         settings = settings or ProposalSettings()
         with self._lock:
             self._require_image()
@@ -248,18 +236,21 @@ class SamSession:
             model, predictor = self.model, self.predictor
             grid = build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
             points = predictor.transform.apply_coords(grid * np.array([[width, height]]), (height, width))
-            dense_pe = model.prompt_encoder.get_dense_pe()
+            no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+            prepared = prepare_image(
+                model.mask_decoder.transformer,
+                predictor.features + no_mask,
+                model.prompt_encoder.get_dense_pe(),
+            )
             kept: dict[str, list[torch.Tensor]] = {"masks": [], "boxes": [], "iou": [], "stab": []}
             timings = {"decode": 0.0, "postprocess": 0.0}
-            batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 64)
+            batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 4)
             for (batch,) in batch_iterator(batch_size, points):
                 start = time.perf_counter()
                 coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
                 labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
-                sparse, dense = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-                low_res, iou = decode_passing(
-                    model.mask_decoder, predictor.features, dense_pe, sparse, dense, settings.pred_iou_thresh
-                )
+                sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+                low_res, iou = decode_passing(model.mask_decoder, prepared, sparse, settings.pred_iou_thresh)
                 middle = time.perf_counter()
                 timings["decode"] += middle - start
                 for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits

@@ -1,0 +1,193 @@
+"""SAM's mask decoder for many single prompts on one image, without a copy of the image per prompt.
+
+segment_anything's `MaskDecoder.predict_masks` repeats the 64x64x256 image embedding for every prompt and
+runs full-width projections, transposes and layer norms on every copy: for the automatic generator's
+point grid that is most of its time, and much of it is either the same for every prompt or can act on
+the prompt's 7 tokens instead of the image's 4,096. The same modules and weights, reordered:
+
+- layer 1 attends over the image embedding itself, the same for every prompt (there is no mask prompt):
+  its projections run once per image (`prepare_image`) and are shared by every batch of prompts;
+- a projection of the image tokens that only feeds a dot product with a few token vectors moves to the
+  token side ((W x + b) . k = x . (W^T k) + b . k), and one that only feeds an attention-weighted average
+  moves after the average (the weights sum to 1); a bias that is constant along the softmax axis cancels;
+- the out projection of image-to-token attention is folded into the token values, so no
+  prompts x 4096 x 128 tensor is made;
+- every large product keeps the image tokens in their row-major prompts x 4096 x 256 layout (a transposed
+  operand would be copied), and the upscaling's kernel-2, stride-2 transposed convolutions are per-pixel
+  matrix products on that channels-last layout.
+
+Equal to the library's results up to float rounding (tests/test_sam_decoder.py compares them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class PreparedImage:
+    """What every prompt on one image shares: image tokens (N x C, the embedding plus the no-mask dense
+    prompt), their positional encoding, and layer 1's token-to-image keys and values (H x N x d)."""
+
+    image: torch.Tensor
+    pe: torch.Tensor
+    image_with_pe: torch.Tensor
+    grid_hw: tuple[int, int]
+    first_keys_t: torch.Tensor  # H x d x N: layer 1's projected keys, transposed once here
+    first_values: torch.Tensor  # H x N x d
+
+
+def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """B x T x (H*d) -> B x H x T x d, as segment_anything's Attention._separate_heads."""
+    b, t, dim = x.shape
+    return x.reshape(b, t, num_heads, dim // num_heads).transpose(1, 2)
+
+
+def _weight_heads(linear: Any, num_heads: int) -> torch.Tensor:
+    """A projection's (H*d) x C weight as H x d x C."""
+    weight = linear.weight
+    return weight.view(num_heads, weight.shape[0] // num_heads, weight.shape[1])
+
+
+@torch.inference_mode()
+def prepare_image(transformer: Any, image: torch.Tensor, image_pe: torch.Tensor) -> PreparedImage:
+    """image: 1 x C x h x w (the embedding plus the no-mask dense embedding); image_pe: 1 x C x h x w."""
+    grid_hw = (int(image.shape[-2]), int(image.shape[-1]))
+    tokens = image.flatten(2)[0].T.contiguous()  # N x C
+    pe = image_pe.flatten(2)[0].T.contiguous()
+    attn = transformer.layers[0].cross_attn_token_to_image
+    h = attn.num_heads
+    keys = attn.k_proj(tokens + pe)  # N x (H*d)
+    values = attn.v_proj(tokens)
+    first_keys_t = keys.view(keys.shape[0], h, -1).permute(1, 2, 0).contiguous()
+    first_values = values.view(values.shape[0], h, -1).transpose(0, 1).contiguous()
+    return PreparedImage(tokens, pe, tokens + pe, grid_hw, first_keys_t, first_values)
+
+
+def _first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:
+    """Layer 1's `attn(q=queries, k=image + pe, v=image)`, with the image side from `prepare_image`."""
+    h = attn.num_heads
+    q = _heads(attn.q_proj(queries), h)  # B x H x T x d
+    b, _, t, d = q.shape
+    q = q.transpose(0, 1).reshape(h, b * t, d)
+    weights = (torch.bmm(q, prepared.first_keys_t) / math.sqrt(d)).softmax(dim=-1)  # H x BT x N
+    out = torch.bmm(weights, prepared.first_values).view(h, b, t, d)
+    return attn.out_proj(out.permute(1, 2, 0, 3).reshape(b, t, h * d))
+
+
+def _tokens_to_image(
+    attn: Any, queries: torch.Tensor, keys: torch.Tensor, keys_pe: torch.Tensor
+) -> torch.Tensor:
+    """`attn(q=queries, k=keys_pe, v=keys)` for B x T x C tokens over per-prompt B x N x C image tokens."""
+    h = attn.num_heads
+    q = _heads(attn.q_proj(queries), h)  # B x H x T x d
+    b, _, t, d = q.shape
+    q = q / math.sqrt(d)  # the logits' scale, applied to the small side
+    # k_proj moved to the token side; its bias adds a constant to each softmax column, which cancels.
+    q_in_c = torch.einsum("bhtd,hdc->bcht", q, _weight_heads(attn.k_proj, h)).reshape(b, -1, h * t)
+    weights = torch.bmm(keys_pe, q_in_c).softmax(dim=1)  # B x N x HT, a softmax over the image tokens
+    # v_proj moved after the weighted average; the weights sum to 1, so its bias is added as it is.
+    averaged = torch.bmm(weights.transpose(1, 2).contiguous(), keys).view(b, h, t, -1)
+    values = torch.einsum("bhtc,hdc->bhtd", averaged, _weight_heads(attn.v_proj, h))
+    values = values + attn.v_proj.bias.view(h, 1, d)
+    return attn.out_proj(values.transpose(1, 2).reshape(b, t, h * d))
+
+
+def _image_to_tokens(
+    attn: Any, image_pe: torch.Tensor, tokens_pe: torch.Tensor, tokens: torch.Tensor, residual: torch.Tensor
+) -> torch.Tensor:
+    """`residual + attn(q=image_pe, k=tokens_pe, v=tokens)`: image tokens (N x C shared by every prompt, or
+    B x N x C) attend to each prompt's B x T x C tokens. Returns B x N x C."""
+    h = attn.num_heads
+    k = _heads(attn.k_proj(tokens_pe), h)  # B x H x T x d
+    v = _heads(attn.v_proj(tokens), h)
+    b, _, t, d = k.shape
+    k = k / math.sqrt(d)  # the logits' scale, applied to the small side
+    # q_proj moved to the token side: (W x + b) . k = x . (W^T k) + b . k
+    k_in_c = torch.einsum("bhtd,hdc->bcht", k, _weight_heads(attn.q_proj, h)).reshape(b, -1, h * t)
+    k_bias = torch.einsum("bhtd,hd->bht", k, attn.q_proj.bias.view(h, d)).reshape(b, 1, h * t)
+    if image_pe.dim() == 2:  # shared by every prompt: one N x C by C x (B*HT) product
+        logits = (image_pe @ k_in_c.transpose(0, 1).reshape(image_pe.shape[1], -1)).view(-1, b, h * t)
+        logits = logits.transpose(0, 1) + k_bias
+    else:
+        logits = torch.baddbmm(k_bias, image_pe, k_in_c)  # B x N x HT
+    # a softmax over each head's T tokens, taken along a strided axis: a last axis of 7 is slow on the CPU
+    weights = logits.reshape(b, -1, h, t).permute(0, 2, 3, 1).softmax(dim=2).view(b, h * t, -1)
+    # out_proj folded into the values: sum over heads of A_h (V_h W_h^T), one B x N x HT by B x HT x C
+    # product. Each head's weights sum to 1, so its share of the out bias (1/H) rides along with the values.
+    out_weight = attn.out_proj.weight.view(-1, h, d)  # C x H x d
+    values_out = torch.einsum("bhtd,chd->bhtc", v, out_weight) + attn.out_proj.bias / h
+    return torch.baddbmm(residual, weights.transpose(1, 2), values_out.reshape(b, h * t, -1))
+
+
+def _block(
+    layer: Any, queries, keys, query_pe, key_pe, prepared: PreparedImage
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """segment_anything's TwoWayAttentionBlock.forward, step for step."""
+    if layer.skip_first_layer_pe:
+        queries = layer.self_attn(q=queries, k=queries, v=queries)
+    else:
+        q = queries + query_pe
+        queries = queries + layer.self_attn(q=q, k=q, v=queries)
+    queries = layer.norm1(queries)
+    if keys is prepared.image:  # layer 1: the image embedding itself, projected once per image
+        keys_pe = prepared.image_with_pe
+        attn_out = _first_tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, prepared)
+    else:
+        keys_pe = keys + key_pe
+        attn_out = _tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, keys, keys_pe)
+    queries = layer.norm2(queries + attn_out)
+    queries = layer.norm3(queries + layer.mlp(queries))
+    keys = _image_to_tokens(layer.cross_attn_image_to_token, keys_pe, queries + query_pe, queries, keys)
+    return queries, layer.norm4(keys)
+
+
+def two_way_transformer(
+    transformer: Any, prepared: PreparedImage, tokens: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """segment_anything's TwoWayTransformer.forward for B prompts (tokens: B x T x C) on one image.
+    Returns (queries B x T x C, image tokens B x N x C), as the library's."""
+    if len(transformer.layers) < 1:
+        raise ValueError("expected a two-way transformer with at least one layer")
+    queries, keys = tokens, prepared.image
+    for layer in transformer.layers:
+        queries, keys = _block(layer, queries, keys, tokens, prepared.pe, prepared)
+    final = transformer.final_attn_token_to_image
+    attn_out = _tokens_to_image(final, queries + tokens, keys, keys + prepared.pe)
+    return transformer.norm_final_attn(queries + attn_out), keys
+
+
+def _pixel_linear(conv: Any, rows: torch.Tensor) -> torch.Tensor:
+    """A kernel-2, stride-2 ConvTranspose2d as a matrix product on channels-last pixels:
+    ... x C_in -> ... x (2 * 2 * C_out), ordered (i, j, channel) for output pixel (2y + i, 2x + j)."""
+    if tuple(conv.kernel_size) != (2, 2) or tuple(conv.stride) != (2, 2) or tuple(conv.padding) != (0, 0):
+        raise ValueError("expected SAM's kernel-2, stride-2 transposed convolution")
+    weight = conv.weight.permute(0, 2, 3, 1).reshape(conv.weight.shape[0], -1)  # C_in x (i, j, C_out)
+    flat = torch.addmm(conv.bias.repeat(4), rows.reshape(-1, rows.shape[-1]), weight)
+    return flat.view(*rows.shape[:-1], weight.shape[1])
+
+
+def upscale_masks(
+    decoder: Any, keys: torch.Tensor, queries: torch.Tensor, grid_hw: tuple[int, int]
+) -> torch.Tensor:
+    """The decoder's mask head: upscale the image tokens 4x and take their product with each mask token's
+    hypernetwork output. keys: M x N x C (N = h * w), queries: M x T x C.
+    Returns M x masks x 4h x 4w logits."""
+    conv1, norm, act1, conv2, act2 = decoder.output_upscaling
+    m, (h, w) = keys.shape[0], grid_hw
+    x = _pixel_linear(conv1, keys).view(m, h * w * 4, -1)  # one row per pixel of the 2h x 2w grid
+    x = act1(F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))  # LayerNorm2d, channels last
+    x = act2(_pixel_linear(conv2, x)).view(m, h * w * 16, -1)  # rows ordered (y, x, i, j, i2, j2)
+    mask_tokens = queries[:, 1 : 1 + decoder.num_mask_tokens, :]
+    hyper = torch.stack(
+        [mlp(mask_tokens[:, i]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)], 1
+    )
+    logits = torch.bmm(x, hyper.transpose(1, 2))  # M x (16 N) x masks
+    # pixel (4y + 2i + i2, 4x + 2j + j2)
+    logits = logits.view(m, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6)
+    return logits.reshape(m, -1, 4 * h, 4 * w)
