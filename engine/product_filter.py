@@ -37,7 +37,7 @@ from engine.verdict import ERROR, OTHER, OTHER_TOTAL, Verdict, call_region, deci
 class FilterSettings:
     proposals: ProposalSettings = field(default_factory=ProposalSettings)
     min_area_fraction: float = 0.001  # specks smaller than this share of the image are not scored
-    clip_batch: int = 64  # crops per CLIP call (one call for a typical image)
+    clip_batch: int = 32  # crops per CLIP call (on the CPU, 32 is ~15% faster a crop than 64 or 93)
 
     def key(self) -> str:
         return f"{self.proposals.key()}|min_area={self.min_area_fraction}"
@@ -234,9 +234,10 @@ class ProductFilter:
         n = len(proposals)
         areas = proposals.masks.reshape(n, -1).sum(1) if n else np.zeros(0, np.int64)
         keep = np.flatnonzero(areas >= self.settings.min_area_fraction * work.shape[0] * work.shape[1])
-        probs = clip.score(
-            work, proposals.masks[keep], proposals.boxes[keep], self.class_set, self.settings.clip_batch
-        )
+        crops = clip.crops(work, proposals.masks[keep], proposals.boxes[keep])
+        timings["crops"] = time.perf_counter() - start
+        start = time.perf_counter()
+        probs = clip.score_crops(crops, self.class_set, self.settings.clip_batch)
         timings["clip"] = time.perf_counter() - start
         if check is not None:
             check()
