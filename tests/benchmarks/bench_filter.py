@@ -7,9 +7,10 @@ same masked crops and decide with the same thresholds; the verdicts must be iden
 
 Prints images/second split into the image embedding (the same work in both) and everything after it.
 
-    flock /tmp/shootstudio-heavy.lock /tmp/probe-venv/bin/python tests/benchmarks/bench_filter.py
+    flock /tmp/shootstudio-heavy.lock python3 tests/benchmarks/bench_filter.py
+    flock ... python3 tests/benchmarks/bench_filter.py --points-per-side 16 --iou-thresh 0.045
 
-Needs ~5 GB of RAM and a few minutes on 2 cores (the baseline dominates).
+Needs ~5 GB of RAM; on 2 cores ~15 minutes at the default 32² points, ~6 at 16² (the baseline dominates).
 """
 
 from __future__ import annotations
@@ -79,89 +80,98 @@ def write_shoot(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def run_ours(registry, folder, paths, class_set, settings):
-    """The product filter on a fresh store: per image (embed s, after s, regions, verdict, scores)."""
-    rows, breakdown = [], {}
+def ours_one(product_filter, store, path, breakdown):
+    """The product filter on one image: (embed s, after s, regions, scores)."""
+    start = time.perf_counter()
+    report = product_filter.process(path)
+    total = time.perf_counter() - start
+    embed = report.timings["embed"]
+    for key, value in report.timings.items():
+        breakdown[key] = breakdown.get(key, 0.0) + value
+    scores = [json.loads(r["scores"]) for r in store.region_rows(report.image_id, product_filter.run_key)]
+    return embed, total - embed, len(scores), scores
+
+
+def baseline_one(sam, scorer, path, class_set, settings, breakdown):
+    """The original approach on one image: automatic masks at default settings, one crop at a time
+    through CLIP, no caching. Returns (embed s, after s, regions, scores)."""
+    from segment_anything import SamAutomaticMaskGenerator
+
+    proposals = settings.proposals
+    start = time.perf_counter()
+    rgb = read_image(path).rgb
+    generator = SamAutomaticMaskGenerator(
+        sam,
+        points_per_side=proposals.points_per_side,
+        pred_iou_thresh=proposals.pred_iou_thresh,
+        stability_score_thresh=proposals.stability_score_thresh,
+        box_nms_thresh=proposals.box_nms_thresh,
+    )
+    embed = {"s": 0.0}
+    set_image = generator.predictor.set_image
+
+    def timed_set_image(image, *args):
+        t = time.perf_counter()
+        set_image(image, *args)
+        embed["s"] += time.perf_counter() - t
+
+    generator.predictor.set_image = timed_set_image
+    with torch.inference_mode():
+        annotations = generator.generate(rgb)
+    masks_done = time.perf_counter()
+    min_area = settings.min_area_fraction * rgb.shape[0] * rgb.shape[1]
+    regions = []
+    for ann in annotations:
+        if ann["area"] < min_area:
+            continue
+        x, y, w, h = ann["bbox"]
+        crop = mask_crop(
+            rgb, ann["segmentation"], (x, y, x + w, y + h), scorer.bundle.image_size, scorer.fill
+        )
+        probs = scorer.score_crops([crop], class_set)[0]  # one crop per CLIP call
+        regions.append(region_scores(probs, class_set))
+    decide(list(enumerate(regions)), class_set)  # (decided again below with the final thresholds)
+    end = time.perf_counter()
+    breakdown["automatic masks"] = breakdown.get("automatic masks", 0.0) + masks_done - start - embed["s"]
+    breakdown["CLIP one crop at a time"] = breakdown.get("CLIP one crop at a time", 0.0) + end - masks_done
+    return embed["s"], end - start - embed["s"], len(regions), regions
+
+
+def run_both(registry, folder, paths, class_set, settings):
+    """Image by image, the filter then the baseline, so that a slower or faster spell of a shared
+    machine falls on both. Returns (filter rows, baseline rows, their breakdowns, cached re-run)."""
+    ours, base, ours_breakdown, base_breakdown = [], [], {}, {}
     with ProjectStore.open(folder) as store:
         product_filter = ProductFilter(registry, store, class_set, settings)
         product_filter._models()  # load outside the timings, as the baseline does
-        for path in paths:
-            start = time.perf_counter()
-            report = product_filter.process(path)
-            total = time.perf_counter() - start
-            embed = report.timings["embed"]
-            for key, value in report.timings.items():
-                breakdown[key] = breakdown.get(key, 0.0) + value
-            scores = [
-                json.loads(r["scores"]) for r in store.region_rows(report.image_id, product_filter.run_key)
-            ]
-            rows.append((embed, total - embed, len(scores), scores))
-        # A second class set on the same store: the embeddings now come from the cache.
+        sam, scorer = registry.sam(), ClipScorer(registry)
+        for number, path in enumerate(paths, 1):
+            ours.append(ours_one(product_filter, store, path, ours_breakdown))
+            base.append(baseline_one(sam, scorer, path, class_set, settings, base_breakdown))
+            print(
+                f"image {number}/{len(paths)}: filter {sum(ours[-1][:2]):.1f} s, baseline "
+                f"{sum(base[-1][:2]):.1f} s",
+                flush=True,
+            )
+        # A second class set on the same store: the embedding now comes from the cache.
         other_classes = class_set.select([*class_set.names, "sunglasses"])
         again = ProductFilter(registry, store, other_classes, settings)
         again._models()
-        cached = []
-        for path in paths[:1]:
-            start = time.perf_counter()
-            report = again.process(path)
-            cached.append((report.timings["embed"], time.perf_counter() - start))
-    return rows, breakdown, cached
-
-
-def run_baseline(registry, paths, class_set, settings):
-    """The original approach: automatic masks at default settings, one crop at a time, no caching."""
-    from segment_anything import SamAutomaticMaskGenerator
-
-    scorer = ClipScorer(registry)
-    sam = registry.sam()
-    proposals = settings.proposals
-    rows = []
-    for path in paths:
         start = time.perf_counter()
-        rgb = read_image(path).rgb
-        generator = SamAutomaticMaskGenerator(
-            sam,
-            points_per_side=proposals.points_per_side,
-            pred_iou_thresh=proposals.pred_iou_thresh,
-            stability_score_thresh=proposals.stability_score_thresh,
-            box_nms_thresh=proposals.box_nms_thresh,
-        )
-        embed = {"s": 0.0}
-        set_image = generator.predictor.set_image
-
-        def timed_set_image(image, *args, _set=set_image, _embed=embed):
-            t = time.perf_counter()
-            _set(image, *args)
-            _embed["s"] += time.perf_counter() - t
-
-        generator.predictor.set_image = timed_set_image
-        with torch.inference_mode():
-            annotations = generator.generate(rgb)
-        min_area = settings.min_area_fraction * rgb.shape[0] * rgb.shape[1]
-        regions = []
-        for ann in annotations:
-            if ann["area"] < min_area:
-                continue
-            x, y, w, h = ann["bbox"]
-            crop = mask_crop(
-                rgb, ann["segmentation"], (x, y, x + w, y + h), scorer.bundle.image_size, scorer.fill
-            )
-            probs = scorer.score_crops([crop], class_set)[0]  # one crop per CLIP call
-            regions.append(region_scores(probs, class_set))
-        decide(list(enumerate(regions)), class_set)  # (decided again below with the final thresholds)
-        total = time.perf_counter() - start
-        rows.append((embed["s"], total - embed["s"], len(regions), regions))
-    return rows
+        report = again.process(paths[0])
+        cached = (report.timings["embed"], time.perf_counter() - start)
+    return ours, base, ours_breakdown, base_breakdown, cached
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=3)
-    # 16² points keeps a run within minutes on 2 shared cores; 32² (the default) is 4x the same work.
-    parser.add_argument("--points-per-side", type=int, default=16)
+    # SAM's default grid. (16² with --iou-thresh 0.045 keeps as many regions for a quarter of the points:
+    # a run in minutes, and the CLIP-heavy case, since CLIP's work per region is the same in both.)
+    parser.add_argument("--points-per-side", type=int, default=32)
     # Random weights predict IoUs around 0.03 and stability 0, far below real SAM's 0.88 / 0.95 defaults;
-    # 0.045 keeps ~15% of the masks, a realistic ~100 proposals an image before NMS.
-    parser.add_argument("--iou-thresh", type=float, default=0.045)
+    # at 32² points 0.056 keeps ~110 masks an image (~3%), about what real SAM leaves of a product shot.
+    parser.add_argument("--iou-thresh", type=float, default=0.056)
     parser.add_argument("--stability-thresh", type=float, default=0.0)
     # Random masks are large blobs that share nearly one box: SAM's 0.7 box NMS would leave one region.
     parser.add_argument("--nms", type=float, default=1.0, help="box NMS IoU (1.0: keep every proposal)")
@@ -187,10 +197,9 @@ def main() -> int:
         f"stability>={args.stability_thresh}, box NMS {args.nms}, torch threads {torch.get_num_threads()}",
         flush=True,
     )
-    ours, breakdown, cached = run_ours(registry, work / "shoot", paths, class_set, settings)
-    print("filter done", flush=True)
-    base = run_baseline(registry, paths, class_set, settings)
-
+    ours, base, breakdown, base_breakdown, cached = run_both(
+        registry, work / "shoot", paths, class_set, settings
+    )
     # Random CLIP gives near-uniform probabilities: put every class's threshold in the widest gap between
     # the images' best scores (from the filter's stored scores), so some images pass and some do not;
     # then both pipelines decide with it (the filter from its stored scores: no model runs).
@@ -236,8 +245,12 @@ def main() -> int:
         + ", ".join(f"{k} {v / n:.2f}" for k, v in breakdown.items() if k != "embed")
     )
     print(
-        "re-run with another class set (embedding from the disk cache): "
-        + ", ".join(f"embed {e:.2f} s + rest {t - e:.2f} s" for e, t in cached[:2])
+        "naive baseline, after-embed breakdown (s/img): "
+        + ", ".join(f"{k} {v / n:.2f}" for k, v in base_breakdown.items())
+    )
+    print(
+        f"re-run with another class set (embedding from the disk cache): embed {cached[0]:.2f} s + rest "
+        f"{cached[1] - cached[0]:.2f} s"
     )
     print(f"class threshold {threshold:.4f} (margin off); verdicts: filter {verdicts_ours}")
     print(f"          baseline {verdicts_base}")
