@@ -166,13 +166,15 @@ class ProductFilter:
         self._propose = propose
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
         self.run_key = make_run_key(f"{sam_key}|{clip_model_key(registry)}", self.settings, class_set)
+        # Runs with the same SAM weights and proposal settings share regions, whatever their classes.
+        self.proposals_key = hashlib.sha1(f"{sam_key}|{self.settings.key()}".encode()).hexdigest()[:12]
         self._sam: SamSession | None = None
         self._clip: Any = None
 
-    def _models(self) -> tuple[SamSession | None, Any]:
+    def _models(self, need_sam: bool = True) -> tuple[SamSession | None, Any]:
         from engine.classify import ClipScorer
 
-        if self._sam is None and self._propose is None:
+        if self._sam is None and self._propose is None and need_sam:
             self._sam = SamSession(self.registry, self.store.embeddings)
         if self._clip is None:
             self._clip = ClipScorer(self.registry)
@@ -217,12 +219,17 @@ class ProductFilter:
 
     def _score(self, image_id: str, rgb: np.ndarray, check: Callable[[], None] | None) -> dict[str, float]:
         """Models → stored regions and scores for one image. Nothing is recorded if it is cancelled."""
-        sam, clip = self._models()
         timings = {}
         start = time.perf_counter()
         work_hw = working_size(*rgb.shape[:2], self.settings.proposals.max_side)
         work = downscale(rgb, work_hw)
-        if sam is not None:
+        # Another class set's run may already have this image's regions (never for forced proposals).
+        stored = self._stored_proposals(image_id, work_hw) if self._propose is None else None
+        sam, clip = self._models(need_sam=stored is None)
+        if stored is not None:
+            timings["embed"] = 0.0
+            proposals = stored
+        elif sam is not None:
             sam.set_image(image_id, rgb)
             timings["embed"] = time.perf_counter() - start
             proposals = sam.propose(self.settings.proposals, check)
@@ -258,11 +265,41 @@ class ProductFilter:
                     "scores": scores,
                 }
             )
-        info = {"work_size": [work.shape[1], work.shape[0]], "proposals": len(proposals), "timings": timings}
+        info = {
+            "work_size": [work.shape[1], work.shape[0]],
+            "proposals": len(proposals),
+            "proposals_key": self.proposals_key,
+            "timings": timings,
+        }
         size = (rgb.shape[1], rgb.shape[0])
         self.store.save_result(image_id, self.run_key, status="done", size=size, info=info, regions=regions)
         timings["store"] = time.perf_counter() - start
         return timings
+
+    def _stored_proposals(self, image_id: str, work_hw: tuple[int, int]) -> Proposals | None:
+        """The regions an earlier run with the same SAM weights and proposal settings made for the image
+        (other classes or prompts), read back from the store: editing the classes re-scores the regions
+        with CLIP without running SAM again. None when there is no such run or its masks are gone."""
+        start = time.perf_counter()
+        for result in self.store.results_of(image_id):
+            info = json.loads(result["info"] or "{}")
+            if result["status"] != "done" or info.get("proposals_key") != self.proposals_key:
+                continue
+            rows = self.store.region_rows(image_id, result["run_key"])
+            try:
+                masks = [self.store.load_mask(row["mask_path"]) for row in rows]
+            except OSError:
+                continue  # a mask file was removed by hand: make the regions again
+            if any(mask.shape != tuple(work_hw) for mask in masks):
+                continue
+            return Proposals(
+                np.stack(masks) if masks else np.zeros((0, *work_hw), bool),
+                np.array([json.loads(row["box"]) for row in rows], int).reshape(-1, 4),
+                np.array([row["pred_iou"] for row in rows], np.float32),
+                np.array([row["stability"] for row in rows], np.float32),
+                {"reuse": time.perf_counter() - start},
+            )
+        return None
 
     def run(self, paths: list[Path], ctx: JobContext | None = None) -> list[ImageReport]:
         """Every image in order; one bad image becomes an `error` report and the run goes on."""

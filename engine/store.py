@@ -316,6 +316,10 @@ class ProjectStore:
         rows = self._rows("SELECT * FROM results WHERE image_id=? AND run_key=?", (image_id, run_key))
         return rows[0] if rows else None
 
+    def results_of(self, image_id: str) -> list[sqlite3.Row]:
+        """Every run's result for the image, newest first."""
+        return self._rows("SELECT * FROM results WHERE image_id=? ORDER BY created_at DESC", (image_id,))
+
     def region_rows(self, image_id: str, run_key: str) -> list[sqlite3.Row]:
         return self._rows(
             "SELECT * FROM regions WHERE image_id=? AND run_key=? ORDER BY idx", (image_id, run_key)

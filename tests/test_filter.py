@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -163,3 +164,48 @@ def test_an_image_where_sam_proposes_nothing_is_skipped_not_an_error(tiny_regist
         report = ProductFilter(tiny_registry, store, default_classes(), FilterSettings()).process(shoot)
     assert report.verdict == "skipped", report.reason
     assert report.regions == [] and report.scored == 0
+
+
+class NoSam(NoModels):
+    """A registry that loads CLIP but refuses SAM: proves a step made no proposals."""
+
+    def __init__(self, registry):
+        super().__init__(registry)
+        self._registry = registry
+
+    def clip(self):
+        return self._registry.clip()
+
+
+def test_editing_the_classes_rescores_the_stored_regions_without_sam(tiny_registry, tmp_path):
+    shoot = shoot_image(tmp_path / "shoot" / "bag.png")
+    bags, shoes = (
+        one_class("a photo of a hand bag.", ["a wall."]),
+        one_class("a photo of a shoe.", ["a floor."]),
+    )
+    with ProjectStore.open(shoot.parent) as store:
+        first = ProductFilter(tiny_registry, store, bags, FAST_SAM)
+        image_id = first.process(shoot).image_id
+        edited = ProductFilter(NoSam(tiny_registry), store, shoes, FAST_SAM)
+        assert edited.run_key != first.run_key and edited.proposals_key == first.proposals_key
+        report = edited.process(shoot)
+        regions = [
+            [(r["box"], store.load_mask(r["mask_path"]).tobytes()) for r in store.region_rows(image_id, key)]
+            for key in (first.run_key, edited.run_key)
+        ]
+        assert len(regions[1]) > 1 and regions[1] == regions[0]
+        assert report.timings["embed"] == 0.0 and "sam_reuse" in report.timings
+        reused_scores = [json.loads(r["scores"]) for r in store.region_rows(image_id, edited.run_key)]
+        # Other proposal settings need SAM again.
+        other_grid = FilterSettings(replace(FAST_SAM.proposals, points_per_side=3), min_area_fraction=0)
+        with pytest.raises(AssertionError, match="SAM was loaded"):
+            ProductFilter(NoSam(tiny_registry), store, shoes, other_grid).process(shoot)
+    # The same scores as a run that makes the regions itself.
+    fresh_shoot = shoot_image(tmp_path / "fresh" / "bag.png")
+    with ProjectStore.open(fresh_shoot.parent) as store:
+        fresh = ProductFilter(tiny_registry, store, shoes, FAST_SAM)
+        fresh_id = fresh.process(fresh_shoot).image_id
+        fresh_scores = [json.loads(r["scores"]) for r in store.region_rows(fresh_id, fresh.run_key)]
+    assert fresh_id == image_id and len(fresh_scores) == len(reused_scores)
+    for ours, theirs in zip(reused_scores, fresh_scores, strict=True):
+        assert ours.keys() == theirs.keys() and all(abs(ours[k] - theirs[k]) < 1e-6 for k in ours)

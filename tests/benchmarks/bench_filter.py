@@ -153,7 +153,7 @@ def run_both(registry, folder, paths, class_set, settings):
                 f"{sum(base[-1][:2]):.1f} s",
                 flush=True,
             )
-        # A second class set on the same store: the embedding now comes from the cache.
+        # A second class set on the same store: the regions of the first run are reused (CLIP only).
         other_classes = class_set.select([*class_set.names, "sunglasses"])
         again = ProductFilter(registry, store, other_classes, settings)
         again._models()
@@ -249,7 +249,7 @@ def main() -> int:
         + ", ".join(f"{k} {v / n:.2f}" for k, v in base_breakdown.items())
     )
     print(
-        f"re-run with another class set (embedding from the disk cache): embed {cached[0]:.2f} s + rest "
+        f"re-run with another class set (regions reused, no SAM): embed {cached[0]:.2f} s + rest "
         f"{cached[1] - cached[0]:.2f} s"
     )
     print(f"class threshold {threshold:.4f} (margin off); verdicts: filter {verdicts_ours}")
