@@ -83,6 +83,17 @@ def test_bad_inputs_get_a_verdict_or_a_clear_error(tiny_models, tmp_path, capsys
     assert "zero bytes.jpg" in out and "empty file" in out and "12 images:" in out
 
 
+def test_other_classes_on_the_command_line_rescore_the_stored_regions(tiny_models, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    shoot_image(folder / "b.png", color=(20, 40, 200))
+    _run(folder, tiny_models, tmp_path)
+    assert "(0 decided from stored scores)" in capsys.readouterr().out
+    code, report = _run(folder, tiny_models, tmp_path, "--classes", "hand bag,shoe")
+    assert code == 0 and report["classes"] != []
+    assert "(0 decided from stored scores, 2 re-scored from stored regions)" in capsys.readouterr().out
+
+
 def test_exif_rotation_is_applied_before_segmenting(tiny_models, tmp_path):
     import sqlite3
 

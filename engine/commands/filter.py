@@ -82,8 +82,12 @@ def run(args: argparse.Namespace) -> int:
         print(format_line(report, width))
     counts = Counter(r.verdict for r in reports)
     reused = sum(r.reused for r in reports)
+    rescored = sum("sam_reuse" in r.timings for r in reports)  # other classes: CLIP on stored regions
     summary = ", ".join(f"{counts[v]} {v}" for v in ("product", "uncertain", "skipped", "error") if counts[v])
-    print(f"{len(reports)} images: {summary or 'none'} ({reused} decided from stored scores)")
+    stored = f"{reused} decided from stored scores" + (
+        f", {rescored} re-scored from stored regions" if rescored else ""
+    )
+    print(f"{len(reports)} images: {summary or 'none'} ({stored})")
     if args.report:
         from engine.atomic import atomic_write_bytes
 
