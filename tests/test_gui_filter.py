@@ -114,7 +114,9 @@ def test_the_filter_runs_from_the_panel_and_verdicts_fill_in(qtbot, window, tmp_
     assert [img.verdict for img in images] == [store.verdict(img.image_id)["verdict"] for img in images]
     tooltip = window.thumbnails.data(window.thumbnails.index(0), Qt.ItemDataRole.ToolTipRole)
     assert f"filter: {images[0].verdict}" in tooltip
-    assert panel.scores.run_key == job.outcome.value.run_key and len(panel.scores.regions) == 3
+    # The run's scores load off the UI thread after the job: wait for them, not for the verdicts.
+    qtbot.waitUntil(lambda: panel.scores.run_key == job.outcome.value.run_key, timeout=10000)
+    assert len(panel.scores.regions) == 3
 
 
 def test_missing_models_disable_the_filter_with_the_role_named(qtbot, tmp_path):
