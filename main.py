@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.bootstrap import ensure_environment  # standard library only
+from engine.runtime.bootstrap import ensure_environment  # standard library only
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import main as gui_main
 
         return gui_main(argv[1:2] if argv else [])
-    from engine.cli import main as cli_main  # never imports Qt
+    from engine.cli.main import main as cli_main  # never imports Qt
 
     return cli_main(argv)
 

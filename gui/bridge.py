@@ -12,8 +12,8 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.jobs import Job, Outcome, Progress
-from engine.worker import EngineWorker
+from engine.runtime.jobs import Job, Outcome, Progress
+from engine.runtime.worker import EngineWorker
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress updates a second per job reach the GUI
 

@@ -25,22 +25,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.document import ShootDocument, index_entries, load_review, save_review_mask
-from engine.mask_ops import Brush
 from engine.models.config import ModelsConfig
 from engine.models.errors import ModelError
+from engine.project.document import ShootDocument, index_entries, load_review, save_review_mask
+from engine.project.mask_ops import Brush
 from gui.background import Background, MaskSaver
 from gui.bridge import EngineBridge
-from gui.canvas_content import prepare_content
-from gui.creative_panels import CreativePanels
-from gui.drop_hint import DropHint
-from gui.filter_panel import FilterPanel
-from gui.mask_canvas import MaskCanvas
-from gui.mask_panel import MaskPanel
+from gui.browse.drop_hint import DropHint
+from gui.browse.filter_panel import FilterPanel
+from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
+from gui.create.creative_panels import CreativePanels
 from gui.menus import build_menus
-from gui.models_dialog import ModelsDialog, role_problem
-from gui.sam_controller import SamController
-from gui.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
+from gui.review.canvas_content import prepare_content
+from gui.review.mask_canvas import MaskCanvas
+from gui.review.mask_panel import MaskPanel
+from gui.review.sam_controller import SamController
+from gui.widgets.models_dialog import ModelsDialog, role_problem
 
 RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.bootstrap import ensure_environment  # noqa: E402 (standard library only)
+from engine.runtime.bootstrap import ensure_environment  # noqa: E402 (standard library only)
 
 
 def main() -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from engine.classes import ClassSet, ProductClass
-from engine.segment import Proposals
+from engine.filter.classes import ClassSet, ProductClass
+from engine.segment.session import Proposals
 
 CANDIDATE_PROMPTS = [
     "a photo of a red bag.",
@@ -65,7 +65,7 @@ def one_class(prompt: str, others: list[str], threshold=0.0, margin=0.0, band=0.
 
 def prompt_probabilities(registry, rgb, masks, prompts) -> np.ndarray:
     """N crops x len(prompts) CLIP probabilities (each prompt its own entry), via the filter's scorer."""
-    from engine.classify import ClipScorer
+    from engine.filter.clip_scoring import ClipScorer
 
     scorer = ClipScorer(registry)
     class_set = ClassSet((ProductClass(prompts[0], (prompts[0],)),), tuple(prompts[1:]))

@@ -30,8 +30,8 @@ def random_kohya_lora(path: Path, seed: int = 0, rank: int = 4) -> Path:
     """A LoRA with random (non-zero) weights for the tiny SD 1.5 UNet + text encoder, in kohya format."""
     import torch
 
-    from engine.lora_export import add_lora_adapters, kohya_state_dict, save_kohya_lora
     from engine.models.tiny import _tiny_text_encoder, _tiny_unet
+    from engine.training.kohya import add_lora_adapters, kohya_state_dict, save_kohya_lora
 
     torch.manual_seed(seed)
     unet, text_encoder = _tiny_unet(4), _tiny_text_encoder()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.atomic import atomic_save, atomic_write_bytes
+from engine.runtime.atomic import atomic_save, atomic_write_bytes
 
 
 def test_a_write_replaces_the_file_whole(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from engine import bootstrap
+from engine.runtime import bootstrap
 
 
 def test_inside_another_virtual_environment_nothing_is_installed(monkeypatch, tmp_path):

@@ -12,7 +12,7 @@ import qasync
 import torch
 from PySide6.QtCore import QTimer
 
-from engine.jobs import Cancelled, Failed, Job, Priority, Succeeded
+from engine.runtime.jobs import Cancelled, Failed, Job, Priority, Succeeded
 from gui.bridge import EngineBridge
 
 

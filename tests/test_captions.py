@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.captions import CaptionError, caption_folder, caption_path, read_caption, tagged
-from engine.cli import main as cli
-from engine.jobs import Job
+from engine.cli.main import main as cli
+from engine.runtime.jobs import Job
+from engine.training.captions import CaptionError, caption_folder, caption_path, read_caption, tagged
 from tests.lora_fixtures import one_torch_thread, product_photos  # noqa: F401 (an autouse fixture)
 
 
@@ -53,7 +53,7 @@ def test_caption_folder_writes_tagged_txt_and_keeps_existing(tiny_registry, tmp_
 
 def test_blip_text_is_decoded_and_tagged(tiny_registry, tmp_path, monkeypatch):
     """The tiny BLIP's random weights may emit nothing; a real caption must come out tagged and clean."""
-    import engine.captions as captions
+    import engine.training.captions as captions
 
     product_photos(tmp_path, [(64, 64)])
     monkeypatch.setattr(
@@ -73,7 +73,7 @@ def test_real_blip_call_returns_one_string_per_image(tiny_registry, tmp_path):
 
 
 def captions_for(images, registry):
-    from engine.captions import blip_captions
+    from engine.training.captions import blip_captions
 
     return blip_captions(registry.captioner(), images)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.classify import CROP_PAD, mask_crop
+from engine.filter.clip_scoring import CROP_PAD, mask_crop
 
 FILL = (123, 117, 104)
 

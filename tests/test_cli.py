@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main as cli
+from engine.cli.main import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBCOMMANDS = ["gui", "models", "filter", "inpaint", "generate", "caption", "train-lora"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import mask_ops
-from engine.document import ShootDocument, index_entries, load_review, save_review_mask
-from engine.mask_ops import Brush
+from engine.project import mask_ops
+from engine.project.document import ShootDocument, index_entries, load_review, save_review_mask
+from engine.project.mask_ops import Brush
 
 
 @pytest.fixture

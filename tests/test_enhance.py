@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.enhance import EnhanceError, EnhanceRecipe, enhance, load_mask, save_variant
-from engine.enhance_region import MaskError, Region, masked_region
-from engine.jobs import Cancelled, Job, Succeeded
-from engine.outputs import parse_parameters
-from engine.worker import EngineWorker
+from engine.diffusion.enhance import EnhanceError, EnhanceRecipe, enhance, load_mask, save_variant
+from engine.diffusion.region import MaskError, Region, masked_region
+from engine.imaging.outputs import parse_parameters
+from engine.runtime.jobs import Cancelled, Job, Succeeded
+from engine.runtime.worker import EngineWorker
 from tests.enhance_fixtures import box_mask, textured_rgb
 
 TINY = {"steps": 2, "work_size": 64, "padding": 8, "mask_blur": 3, "seed": 11}

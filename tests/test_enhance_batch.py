@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.enhance import EnhanceRecipe
-from engine.enhance_batch import BatchItem, enhance_batch, items_from_store
-from engine.jobs import Cancelled, Job
-from engine.worker import EngineWorker
+from engine.diffusion.batch import BatchItem, enhance_batch, items_from_store
+from engine.diffusion.enhance import EnhanceRecipe
+from engine.runtime.jobs import Cancelled, Job
+from engine.runtime.worker import EngineWorker
 from tests.enhance_fixtures import box_mask, save_mask, textured_rgb
 
 TINY = EnhanceRecipe(steps=2, work_size=64, padding=8, seed=21)
@@ -76,7 +76,7 @@ def test_cancel_stops_between_steps_and_a_rerun_resumes(folder, tiny_registry, t
 
 
 def test_items_come_from_the_project_store(folder, tiny_registry, tmp_path):
-    from engine.store import ProjectStore
+    from engine.project.store import ProjectStore
 
     (tmp_path / "store").mkdir()
     with ProjectStore.open(folder, tmp_path / "store") as store:

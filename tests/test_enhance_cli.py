@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.cli import main as cli
-from engine.outputs import parse_parameters
+from engine.cli.main import main as cli
+from engine.imaging.outputs import parse_parameters
 from tests.enhance_fixtures import box_mask, save_mask, textured_rgb, write_models_toml
 
 TINY_ARGS = ["--steps", "2", "--work-size", "64", "--padding", "8", "--device", "cpu"]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.enhance import EnhanceRecipe, enhance
+from engine.diffusion.enhance import EnhanceRecipe, enhance
 from engine.models.config import ModelsConfig
 from engine.models.registry import ModelRegistry
 from tests.enhance_fixtures import (
@@ -112,10 +112,10 @@ def test_controlnet_aux_depth_kinds_load_weights_safely(tmp_path, monkeypatch, k
 
     from safetensors.torch import save_file
 
-    from engine.device import choose_device
     from engine.models import depth as depth_module
     from engine.models.config import RoleSpec
     from engine.models.errors import UnsafeCheckpoint
+    from engine.runtime.device import choose_device
 
     monkeypatch.setattr(depth_module, "build_detector_network", lambda kind: TinyDepthNet())
     torch.manual_seed(0)
@@ -145,9 +145,9 @@ def test_controlnet_aux_depth_kinds_load_weights_safely(tmp_path, monkeypatch, k
 
 def test_the_device_dtype_and_memory_options_reach_the_pipeline(tiny_models, tmp_path):
     """fp16 is what CUDA gets (engine/device.py); here only the plumbing is checked, on the CPU."""
-    from engine.device import DeviceChoice
     from engine.models.config import RoleSpec
     from engine.models.diffusion import MemoryOptions, load_controlnet, load_inpaint_pipeline
+    from engine.runtime.device import DeviceChoice
 
     tiny = tiny_models.parent
     half = DeviceChoice(torch.device("cpu"), torch.float16)

@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from gui.bridge import EngineBridge
-from gui.enhance_panel import EnhancePanel
+from gui.create.enhance_panel import EnhancePanel
 from tests.enhance_fixtures import box_mask, textured_rgb
 
 
@@ -93,7 +93,7 @@ def test_bad_settings_are_reported_without_starting_a_job(panel, tmp_path):
 
 
 def test_batch_enhances_every_product_of_the_class_and_reports(panel, qtbot, tmp_path):
-    from engine.enhance_batch import BatchItem
+    from engine.diffusion.batch import BatchItem
 
     items = []
     for index, verdict in enumerate(("product", "skipped", "product")):

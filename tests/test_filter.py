@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.jobs import Cancelled, Succeeded
-from engine.product_filter import FilterSettings, ProductFilter, filter_job, redecide
-from engine.segment import ProposalSettings
-from engine.store import ProjectStore
-from engine.worker import EngineWorker
+from engine.filter.run import FilterSettings, ProductFilter, filter_job, redecide
+from engine.project.store import ProjectStore
+from engine.runtime.jobs import Cancelled, Succeeded
+from engine.runtime.worker import EngineWorker
+from engine.segment.session import ProposalSettings
 from tests.filter_fixtures import (
     CANDIDATE_PROMPTS,
     forced,
@@ -158,7 +158,7 @@ def test_cancelled_run_resumes_and_reruns_only_new_or_changed(tiny_registry, tmp
 
 def test_an_image_where_sam_proposes_nothing_is_skipped_not_an_error(tiny_registry, shoot):
     """The tiny SAM at the real default thresholds keeps no proposal: the image has no product."""
-    from engine.classes import default_classes
+    from engine.filter.classes import default_classes
 
     with ProjectStore.open(shoot.parent) as store:
         report = ProductFilter(tiny_registry, store, default_classes(), FilterSettings()).process(shoot)

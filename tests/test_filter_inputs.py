@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.cli import main as cli
-from engine.store import STORE_DIRNAME
+from engine.cli.main import main as cli
+from engine.project.store import STORE_DIRNAME
 from tests.filter_fixtures import shoot_image
 
 TINY_SAM_ARGS = ["--points-per-side", "2", "--iou-thresh", "0", "--stability-thresh", "0"]
@@ -111,7 +111,7 @@ def test_exif_rotation_is_applied_before_segmenting(tiny_models, tmp_path):
 
 
 def test_read_only_folder_keeps_its_store_elsewhere(tiny_models, tmp_path, monkeypatch):
-    import engine.store as store_module
+    import engine.project.store as store_module
 
     real = store_module._writable_dir
     # Root ignores permission bits: make the probe see what a read-only card shows.

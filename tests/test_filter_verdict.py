@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.classes import ClassesError, ClassSet, ProductClass, classes_from_argument, default_classes
-from engine.verdict import decide
+from engine.filter.classes import ClassesError, ClassSet, ProductClass, classes_from_argument, default_classes
+from engine.filter.verdict import decide
 
 CLASSES = ClassSet(
     (ProductClass("shoe", ("a shoe",), 0.4, 0.1), ProductClass("bag", ("a bag",), 0.5, 0.0)),

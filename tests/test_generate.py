@@ -6,12 +6,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.cli import main as cli
-from engine.generate import GenerateRequest, GenerationError, generate_images, generate_job, render_prompt
-from engine.jobs import Cancelled, Job, JobContext, Succeeded
-from engine.lora import LoraSpec, apply_loras, parse_lora_arg
-from engine.outputs import parse_parameters
-from engine.worker import EngineWorker
+from engine.cli.main import main as cli
+from engine.diffusion.generate import (
+    GenerateRequest,
+    GenerationError,
+    generate_images,
+    generate_job,
+    render_prompt,
+)
+from engine.diffusion.lora import LoraSpec, apply_loras, parse_lora_arg
+from engine.imaging.outputs import parse_parameters
+from engine.runtime.jobs import Cancelled, Job, JobContext, Succeeded
+from engine.runtime.worker import EngineWorker
 from tests.lora_fixtures import one_torch_thread, random_kohya_lora  # noqa: F401 (an autouse fixture)
 
 TINY = {"width": 64, "height": 64, "steps": 2}

@@ -11,9 +11,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from engine.document import ReviewImage, ShootDocument
-from gui.canvas_content import prepare_content
-from gui.mask_canvas import MASK_COLOUR, MaskCanvas
+from engine.project.document import ReviewImage, ShootDocument
+from gui.review.canvas_content import prepare_content
+from gui.review.mask_canvas import MASK_COLOUR, MaskCanvas
 from tests.gui_fixtures import drag, mouse
 
 

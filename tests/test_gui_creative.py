@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gui import enhance_panel
-from gui.creative_panels import OUTPUT_FOLDER
+from gui.create import enhance_panel
+from gui.create.creative_panels import OUTPUT_FOLDER
 from tests.gui_fixtures import drag, drop, make_shoot
 
 

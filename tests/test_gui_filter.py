@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.jobs import Succeeded
+from engine.filter.run import FilterSettings, ProductFilter
+from engine.filter.scores import save_shoot_classes
+from engine.filter.verdict import VERDICTS
 from engine.models.config import ModelsConfig
-from engine.product_filter import FilterSettings, ProductFilter
-from engine.review_filter import save_shoot_classes
-from engine.segment import ProposalSettings
-from engine.store import ProjectStore
-from engine.verdict import VERDICTS
+from engine.project.store import ProjectStore
+from engine.runtime.jobs import Succeeded
+from engine.segment.session import ProposalSettings
 from gui.main_window import MainWindow
 from tests.filter_fixtures import forced, one_class, product_mask, shoot_image
 from tests.gui_fixtures import drop
@@ -134,7 +134,7 @@ def test_class_edits_are_saved_in_order_even_when_an_older_save_is_slow(qtbot, w
     """Saves run on pool threads: a slow older save must not land after (and over) a newer one."""
     import time
 
-    from gui import filter_panel as module
+    from gui.browse import filter_panel as module
     from gui.background import Background
 
     folder = tmp_path / "shoot"

@@ -78,7 +78,7 @@ def test_a_brush_stroke_undoes_exactly_and_comes_back_after_reopening(qtbot, win
 
 
 def test_a_sam_click_makes_the_mask_sam_predicts(qtbot, window, tmp_path, tiny_registry):
-    from engine.segment import SamSession, sam_model_key
+    from engine.segment.session import SamSession, sam_model_key
 
     folder = make_shoot(tmp_path / "shoot", count=2)
     review = open_by_drop(qtbot, window, folder)

@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 
-from engine import mask_ops
-from engine.history import MaskHistory, StrokeRecorder
-from engine.mask_ops import Brush
+from engine.project import mask_ops
+from engine.project.history import MaskHistory, StrokeRecorder
+from engine.project.mask_ops import Brush
 
 
 def paint_stroke(history, masks, key, points, brush):

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from engine.jobs import Cancelled, EngineError, Failed, Job, JobCancelled, Priority, Succeeded
-from engine.worker import EngineWorker
+from engine.runtime.jobs import Cancelled, EngineError, Failed, Job, JobCancelled, Priority, Succeeded
+from engine.runtime.worker import EngineWorker
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.enhance import EnhanceRecipe, enhance
-from engine.lora import LoraError, LoraSpec, parse_lora_arg
+from engine.diffusion.enhance import EnhanceRecipe, enhance
+from engine.diffusion.lora import LoraError, LoraSpec, parse_lora_arg
 from engine.models.errors import ModelError
 from tests.enhance_fixtures import box_mask, textured_rgb, write_kohya_lora, write_peft_lora
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from gui.bridge import EngineBridge
-from gui.generate_panel import GeneratePanel
-from gui.training_dialog import LossPlot, TrainingDialog
+from gui.create.generate_panel import GeneratePanel
+from gui.create.training_dialog import LossPlot, TrainingDialog
 from tests.lora_fixtures import one_torch_thread, product_photos  # noqa: F401 (an autouse fixture)
 
 
@@ -54,7 +54,7 @@ def test_generate_panel_refuses_bad_settings_without_a_job(
     panel = GeneratePanel(bridge, tiny_registry, output_dir=tmp_path)
     qtbot.addWidget(panel)
     warnings = []
-    monkeypatch.setattr("gui.generate_panel.QMessageBox.warning", lambda *args: warnings.append(args[2]))
+    monkeypatch.setattr("gui.create.generate_panel.QMessageBox.warning", lambda *args: warnings.append(args[2]))
     panel.template.setPlainText("{class} on a table")
     panel.classes.setText("")
     assert panel.start() is None and panel.job is None

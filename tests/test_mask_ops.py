@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import mask_ops
-from engine.mask_ops import Brush
+from engine.project import mask_ops
+from engine.project.mask_ops import Brush
 
 
 def disc(shape, centre, radius):

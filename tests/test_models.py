@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.cli import main as cli
+from engine.cli.main import main as cli
 from engine.models.checkpoints import load_state_dict
 from engine.models.config import ROLES, ModelsConfig
 from engine.models.errors import MissingModel, ModelError, UnsafeCheckpoint
@@ -158,8 +158,8 @@ def test_saved_models_toml_round_trips(tmp_path, tiny_models):
 
 
 def test_device_auto_falls_back_to_cpu_fp32_and_unknown_devices_are_refused():
-    from engine.device import choose_device
-    from engine.jobs import EngineError
+    from engine.runtime.device import choose_device
+    from engine.runtime.jobs import EngineError
 
     choice = choose_device("cpu")
     assert choice.device.type == "cpu" and choice.dtype == torch.float32

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from engine.enhance_image import encode_png
-from engine.outputs import format_parameters, free_path, parse_parameters, save_png
+from engine.imaging.native import encode_png
+from engine.imaging.outputs import format_parameters, free_path, parse_parameters, save_png
 
 
 def test_parameters_round_trip_with_commas_quotes_and_newlines():

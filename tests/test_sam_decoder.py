@@ -7,8 +7,8 @@ import pytest
 import torch
 from segment_anything.modeling import MaskDecoder, PromptEncoder, TwoWayTransformer
 
-from engine.sam_decoder import prepare_image, two_way_transformer, upscale_masks
-from engine.segment import decode_passing
+from engine.segment.decoder import prepare_image, two_way_transformer, upscale_masks
+from engine.segment.session import decode_passing
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 import torch
 from segment_anything import SamAutomaticMaskGenerator
 
-from engine.segment import ProposalSettings, SamSession
-from engine.store_cache import EmbeddingCache
+from engine.runtime.embedding_cache import EmbeddingCache
+from engine.segment.session import ProposalSettings, SamSession
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.store import STORE_DIRNAME, ProjectStore
-from engine.store_cache import EmbeddingCache
+from engine.project.store import STORE_DIRNAME, ProjectStore
+from engine.runtime.embedding_cache import EmbeddingCache
 
 
 def _image(path, color=(200, 10, 10), size=(32, 24)):
@@ -153,7 +153,7 @@ def test_embedding_cache_round_trips_and_respects_its_cap(tmp_path):
 
 def test_unwritable_folder_falls_back_even_as_root(tmp_path, monkeypatch):
     # Root ignores permission bits, so simulate what a read-only card or share does to the probe.
-    import engine.store as store_module
+    import engine.project.store as store_module
 
     real = store_module._writable_dir
     monkeypatch.setattr(store_module, "_writable_dir", lambda p: p.name != STORE_DIRNAME and real(p))

@@ -10,7 +10,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from engine.thumbnails import ThumbnailCache, ThumbnailLoader
+from engine.imaging.thumbnails import ThumbnailCache, ThumbnailLoader
 
 
 def write_jpeg(path, size=(3000, 2000), colour=(200, 30, 30), orientation=None):

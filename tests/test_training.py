@@ -13,15 +13,15 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from engine.cli import main as cli
-from engine.generate import GenerateRequest, generate_images
-from engine.jobs import Cancelled, Failed, Job, Succeeded
-from engine.lora import LoraSpec, apply_loras
-from engine.outputs import parse_parameters
-from engine.training import LoraTrainer, training_job
-from engine.training_config import StepEvent, TrainingConfig, TrainingError
-from engine.training_data import TrainingInputError, make_buckets, nearest_bucket, scan_folder
-from engine.training_samples import SampleSettings
+from engine.cli.main import main as cli
+from engine.diffusion.generate import GenerateRequest, generate_images
+from engine.diffusion.lora import LoraSpec, apply_loras
+from engine.imaging.outputs import parse_parameters
+from engine.runtime.jobs import Cancelled, Failed, Job, Succeeded
+from engine.training.config import StepEvent, TrainingConfig, TrainingError
+from engine.training.data import TrainingInputError, make_buckets, nearest_bucket, scan_folder
+from engine.training.samples import SampleSettings
+from engine.training.trainer import LoraTrainer, training_job
 from tests.lora_fixtures import one_torch_thread, product_photos  # noqa: F401 (an autouse fixture)
 
 TAG = "ppzocketv2"
@@ -254,7 +254,7 @@ def test_scan_reports_orphan_captions_tiny_and_broken_images(tmp_path):
 
 
 def test_huge_images_are_skipped_with_a_message(tmp_path, monkeypatch):
-    monkeypatch.setattr("engine.imaging.MAX_PIXELS", 80 * 80)  # a decompression-bomb limit scaled down
+    monkeypatch.setattr("engine.imaging.read.MAX_PIXELS", 80 * 80)  # a decompression-bomb limit scaled down
     product_photos(tmp_path, [(64, 64), (100, 100)])
     found = scan_folder(tmp_path, TAG, 64, 8)
     assert [i.path.name for i in found.images] == ["product-00.png"]

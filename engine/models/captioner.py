@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.device import DeviceChoice
 from engine.models.config import RoleSpec
 from engine.models.errors import ModelError
 from engine.models.locate import resolve
+from engine.runtime.device import DeviceChoice
 
 
 @dataclass

@@ -158,7 +158,7 @@ class ModelsConfig:
     def save(self, path: Path | str) -> Path:
         import tomli_w
 
-        from engine.atomic import atomic_write_bytes
+        from engine.runtime.atomic import atomic_write_bytes
 
         path = Path(path)
         atomic_write_bytes(path, tomli_w.dumps(self.to_toml_data()).encode("utf-8"))

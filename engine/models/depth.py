@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.device import DeviceChoice
 from engine.models.checkpoints import load_state_dict
 from engine.models.config import RoleSpec
 from engine.models.errors import ModelError, UnsafeCheckpoint
 from engine.models.locate import resolve
+from engine.runtime.device import DeviceChoice
 
 DepthEstimator = Callable[[Image.Image], Image.Image]
 DETECTOR_KINDS = ("midas", "leres", "zoe")

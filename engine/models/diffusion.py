@@ -2,7 +2,7 @@
 
 A role's path may be a diffusers folder, or a single-file checkpoint (`.safetensors`, or `.ckpt` which
 diffusers reads with `weights_only=True`) as the AUTOMATIC1111 web UI keeps them. A single file is read
-with a config folder bundled under `engine/resources/` (configs only, no weights), so it never needs the
+with a config folder bundled under `engine/models/configs/` (configs only, no weights), so it never needs the
 network; a role option `config = "FOLDER"` points at another diffusers config folder.
 """
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.device import DeviceChoice
+from engine.diffusion.samplers import SCHEDULERS
 from engine.models.config import RoleSpec
 from engine.models.errors import ModelError
 from engine.models.locate import resolve
-from engine.samplers import SCHEDULERS
+from engine.runtime.device import DeviceChoice
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parent / "configs"
 BUNDLED_CONFIGS = {
     "inpaint": RESOURCES / "sd15-inpainting",
     "txt2img": RESOURCES / "sd15",

@@ -10,8 +10,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic import atomic_writer
 from engine.models.config import DEFAULT_ROLES, ROLES, ModelsConfig, user_models_dir
+from engine.runtime.atomic import atomic_writer
 
 
 @dataclass(frozen=True)

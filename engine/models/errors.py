@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.jobs import EngineError
+from engine.runtime.jobs import EngineError
 
 
 class ModelError(EngineError):

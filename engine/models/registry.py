@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from engine.device import DeviceChoice, choose_device
 from engine.models.config import ModelsConfig
+from engine.runtime.device import DeviceChoice, choose_device
 
 
 def model_bytes(obj: Any) -> int:

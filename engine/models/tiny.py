@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from engine.atomic import atomic_write_bytes
 from engine.models.config import ModelsConfig, RoleSpec
 from engine.models.sam import SamSpec, build_sam
+from engine.runtime.atomic import atomic_write_bytes
 
 TINY_SAM = SamSpec(
     encoder_embed_dim=32,

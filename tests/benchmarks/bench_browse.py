@@ -81,7 +81,7 @@ def time_naive(paths: list[Path]) -> tuple[float, float]:
 
 def time_loader(paths: list[Path], cache_dir: Path) -> tuple[float, float, int]:
     """Through ThumbnailLoader as the browser uses it: the first screen is requested last (newest first)."""
-    from engine.thumbnails import ThumbnailCache, ThumbnailLoader
+    from engine.imaging.thumbnails import ThumbnailCache, ThumbnailLoader
 
     first_screen = set(paths[:FIRST_SCREEN])
     lock = threading.Lock()

@@ -23,10 +23,10 @@ from PySide6.QtCore import QEvent, QPointF, QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
-from engine import mask_ops
-from engine.document import ReviewImage, ShootDocument
-from gui.canvas_content import prepare_content
-from gui.mask_canvas import MaskCanvas
+from engine.project import mask_ops
+from engine.project.document import ReviewImage, ShootDocument
+from gui.review.canvas_content import prepare_content
+from gui.review.mask_canvas import MaskCanvas
 from tests.gui_fixtures import mouse
 
 WIDTH, HEIGHT = 6000, 4000

@@ -30,16 +30,16 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.classes import default_classes
-from engine.classify import ClipScorer, mask_crop
-from engine.imaging import read_image
+from engine.filter.classes import default_classes
+from engine.filter.clip_scoring import ClipScorer, mask_crop
+from engine.filter.run import FilterSettings, ProductFilter, region_scores
+from engine.filter.verdict import decide
+from engine.imaging.read import read_image
 from engine.models.config import ModelsConfig
 from engine.models.registry import ModelRegistry
 from engine.models.sam import SAM_VARIANTS, build_sam
-from engine.product_filter import FilterSettings, ProductFilter, region_scores
-from engine.segment import ProposalSettings
-from engine.store import ProjectStore
-from engine.verdict import decide
+from engine.project.store import ProjectStore
+from engine.segment.session import ProposalSettings
 
 
 def write_models(folder: Path) -> Path:

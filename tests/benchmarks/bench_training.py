@@ -46,7 +46,7 @@ def real_size_components(folder: Path):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from engine.models.tiny import _write_clip_tokenizer
-    from engine.training import Components
+    from engine.training.trainer import Components
 
     configs = ROOT / "engine" / "resources" / "sd15"
     torch.manual_seed(0)
@@ -66,9 +66,9 @@ def child(name: str, steps: int, threads: int) -> None:
     if threads:
         torch.set_num_threads(threads)
 
-    from engine.jobs import Job, JobContext
-    from engine.training import LoraTrainer
-    from engine.training_config import TrainingConfig
+    from engine.runtime.jobs import Job, JobContext
+    from engine.training.config import TrainingConfig
+    from engine.training.trainer import LoraTrainer
     from tests.lora_fixtures import product_photos
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,97 @@
+"""What every subcommand shares: --models/--device, exit codes, running a job with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.runtime.jobs import Cancelled, EngineError, Failed, Job, Progress, Succeeded
+from engine.runtime.worker import EngineWorker
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING_MODELS = 0, 1, 2, 3
+
+
+class UsageError(EngineError):
+    """Bad arguments or input files (exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models",
+        type=Path,
+        metavar="FILE",
+        help="models.toml mapping roles to weights (default: $SHOOTSTUDIO_MODELS or the user's config)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "mps"),
+        default="auto",
+        help="compute device (default: auto)",
+    )
+
+
+def open_registry(args: argparse.Namespace) -> Any:
+    """The model registry for --models/--device (models load lazily, on first use)."""
+    from engine.models.config import ModelsConfig
+    from engine.models.registry import ModelRegistry
+
+    return ModelRegistry(ModelsConfig.load(args.models), args.device)
+
+
+def error_exit_code(error: BaseException) -> int:
+    return int(getattr(error, "exit_code", EXIT_FAILED))
+
+
+def report_error(error: BaseException | Failed) -> int:
+    message = error.message if isinstance(error, Failed) else (str(error) or type(error).__name__)
+    print(f"error: {message}", file=sys.stderr)
+    return error.exit_code if isinstance(error, Failed) else error_exit_code(error)
+
+
+def run_job(job: Job, *, quiet: bool = False) -> tuple[int, Any]:
+    """Run `job` on an engine thread with a progress bar; Ctrl+C cancels it cleanly.
+
+    Returns (exit code, value or None).
+    """
+    from tqdm import tqdm
+
+    bar = None if quiet else tqdm(total=None, desc=job.name, unit="step", file=sys.stderr, leave=True)
+
+    def on_progress(progress: Progress) -> None:
+        if bar is None:
+            return
+        if progress.total is not None and bar.total != progress.total:
+            bar.total = progress.total
+        bar.n = progress.done
+        if progress.message:
+            bar.set_postfix_str(progress.message[:60], refresh=False)
+        bar.refresh()
+
+    job.add_progress_callback(on_progress)
+    worker = EngineWorker(name="shootstudio-cli")
+    worker.submit(job)
+    try:
+        while True:
+            try:
+                outcome = job.wait(timeout=0.2)
+                break
+            except TimeoutError:
+                continue
+    except KeyboardInterrupt:
+        print("\nCancelling (finishing the current step)...", file=sys.stderr)
+        job.cancel("interrupted")
+        outcome = job.wait()
+    finally:
+        if bar is not None:
+            bar.close()
+        worker.shutdown()
+    if isinstance(outcome, Succeeded):
+        return EXIT_OK, outcome.value
+    if isinstance(outcome, Cancelled):
+        print(f"cancelled: {outcome.reason}", file=sys.stderr)
+        return EXIT_FAILED, None
+    return report_error(outcome), None

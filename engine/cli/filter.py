@@ -1,0 +1,106 @@
+"""`filter FOLDER`: find the product in every image of a shoot (SAM proposals + CLIP classes).
+
+Results go to the folder's project store (FOLDER/.shootstudio/, or the user's data dir when the folder is
+read-only). A re-run does only new or changed images, and re-decides the others from stored scores, so
+changing a threshold in a classes file and running again is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_registry, run_job
+
+HELP = "decide per image: product found (with masks) or skipped"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", type=Path, metavar="FOLDER")
+    parser.add_argument(
+        "--classes",
+        metavar="NAMES|FILE.toml",
+        help='comma-separated product classes, e.g. "hand bag,shoe", or a classes file '
+        "(the shape of resources/product_classes.toml); default: the four default classes",
+    )
+    parser.add_argument("--report", type=Path, metavar="FILE.json", help="write a machine-readable report")
+    parser.add_argument("--recursive", action="store_true", help="include images in subfolders")
+    tuning = parser.add_argument_group("SAM proposals (defaults: segment-anything's)")
+    tuning.add_argument("--points-per-side", type=int, default=32, metavar="N")
+    tuning.add_argument("--iou-thresh", type=float, default=0.88, metavar="T", help="predicted-IoU filter")
+    tuning.add_argument("--stability-thresh", type=float, default=0.95, metavar="T")
+    add_common_arguments(parser)
+
+
+def _regions(count: int) -> str:
+    return f"{count} region{'s' * (count != 1)}"
+
+
+def format_line(report, width: int) -> str:
+    if report.verdict in ("product", "uncertain"):
+        found = ", ".join(f"{name} ×{count}" for name, count in report.classes.items())
+        detail = f"{found}  ({_regions(len(report.regions))})"
+    elif report.verdict == "skipped":
+        detail = f"no class passed: {report.reason}  ({_regions(report.scored)} scored)"
+    else:
+        detail = report.reason
+    return f"{report.rel_path:<{width}}  {report.verdict:<9}  {detail}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.filter.classes import classes_from_argument
+    from engine.filter.run import FilterSettings, ProductFilter, filter_job
+    from engine.imaging.read import list_images
+    from engine.project.store import ProjectStore
+    from engine.segment.session import ProposalSettings
+
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    if args.points_per_side < 1:
+        raise UsageError("--points-per-side must be at least 1")
+    class_set = classes_from_argument(args.classes)
+    paths = list_images(folder, recursive=args.recursive)
+    store = ProjectStore.open(folder)
+    settings = FilterSettings(
+        ProposalSettings(
+            points_per_side=args.points_per_side,
+            pred_iou_thresh=args.iou_thresh,
+            stability_score_thresh=args.stability_thresh,
+        )
+    )
+    product_filter = ProductFilter(open_registry(args), store, class_set, settings)
+    print(f"{len(paths)} images in {folder}; classes: {', '.join(class_set.names)}; store: {store.root}")
+    code, reports = run_job(filter_job(product_filter, paths))
+    if reports is None:
+        print("Stopped. Finished images are kept in the store; run the same command again to resume.")
+        return code
+    width = min(48, max((len(r.rel_path) for r in reports), default=8))
+    for report in reports:
+        print(format_line(report, width))
+    counts = Counter(r.verdict for r in reports)
+    reused = sum(r.reused for r in reports)
+    rescored = sum("sam_reuse" in r.timings for r in reports)  # other classes: CLIP on stored regions
+    summary = ", ".join(f"{counts[v]} {v}" for v in ("product", "uncertain", "skipped", "error") if counts[v])
+    stored = f"{reused} decided from stored scores" + (
+        f", {rescored} re-scored from stored regions" if rescored else ""
+    )
+    print(f"{len(reports)} images: {summary or 'none'} ({stored})")
+    if args.report:
+        from engine.runtime.atomic import atomic_write_bytes
+
+        data = {
+            "folder": str(folder.resolve()),
+            "store": str(store.root),
+            "run_key": product_filter.run_key,
+            "classes": [
+                {"name": c.name, "threshold": c.threshold, "margin": c.margin} for c in class_set.classes
+            ],
+            "images": [r.to_json() for r in reports],
+        }
+        atomic_write_bytes(args.report, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
+        print(f"report: {args.report}")
+    store.close()
+    return EXIT_OK

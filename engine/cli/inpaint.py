@@ -1,0 +1,101 @@
+"""`inpaint IMAGE --mask MASK.png --prompt TEXT --out PATH`: enhance the masked product.
+
+Writes `<stem>_enh_<seed>.png` per variant into the folder PATH (or exactly PATH when it ends in .png and
+one variant is asked for), with the generation parameters in the PNG `parameters` chunk; never over an
+existing file or the original. A cancelled run (Ctrl+C) writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_registry, run_job
+
+HELP = "repaint the masked product with SD 1.5 inpainting + depth ControlNet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.diffusion.enhance import DEFAULT_NEGATIVE, DEFAULT_TEMPLATE, MODES
+    from engine.diffusion.samplers import SCHEDULERS
+
+    parser.add_argument("image", type=Path, metavar="IMAGE")
+    parser.add_argument("--mask", type=Path, required=True, metavar="MASK.png", help="white = the product")
+    parser.add_argument(
+        "--prompt",
+        default=DEFAULT_TEMPLATE,
+        metavar="TEXT",
+        help="prompt; {class} is replaced by --class (default: %(default)s)",
+    )
+    parser.add_argument("--negative", default=DEFAULT_NEGATIVE, metavar="TEXT", help="negative prompt")
+    parser.add_argument("--class", dest="class_name", default="", metavar="NAME", help="fills {class}")
+    parser.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]", help="repeatable")
+    parser.add_argument("--control", choices=("depth", "none"), default="depth")
+    parser.add_argument("--control-scale", type=float, default=1.0, metavar="W")
+    parser.add_argument("--strength", type=float, default=0.75, metavar="S", help="denoising strength")
+    parser.add_argument("--steps", type=int, default=30, metavar="N")
+    parser.add_argument("--guidance", type=float, default=7.5, metavar="G")
+    parser.add_argument("--scheduler", choices=tuple(SCHEDULERS), default="Euler a")
+    parser.add_argument("--seed", type=int, metavar="N", help="default: random (written in the file)")
+    parser.add_argument("--variants", type=int, default=1, metavar="K", help="seeds N, N+1, ...")
+    parser.add_argument("--mask-blur", type=float, default=4.0, metavar="PX")
+    parser.add_argument("--padding", type=int, default=32, metavar="PX", help="around the mask's box")
+    parser.add_argument("--work-size", type=int, default=512, metavar="PX", help="the model's resolution")
+    parser.add_argument("--mode", choices=MODES, default="masked", help="crop to the mask, or whole image")
+    parser.add_argument("--offload", action="store_true", help="GPU: model CPU offload + VAE tiling")
+    parser.add_argument(
+        "--retry-offload", action="store_true", help="GPU: on out-of-memory, retry once with offload"
+    )
+    parser.add_argument(
+        "--keep-format",
+        action="store_true",
+        help="write JPEG/WebP/TIFF originals in their format at maximum quality (default: PNG)",
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="output folder (or .png)")
+    add_common_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.diffusion.enhance import EnhanceRecipe, enhance, load_mask, save_variant
+    from engine.diffusion.lora import parse_lora_arg
+    from engine.runtime.jobs import Job
+
+    if not args.image.is_file():
+        raise UsageError(f"{args.image}: file not found")
+    if args.out.suffix.lower() == ".png" and args.variants != 1:
+        raise UsageError("--out names one file; give a folder to write several --variants")
+    if args.out.resolve() == args.image.resolve():
+        raise UsageError("--out is the original image: originals are never written")
+    mask = load_mask(args.mask)
+    recipe = EnhanceRecipe(
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        control=args.control == "depth",
+        control_scale=args.control_scale,
+        loras=tuple(parse_lora_arg(text) for text in args.lora),
+        strength=args.strength,
+        steps=args.steps,
+        guidance=args.guidance,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        variants=args.variants,
+        mask_blur=args.mask_blur,
+        padding=args.padding,
+        work_size=args.work_size,
+        mode=args.mode,
+        cpu_offload=args.offload,
+        vae_tiling=args.offload,
+        retry_with_offload=args.retry_offload,
+    )
+    recipe.validate()
+    registry = open_registry(args)
+
+    def work(ctx) -> list[Path]:
+        result = enhance(args.image, mask, recipe, registry, ctx, class_name=args.class_name)
+        ctx.check_cancelled()  # all variants or none
+        return [save_variant(result, v, args.out, args.keep_format) for v in result.variants]
+
+    code, written = run_job(Job(work, name="enhance"))
+    for path in written or []:
+        print(path)
+    return code if written is None else EXIT_OK

@@ -1,0 +1,340 @@
+"""Enhancement: repaint the masked product with SD 1.5 inpainting + depth ControlNet (+ LoRA), leaving
+the scene untouched.
+
+`enhance(image_path, mask, recipe, registry, ctx)` crops the "only masked" region (engine/enhance_region),
+computes the depth hint from that same crop, runs the diffusers pipeline once per variant (seed, seed+1,
+...), scales the result back and blends it through the feathered mask into the original's own pixels.
+Nothing is written: `save_variant` writes a chosen variant, atomically, never over an original.
+Run it inside an engine job: progress per step, cancellation between steps.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from engine.diffusion.lora import LoraSpec, apply_loras
+from engine.diffusion.region import (
+    Region,
+    blend_region,
+    check_mask,
+    feathered_alpha,
+    fit_work_size,
+    masked_region,
+    resize_rgb8,
+    whole_region,
+)
+from engine.diffusion.samplers import SCHEDULERS
+from engine.imaging.native import NativeImage, encode_like_original, encode_png, read_native
+from engine.imaging.outputs import format_parameters, free_path
+from engine.runtime.atomic import atomic_write_bytes
+from engine.runtime.jobs import EngineError, JobContext
+
+DEFAULT_TEMPLATE = "ppzocketv2, {class}, stylish, studio photography, product photography, ultra realistic"
+DEFAULT_NEGATIVE = "blurry, deformed, low quality, watermark, text"
+MODES = ("masked", "whole")
+
+
+class EnhanceError(EngineError):
+    """A run that cannot go on; the message says what to change."""
+
+
+class EnhanceSettingsError(EnhanceError):
+    """Settings that cannot work (bad input: exit code 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class EnhanceRecipe:
+    """Every setting of one enhancement; the same recipe applies to every image of a batch."""
+
+    prompt: str = DEFAULT_TEMPLATE  # `{class}` is replaced by the filter's class name
+    negative_prompt: str = DEFAULT_NEGATIVE
+    control: bool = True  # depth ControlNet on/off
+    control_scale: float = 1.0
+    loras: tuple[LoraSpec, ...] = ()
+    strength: float = 0.75  # denoising strength
+    steps: int = 30
+    guidance: float = 7.5
+    scheduler: str = "Euler a"
+    seed: int | None = None  # None: a random seed, recorded in the result
+    variants: int = 1
+    mask_blur: float = 4.0  # px of feathering, in original pixels
+    padding: int = 32  # px around the mask's bounding box
+    work_size: int = 512  # the model's resolution (SD 1.5: 512)
+    mode: str = "masked"  # "masked" (crop to the mask) or "whole" (the whole image, resized)
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    retry_with_offload: bool = False  # on GPU out-of-memory, reload with offload + tiling and retry once
+
+    def prompt_for(self, class_name: str = "") -> str:
+        text = self.prompt.replace("{class}", class_name or "product")
+        return ", ".join(part.strip() for part in text.split(",") if part.strip())
+
+    def validate(self) -> None:
+        problems = []
+        if self.mode not in MODES:
+            problems.append(f"mode must be one of {', '.join(MODES)}")
+        if not 0.0 < self.strength <= 1.0:
+            problems.append("strength must be in (0, 1]")
+        if self.steps < 1 or self.variants < 1:
+            problems.append("steps and variants must be at least 1")
+        if self.work_size < 64 or self.work_size % 8:
+            problems.append("work size must be a multiple of 8, at least 64")
+        if self.padding < 0 or self.mask_blur < 0:
+            problems.append("padding and mask blur cannot be negative")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            problems.append("seed must be between 0 and 4294967295")
+        if self.scheduler not in SCHEDULERS:
+            problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
+        if problems:
+            raise EnhanceSettingsError("Bad enhancement settings: " + "; ".join(problems) + ".")
+
+
+@dataclass
+class Variant:
+    """One result: the region's blended pixels in the original's mode, and its parameters text."""
+
+    seed: int
+    patch: np.ndarray  # native pixels of `EnhanceResult.region`
+    parameters: str
+    preview: np.ndarray  # HxWx3 uint8 of the region, for the GUI's compare view
+
+
+@dataclass
+class EnhanceResult:
+    image: NativeImage
+    region: Region
+    work_size: tuple[int, int]
+    before: np.ndarray  # HxWx3 uint8 of the region before, for the GUI's compare view
+    variants: list[Variant] = field(default_factory=list)
+    class_name: str = ""
+    depth: Image.Image | None = None  # the control image fed to the ControlNet (work size)
+
+    def full_pixels(self, variant: Variant) -> np.ndarray:
+        """The whole image in native form with `variant` blended in."""
+        pixels = self.image.pixels.copy()
+        pixels[self.region.slices] = variant.patch
+        return pixels
+
+
+def load_mask(path: Path | str) -> np.ndarray:
+    """A mask image as HxW uint8, white = product (masks are stored upright, like the images). An RGBA
+    mask whose alpha varies is read from its alpha (cut-out style); otherwise from its brightness."""
+    from engine.imaging.read import open_image
+
+    with open_image(path) as image:
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+            if alpha.min() < 255:
+                return alpha.copy()
+        return np.asarray(image.convert("L")).copy()
+
+
+def enhance(
+    image_path: Path | str,
+    mask: np.ndarray,
+    recipe: EnhanceRecipe,
+    registry: Any,
+    ctx: JobContext | None = None,
+    class_name: str = "",
+) -> EnhanceResult:
+    """Run `recipe` on the masked product of `image_path`; `mask` is HxW (bool or 0..255), upright."""
+    recipe.validate()
+    image = read_native(image_path)
+    check_models(registry, recipe)
+    binary = check_mask(mask, image.size)
+    if recipe.mode == "masked":
+        work = (recipe.work_size, recipe.work_size)
+        region = masked_region(binary, work, recipe.padding)
+    else:
+        region = whole_region(image.size)
+        work = fit_work_size(region, recipe.work_size)
+    before = image.rgb8(region.box)
+    alpha = feathered_alpha(binary[region.slices], recipe.mask_blur)
+    if not alpha.any():
+        raise EnhanceError("The mask lies outside the work region.")
+    source = Image.fromarray(resize_rgb8(before, work), "RGB")
+    mask_image = Image.fromarray((alpha * 255).round().astype(np.uint8), "L").resize(
+        work, Image.Resampling.BILINEAR
+    )
+    result = EnhanceResult(image, region, work, before, class_name=class_name)
+    if recipe.control:
+        _progress(ctx, 0, None, "depth map")
+        # Computed from the very pixels the model sees, so the hint lines up with the crop exactly.
+        result.depth = registry.depth()(source).resize(work, Image.Resampling.BICUBIC)
+    first_seed = recipe.seed if recipe.seed is not None else random.randrange(2**32)
+    runner = _PipelineRunner(registry, recipe, ctx)
+    for index in range(recipe.variants):
+        seed = (first_seed + index) % 2**32
+        generated = runner.generate(source, mask_image, result.depth, seed, class_name, index)
+        generated_rgb8 = resize_rgb8(np.asarray(generated.convert("RGB")), (region.width, region.height))
+        patch = blend_region(image.pixels[region.slices], generated_rgb8, alpha, image.mode)
+        preview = blend_region(before, generated_rgb8, alpha, "RGB")
+        parameters = _parameters_text(recipe, registry, result, seed, class_name)
+        result.variants.append(Variant(seed, patch, parameters, preview))
+    _check_cancelled(ctx)
+    return result
+
+
+def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
+    """Fail before any work when a needed model is missing (the error names the role and the fix).
+    Models already resident in the registry need no files."""
+    from engine.models.locate import resolve
+
+    resident = set(registry.resident())
+    pipeline_ready = any(isinstance(k, tuple) and k[:2] == ("inpaint", recipe.control) for k in resident)
+    roles = [] if pipeline_ready else ["inpaint", *(["controlnet_depth"] if recipe.control else [])]
+    if recipe.control and "depth" not in resident:
+        roles.append("depth")
+    for role in roles:
+        resolve(registry.config.spec(role))
+
+
+class _PipelineRunner:
+    """Calls the pipeline with progress and cancellation; on a GPU out-of-memory, explains or retries."""
+
+    def __init__(self, registry: Any, recipe: EnhanceRecipe, ctx: JobContext | None):
+        from engine.models.diffusion import MemoryOptions
+
+        self.registry, self.recipe, self.ctx = registry, recipe, ctx
+        self.memory = MemoryOptions(recipe.cpu_offload, recipe.vae_tiling)
+        self.steps_per_variant = max(1, int(recipe.steps * recipe.strength))
+
+    def pipeline(self) -> Any:
+        from engine.models.diffusion import set_scheduler
+
+        pipe = self.registry.inpaint_pipeline(control=self.recipe.control, memory=self.memory)
+        set_scheduler(pipe, self.recipe.scheduler)
+        apply_loras(pipe, list(self.recipe.loras))
+        return pipe
+
+    def generate(self, source, mask_image, depth, seed: int, class_name: str, index: int) -> Image.Image:
+        import torch
+
+        try:
+            return self._call(self.pipeline(), source, mask_image, depth, seed, class_name, index)
+        except torch.OutOfMemoryError as error:
+            from engine.models.diffusion import MemoryOptions
+
+            if not self.recipe.retry_with_offload or self.memory.cpu_offload:
+                raise EnhanceError(
+                    "The GPU ran out of memory. Turn on “save GPU memory” (CPU offload and VAE tiling), "
+                    "lower the work size, or close other programs using the GPU."
+                ) from error
+            self.registry.release_pipelines()
+            self.memory = MemoryOptions(cpu_offload=True, vae_tiling=True)
+            _progress(self.ctx, 0, None, "out of GPU memory: retrying with CPU offload")
+            return self._call(self.pipeline(), source, mask_image, depth, seed, class_name, index)
+
+    def _call(self, pipe, source, mask_image, depth, seed: int, class_name: str, index: int) -> Image.Image:
+        import torch
+
+        recipe, ctx = self.recipe, self.ctx
+        total = self.steps_per_variant * recipe.variants
+        done_before = index * self.steps_per_variant
+
+        def on_step_end(pipeline: Any, step: int, timestep: Any, tensors: dict) -> dict:
+            _progress(ctx, done_before + step + 1, total, f"variant {index + 1}/{recipe.variants}")
+            if ctx is not None and ctx.cancelled:
+                pipeline._interrupt = True  # diffusers stops at the next step (and still decodes)
+            return tensors
+
+        _check_cancelled(ctx)
+        arguments: dict[str, Any] = {
+            "prompt": recipe.prompt_for(class_name),
+            "negative_prompt": recipe.negative_prompt or None,
+            "image": source,
+            "mask_image": mask_image,
+            "height": source.height,
+            "width": source.width,
+            "strength": recipe.strength,
+            "num_inference_steps": recipe.steps,
+            "guidance_scale": recipe.guidance,
+            "generator": torch.Generator("cpu").manual_seed(seed),
+            "callback_on_step_end": on_step_end,
+        }
+        if recipe.control:
+            arguments["control_image"] = depth
+            arguments["controlnet_conditioning_scale"] = recipe.control_scale
+        with torch.inference_mode():
+            image = pipe(**arguments).images[0]
+        _check_cancelled(ctx)  # a cancelled call still returns a decoded image: drop it
+        return image
+
+
+def _parameters_text(recipe: EnhanceRecipe, registry: Any, result: EnhanceResult, seed: int, cls: str) -> str:
+    region = result.region
+    extra: dict[str, Any] = {
+        "Denoising strength": f"{recipe.strength:g}",
+        "Mask blur": f"{recipe.mask_blur:g}",
+        "Inpaint area": "Only masked" if recipe.mode == "masked" else "Whole picture",
+        "Masked area padding": recipe.padding,
+        "Inpaint region": f"{region.width}x{region.height}+{region.left}+{region.top}",
+    }
+    if recipe.control:
+        depth_spec = registry.config.spec("depth")
+        control_spec = registry.config.spec("controlnet_depth")
+        extra["ControlNet 0"] = (
+            f"Module: depth_{depth_spec.option('kind', 'transformers')}, "
+            f"Model: {Path(control_spec.path).stem}, Weight: {recipe.control_scale:g}"
+        )
+    if recipe.loras:
+        extra["Lora hashes"] = ", ".join(str(spec) for spec in recipe.loras)
+    if cls:
+        extra["Class"] = cls
+    prompt = recipe.prompt_for(cls)
+    prompt += "".join(f" <lora:{spec.path.stem}:{spec.scale:g}>" for spec in recipe.loras)
+    return format_parameters(
+        prompt,
+        recipe.negative_prompt,
+        steps=recipe.steps,
+        sampler=recipe.scheduler,
+        cfg_scale=recipe.guidance,
+        seed=seed,
+        size=result.work_size,
+        model=Path(registry.config.spec("inpaint").path).stem,
+        extra=extra,
+    )
+
+
+def output_path(result: EnhanceResult, variant: Variant, out: Path, suffix: str = ".png") -> Path:
+    """`out/<stem>_enh_<seed><suffix>` (`-2`, `-3`... rather than overwrite); `out` may name the file."""
+    if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
+        target = out if not out.exists() else free_path(out.parent, out.stem, out.suffix)
+    else:
+        target = free_path(out, f"{result.image.path.stem}_enh_{variant.seed}", suffix)
+    if target.resolve() == result.image.path.resolve():
+        raise EnhanceError(f"Refusing to write over the original {result.image.path.name}.")
+    return target
+
+
+def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
+    """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
+    `parameters` chunk, or with `keep_format` the original's format at maximum quality where it can hold
+    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, LZW TIFF)."""
+    image = result.image
+    pixels = result.full_pixels(variant)
+    encoded = None
+    if keep_format:
+        encoded = encode_like_original(
+            pixels, image.mode, image.format, variant.parameters, image.icc_profile
+        )
+    data, suffix = encoded or (encode_png(pixels, image.mode, variant.parameters, image.icc_profile), ".png")
+    return atomic_write_bytes(output_path(result, variant, Path(out), suffix), data)
+
+
+def _progress(ctx: JobContext | None, done: float, total: float | None, message: str) -> None:
+    if ctx is not None:
+        ctx.progress(done, total, message)
+
+
+def _check_cancelled(ctx: JobContext | None) -> None:
+    if ctx is not None:
+        ctx.check_cancelled()

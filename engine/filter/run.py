@@ -1,0 +1,335 @@
+"""The product filter: per image, SAM automatic masks → deduplicated → CLIP scores of the masked crops →
+a verdict (engine/verdict.py), with every score and region mask kept in the project store.
+
+```python
+product_filter = ProductFilter(registry, store, class_set)
+reports = product_filter.run(paths, ctx)            # or: worker.submit(filter_job(...))
+redecide(store, class_set.with_threshold("shoe", 0.3), product_filter.run_key)   # no model runs
+```
+
+Results are keyed by (image content hash, run key); the run key names the models, the proposal settings
+and the prompts (not the thresholds). A re-run does only images without a result for its key, so a
+cancelled or crashed run resumes where it stopped, and a changed file (new hash) is done again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from engine.filter.classes import ClassSet
+from engine.filter.verdict import ERROR, OTHER, OTHER_TOTAL, Verdict, call_region, decide, record_verdict
+from engine.imaging.read import ImageReadError, read_image
+from engine.project.store import ProjectStore
+from engine.runtime.jobs import Job, JobCancelled, JobContext, Priority
+from engine.segment.session import Proposals, ProposalSettings, SamSession, working_size
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    proposals: ProposalSettings = field(default_factory=ProposalSettings)
+    min_area_fraction: float = 0.001  # specks smaller than this share of the image are not scored
+    clip_batch: int = 32  # crops per CLIP call (on the CPU, 32 is ~15% faster a crop than 64 or 93)
+
+    def key(self) -> str:
+        return f"{self.proposals.key()}|min_area={self.min_area_fraction}"
+
+
+@dataclass
+class ImageReport:
+    """What happened to one image (the JSON report's entry)."""
+
+    path: Path
+    rel_path: str
+    image_id: str | None
+    verdict: str
+    classes: dict[str, int] = field(default_factory=dict)
+    regions: list[dict[str, Any]] = field(default_factory=list)  # the verdict's regions
+    reason: str = ""
+    reused: bool = False  # decided from stored scores, no model ran
+    scored: int = 0  # regions scored by CLIP (all of them, not only the verdict's)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "image_id": self.image_id,
+            "verdict": self.verdict,
+            "classes": {
+                name: {
+                    "regions": count,
+                    "best_score": max(r["score"] for r in self.regions if r["class"] == name),
+                }
+                for name, count in self.classes.items()
+            },
+            "regions": self.regions,
+            "error": self.reason if self.verdict == ERROR else None,
+            "reason": self.reason,
+            "regions_scored": self.scored,
+            "reused": self.reused,
+        }
+
+
+def make_run_key(model_keys: str, settings: FilterSettings, class_set: ClassSet) -> str:
+    text = f"{model_keys}|{settings.key()}|{class_set.prompts_key()}"
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def region_scores(probs: np.ndarray, class_set: ClassSet) -> dict[str, float]:
+    """One crop's softmax row → what is stored: each class, the best "other" prompt, and all others."""
+    n = len(class_set.classes)
+    scores = {name: float(p) for name, p in zip(class_set.names, probs[:n], strict=True)}
+    scores[OTHER] = float(probs[n:].max()) if len(probs) > n else 0.0
+    scores[OTHER_TOTAL] = float(probs[n:].sum())
+    return scores
+
+
+def _region_entries(store: ProjectStore, rows: list, verdict: Verdict, class_set: ClassSet) -> list[dict]:
+    """The verdict's regions with class, score, box and mask path, for reports and the GUI."""
+    by_idx = {row["idx"]: row for row in rows}
+    entries = []
+    for idx in verdict.regions:
+        row = by_idx[idx]
+        scores = json.loads(row["scores"])
+        name = call_region(idx, scores, class_set).name
+        entries.append(
+            {
+                "index": idx,
+                "class": name,
+                "score": round(float(scores[name]), 4),
+                "other": round(float(scores.get(OTHER, 0.0)), 4),
+                "box": json.loads(row["box"]),
+                "area": row["area"],
+                "mask": str(store.root / row["mask_path"]) if row["mask_path"] else None,
+            }
+        )
+    return entries
+
+
+def decide_stored(store: ProjectStore, image_id: str, run_key: str, class_set: ClassSet) -> Verdict | None:
+    """Decide an image from its stored scores and record the verdict; None if it has no result."""
+    result = store.result(image_id, run_key)
+    if result is None:
+        return None
+    if result["status"] == ERROR:
+        verdict = Verdict(ERROR, reason=result["error"] or "unreadable")
+    else:
+        rows = store.region_rows(image_id, run_key)
+        verdict = decide([(row["idx"], json.loads(row["scores"])) for row in rows], class_set)
+    record_verdict(store, image_id, run_key, verdict)
+    return verdict
+
+
+def redecide(store: ProjectStore, class_set: ClassSet, run_key: str) -> dict[str, Verdict]:
+    """Apply (new) thresholds to every stored result of `run_key`; runs no model. image_id → verdict."""
+    verdicts = {}
+    for entry in store.images():
+        verdict = decide_stored(store, entry.image_id, run_key, class_set)
+        if verdict is not None:
+            verdicts[entry.image_id] = verdict
+    return verdicts
+
+
+def downscale(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    if rgb.shape[:2] == tuple(size_hw):
+        return rgb
+    image = Image.fromarray(rgb).resize((size_hw[1], size_hw[0]), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(image)
+
+
+class ProductFilter:
+    """Runs the filter over images into a project store. Models load on the first image that needs them.
+
+    `propose(rgb_work) -> Proposals` replaces SAM (tests force a mask with it)."""
+
+    def __init__(
+        self,
+        registry: Any,
+        store: ProjectStore,
+        class_set: ClassSet,
+        settings: FilterSettings | None = None,
+        propose: Callable[[np.ndarray], Proposals] | None = None,
+    ):
+        from engine.filter.clip_scoring import clip_model_key
+        from engine.segment.session import sam_model_key
+
+        self.registry, self.store, self.class_set = registry, store, class_set
+        self.settings = settings or FilterSettings()
+        self._propose = propose
+        sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
+        self.run_key = make_run_key(f"{sam_key}|{clip_model_key(registry)}", self.settings, class_set)
+        # Runs with the same SAM weights and proposal settings share regions, whatever their classes.
+        self.proposals_key = hashlib.sha1(f"{sam_key}|{self.settings.key()}".encode()).hexdigest()[:12]
+        self._sam: SamSession | None = None
+        self._clip: Any = None
+
+    def _models(self, need_sam: bool = True) -> tuple[SamSession | None, Any]:
+        from engine.filter.clip_scoring import ClipScorer
+
+        if self._sam is None and self._propose is None and need_sam:
+            self._sam = SamSession(self.registry, self.store.embeddings)
+        if self._clip is None:
+            self._clip = ClipScorer(self.registry)
+        return self._sam, self._clip
+
+    def process(self, path: Path, check: Callable[[], None] | None = None) -> ImageReport:
+        """Decide one image: from stored scores when this run already did it, else with the models."""
+        path = Path(path)
+        rel = self.store.rel_path(path)
+        try:
+            image_id = self.store.register(path)
+        except OSError as error:
+            return ImageReport(
+                path, rel, None, ERROR, reason=f"{path.name}: cannot be read ({error.strerror})"
+            )
+        verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+        reused = verdict is not None
+        timings: dict[str, float] = {}
+        if verdict is None:
+            try:
+                loaded = read_image(path)
+            except ImageReadError as error:
+                self.store.save_result(image_id, self.run_key, status=ERROR, error=str(error))
+                verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+            else:
+                timings = self._score(image_id, loaded.rgb, check)
+                verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+        assert verdict is not None
+        rows = self.store.region_rows(image_id, self.run_key)
+        return ImageReport(
+            path,
+            rel,
+            image_id,
+            verdict.verdict,
+            verdict.classes,
+            _region_entries(self.store, rows, verdict, self.class_set),
+            verdict.reason,
+            reused,
+            len(rows),
+            timings,
+        )
+
+    def _score(self, image_id: str, rgb: np.ndarray, check: Callable[[], None] | None) -> dict[str, float]:
+        """Models → stored regions and scores for one image. Nothing is recorded if it is cancelled."""
+        timings = {}
+        start = time.perf_counter()
+        work_hw = working_size(*rgb.shape[:2], self.settings.proposals.max_side)
+        work = downscale(rgb, work_hw)
+        # Another class set's run may already have this image's regions (never for forced proposals).
+        stored = self._stored_proposals(image_id, work_hw) if self._propose is None else None
+        sam, clip = self._models(need_sam=stored is None)
+        if stored is not None:
+            timings["embed"] = 0.0
+            proposals = stored
+        elif sam is not None:
+            sam.set_image(image_id, rgb)
+            timings["embed"] = time.perf_counter() - start
+            proposals = sam.propose(self.settings.proposals, check)
+        else:
+            proposals = self._propose(work)
+        timings.update({f"sam_{k}": v for k, v in proposals.timings.items()})
+        start = time.perf_counter()
+        # (numpy cannot reshape an empty stack to (0, -1): an image without proposals has no areas)
+        n = len(proposals)
+        areas = proposals.masks.reshape(n, -1).sum(1) if n else np.zeros(0, np.int64)
+        keep = np.flatnonzero(areas >= self.settings.min_area_fraction * work.shape[0] * work.shape[1])
+        crops = clip.crops(work, proposals.masks[keep], proposals.boxes[keep])
+        timings["crops"] = time.perf_counter() - start
+        start = time.perf_counter()
+        probs = clip.score_crops(crops, self.class_set, self.settings.clip_batch)
+        timings["clip"] = time.perf_counter() - start
+        if check is not None:
+            check()
+        start = time.perf_counter()
+        regions = []
+        for idx, (i, row) in enumerate(zip(keep, probs, strict=True)):
+            scores = region_scores(row, self.class_set)
+            regions.append(
+                {
+                    "idx": idx,
+                    "box": [int(v) for v in proposals.boxes[i]],
+                    "area": int(areas[i]),
+                    "pred_iou": float(proposals.pred_iou[i]),
+                    "stability": float(proposals.stability[i]),
+                    "mask_path": self.store.save_proposal_mask(
+                        image_id, self.run_key, idx, proposals.masks[i]
+                    ),
+                    "scores": scores,
+                }
+            )
+        info = {
+            "work_size": [work.shape[1], work.shape[0]],
+            "proposals": len(proposals),
+            "proposals_key": self.proposals_key,
+            "timings": timings,
+        }
+        size = (rgb.shape[1], rgb.shape[0])
+        self.store.save_result(image_id, self.run_key, status="done", size=size, info=info, regions=regions)
+        timings["store"] = time.perf_counter() - start
+        return timings
+
+    def _stored_proposals(self, image_id: str, work_hw: tuple[int, int]) -> Proposals | None:
+        """The regions an earlier run with the same SAM weights and proposal settings made for the image
+        (other classes or prompts), read back from the store: editing the classes re-scores the regions
+        with CLIP without running SAM again. None when there is no such run or its masks are gone."""
+        start = time.perf_counter()
+        for result in self.store.results_of(image_id):
+            info = json.loads(result["info"] or "{}")
+            if result["status"] != "done" or info.get("proposals_key") != self.proposals_key:
+                continue
+            rows = self.store.region_rows(image_id, result["run_key"])
+            try:
+                masks = [self.store.load_mask(row["mask_path"]) for row in rows]
+            except OSError:
+                continue  # a mask file was removed by hand: make the regions again
+            if any(mask.shape != tuple(work_hw) for mask in masks):
+                continue
+            return Proposals(
+                np.stack(masks) if masks else np.zeros((0, *work_hw), bool),
+                np.array([json.loads(row["box"]) for row in rows], int).reshape(-1, 4),
+                np.array([row["pred_iou"] for row in rows], np.float32),
+                np.array([row["stability"] for row in rows], np.float32),
+                {"reuse": time.perf_counter() - start},
+            )
+        return None
+
+    def run(self, paths: list[Path], ctx: JobContext | None = None) -> list[ImageReport]:
+        """Every image in order; one bad image becomes an `error` report and the run goes on."""
+        reports = []
+        check = ctx.check_cancelled if ctx is not None else None
+        for number, path in enumerate(paths):
+            if ctx is not None:
+                ctx.check_cancelled()
+                ctx.progress(number, len(paths), Path(path).name)
+            try:
+                reports.append(self.process(path, check))
+            except JobCancelled:
+                raise
+            except Exception as error:  # one image's failure must not stop the shoot
+                if getattr(error, "exit_code", None) == 3:
+                    raise  # a missing model stops the run: every image would fail the same way
+                reports.append(
+                    ImageReport(
+                        Path(path),
+                        self.store.rel_path(Path(path)),
+                        None,
+                        ERROR,
+                        reason=f"{Path(path).name}: processing failed ({type(error).__name__}: {error})",
+                    )
+                )
+        if ctx is not None:
+            ctx.progress(len(paths), len(paths), "done")
+        return reports
+
+
+def filter_job(product_filter: ProductFilter, paths: list[Path]) -> Job:
+    """The filter as an engine job (batch priority: a click on the canvas goes first)."""
+    return Job(lambda ctx: product_filter.run(paths, ctx), name="filter", priority=Priority.BATCH)

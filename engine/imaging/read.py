@@ -1,0 +1,139 @@
+"""Read images safely: any file a shoot folder may hold becomes an upright 8-bit RGB array, or a clear error.
+
+Handles EXIF orientation, grayscale, palette, alpha (composited on white), CMYK (converted through its
+ICC profile when it has one), 16-bit and float images, and refuses decompression bombs.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from engine.runtime.jobs import EngineError
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".jfif", ".jpe", ".heic", ".heif"}
+)
+MAX_PIXELS = 200_000_000  # larger than any camera; a decompression bomb is refused past this
+
+
+class ImageReadError(EngineError):
+    """The file is not a readable image; the message says why in plain words."""
+
+    exit_code = 2
+
+
+@dataclass
+class LoadedImage:
+    """An image as the engine uses it: `rgb` is HWC uint8, upright (EXIF orientation applied)."""
+
+    path: Path
+    rgb: np.ndarray
+    original_mode: str
+    original_size: tuple[int, int]  # (width, height) as stored, before orientation
+    orientation: int = 1
+    icc_profile: bytes | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) upright."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+    def pil(self) -> Image.Image:
+        return Image.fromarray(self.rgb, "RGB")
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files of `folder` in a stable, human order (skips hidden files and the project store)."""
+    pattern = folder.rglob("*") if recursive else folder.iterdir()
+    found = [
+        p
+        for p in pattern
+        if p.is_file() and is_image_file(p) and ".shootstudio" not in p.relative_to(folder).parts
+    ]
+    return sorted(found, key=lambda p: str(p.relative_to(folder)).casefold())
+
+
+def open_image(path: Path | str) -> Image.Image:
+    """Open (lazily) with clear errors for missing, empty, non-image and oversized files."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path.name}: file not found")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"{path.name}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except UnidentifiedImageError as error:
+        raise ImageReadError(f"{path.name}: not an image, or a format this app cannot read") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageReadError(f"{path.name}: image too large ({error})") from error
+    except OSError as error:
+        raise ImageReadError(f"{path.name}: cannot be read ({error})") from error
+    if image.width * image.height > MAX_PIXELS:
+        raise ImageReadError(
+            f"{path.name}: {image.width}×{image.height} is larger than {MAX_PIXELS:,} pixels"
+        )
+    return image
+
+
+def to_rgb8(image: Image.Image) -> Image.Image:
+    """Any PIL mode → 8-bit RGB. Alpha is composited on white (product shots sit on light backdrops)."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode == "CMYK":
+        return _cmyk_to_rgb(image)
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        high = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
+        if mode == "F":
+            high = max(float(array.max()), 1.0) if array.max() > 1.0 else 1.0
+        gray = np.clip(array / high * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
+    profile = image.info.get("icc_profile")
+    if profile:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError):
+            pass  # a broken profile: fall back to the naive conversion
+    return image.convert("RGB")
+
+
+def read_image(path: Path | str) -> LoadedImage:
+    """Decode fully: upright 8-bit RGB plus what is needed to write a faithful output later."""
+    path = Path(path)
+    image = open_image(path)
+    try:
+        image.load()
+        orientation = int(image.getexif().get(0x0112, 1) or 1)
+        original_mode, original_size = image.mode, image.size
+        icc = image.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(image) or image
+        rgb = to_rgb8(upright)
+        array = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ImageReadError(f"{path.name}: damaged or truncated image ({error})") from error
+    finally:
+        image.close()
+    return LoadedImage(path, array, original_mode, original_size, orientation, icc, dict(image.info))

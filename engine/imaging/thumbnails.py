@@ -1,0 +1,179 @@
+"""Thumbnails for the browser: JPEG draft decoding, a disk cache, and background loading that never
+blocks the caller.
+
+A 24 MP JPEG decodes in ~0.4 s; asking libjpeg for a 1/8-scale draft (`Image.draft`) decodes the same
+file in a few tens of milliseconds, and a cached thumbnail reads back in about a millisecond. Requests
+are served newest first (what the user scrolled to now matters more than what scrolled past), and
+requests no longer wanted can be dropped before they start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from PIL import Image, ImageOps
+
+from engine.imaging.read import open_image, to_rgb8
+from engine.runtime.atomic import atomic_write_bytes
+from engine.runtime.disk_cache import prune_oldest
+from engine.runtime.jobs import EngineError
+
+THUMB_SIZE = 256  # long side, pixels; the browser shows them at up to this size (HiDPI included)
+CACHE_QUALITY = 88
+CACHE_VERSION = 1  # bump when the thumbnail recipe changes so old cache entries are ignored
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A decoded thumbnail: `rgb` is HWC uint8 (upright) or None with `error` saying why."""
+
+    path: Path
+    rgb: np.ndarray | None
+    original_size: tuple[int, int] = (0, 0)  # (width, height) upright; (0, 0) when unknown
+    error: str = ""
+    from_cache: bool = False
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("ShootStudio", appauthor=False)) / "thumbnails"
+
+
+class ThumbnailCache:
+    """Makes thumbnails and keeps them as small JPEGs under `cache_dir`, keyed by path, size and mtime."""
+
+    def __init__(self, cache_dir: Path | None = None, size: int = THUMB_SIZE):
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.size = size
+
+    def cache_path(self, path: Path) -> Path | None:
+        """Where `path`'s thumbnail lives; a changed file (size or mtime) gets a new entry."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = f"{CACHE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.size}"
+        digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()
+        return self.cache_dir / digest[:2] / f"{digest}.jpg"
+
+    def load(self, path: Path) -> Thumbnail:
+        """The thumbnail of `path`, from the cache when possible; errors are returned, not raised."""
+        path = Path(path)
+        cached = self.cache_path(path)
+        if cached is not None and cached.is_file():
+            with contextlib.suppress(OSError, ValueError, SyntaxError):
+                return self._read_cached(path, cached)
+        try:
+            thumb, original_size = self._decode(path)
+        except EngineError as error:
+            return Thumbnail(path, None, error=str(error))
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            return Thumbnail(path, None, error=f"{path.name}: damaged or unreadable image ({error})")
+        if cached is not None:
+            with contextlib.suppress(OSError):  # a read-only cache only costs speed
+                self._write_cached(cached, thumb, original_size)
+        return Thumbnail(path, np.asarray(thumb, dtype=np.uint8), original_size)
+
+    def _decode(self, path: Path) -> tuple[Image.Image, tuple[int, int]]:
+        image = open_image(path)
+        try:
+            orientation = int(image.getexif().get(0x0112, 1) or 1)
+            stored = image.size
+            if image.format == "JPEG":
+                # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; it keeps at least the asked size.
+                image.draft("RGB", (self.size, self.size))
+            image.load()
+            upright = ImageOps.exif_transpose(image) or image
+            rgb = to_rgb8(upright)
+            rgb.thumbnail((self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            original = stored[::-1] if orientation in (5, 6, 7, 8) else stored
+            return rgb.copy(), (int(original[0]), int(original[1]))
+        finally:
+            image.close()
+
+    def _read_cached(self, path: Path, cached: Path) -> Thumbnail:
+        with Image.open(cached) as image:
+            image.load()
+            width, height = (int(v) for v in image.info.get("comment", b"0x0").decode().split("x"))
+            rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        return Thumbnail(path, rgb, (width, height), from_cache=True)
+
+    def _write_cached(self, cached: Path, thumb: Image.Image, original_size: tuple[int, int]) -> None:
+        buffer = io.BytesIO()
+        comment = f"{original_size[0]}x{original_size[1]}".encode()
+        thumb.save(buffer, format="JPEG", quality=CACHE_QUALITY, comment=comment)
+        atomic_write_bytes(cached, buffer.getvalue())
+
+    def prune(self, max_bytes: int) -> int:
+        """Delete the least recently written entries until the cache fits `max_bytes`; return bytes freed."""
+        if not self.cache_dir.is_dir():
+            return 0
+        return prune_oldest(self.cache_dir.glob("*/*.jpg"), max_bytes)
+
+
+class ThumbnailLoader:
+    """Background thumbnail loading with newest-first order.
+
+    `request(path)` returns at once; `on_ready(thumbnail)` is later called on a loader thread (the GUI
+    moves it to its own thread). A path already pending is moved to the front, not queued twice.
+    """
+
+    def __init__(self, cache: ThumbnailCache, on_ready: Callable[[Thumbnail], None], workers: int = 2):
+        self.cache = cache
+        self._on_ready = on_ready
+        self._pending: dict[Path, None] = {}  # insertion-ordered; the last one is served first
+        self._condition = threading.Condition()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._run, name=f"thumbnails-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def request(self, path: Path) -> None:
+        with self._condition:
+            self._pending.pop(path, None)
+            self._pending[path] = None
+            self._condition.notify()
+
+    def retain(self, wanted: Iterable[Path]) -> None:
+        """Drop pending requests that are not in `wanted` (they scrolled out of view)."""
+        keep = set(wanted)
+        with self._condition:
+            for path in [p for p in self._pending if p not in keep]:
+                del self._pending[path]
+
+    @property
+    def pending(self) -> int:
+        with self._condition:
+            return len(self._pending)
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._condition:
+            self._closed = True
+            self._pending.clear()
+            self._condition.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._closed:
+                    self._condition.wait()
+                if self._closed:
+                    return
+                path = next(reversed(self._pending))
+                del self._pending[path]
+            thumbnail = self.cache.load(path)
+            with self._condition:
+                if self._closed:
+                    return
+            self._on_ready(thumbnail)

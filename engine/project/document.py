@@ -1,0 +1,315 @@
+"""The open shoot in memory: its images (verdict, flag), the image under review and its editable mask.
+
+Plain Python with psygnal events, no Qt: the GUI listens to the events, tests drive the model directly.
+Slow work (hashing, full-size decoding, PNG encoding) is in functions the caller runs off its UI thread:
+`index_entries`, `load_review`, `save_review_mask`. Everything that changes the document runs on one
+thread (the GUI's), so the events fire there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal
+
+from engine.imaging.read import list_images, read_image
+from engine.project import mask_ops
+from engine.project.history import MaskHistory, MaskStep, StrokeRecorder
+from engine.project.mask_ops import BBox, Brush
+from engine.project.masks import RegionLayer, load_region_layers, load_review_mask, save_review_mask
+from engine.project.store import ImageEntry, ProjectStore
+
+MASK_KEY = "product"  # the one editable mask per image (the store keeps one edited mask per image)
+VERDICTS = ("product", "skipped", "uncertain", "error")
+FLAGS = ("pick", "reject")
+
+
+@dataclass
+class ShootImage:
+    """One image of the shoot as the browser shows it. Fields beyond `path` arrive once it is indexed."""
+
+    path: Path
+    image_id: str | None = None
+    verdict: str | None = None
+    classes: dict[str, int] = field(default_factory=dict)
+    flag: str | None = None
+    has_edited_mask: bool = False
+    reason: str | None = None
+
+    def update_from(self, entry: ImageEntry) -> None:
+        self.image_id = entry.image_id
+        self.verdict = entry.verdict
+        self.classes = dict(entry.classes)
+        self.flag = entry.flag
+        self.has_edited_mask = entry.has_edited_mask
+        self.reason = entry.reason
+
+
+@dataclass
+class ReviewImage:
+    """The image under review: full-size pixels, the editable mask, the filter's regions, the history."""
+
+    row: int
+    image_id: str
+    path: Path
+    rgb: np.ndarray  # HxWx3 uint8, upright
+    mask: np.ndarray  # HxW uint8, 0..255 (soft edges allowed)
+    mask_source: str  # edited | filter | empty
+    regions: list[RegionLayer]
+    history: MaskHistory = field(init=False)
+    revision: int = 0  # bumps on every mask change; stale model results compare against it
+
+    def __post_init__(self) -> None:
+        self.history = MaskHistory(lambda key: self.mask)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def index_entries(
+    store: ProjectStore,
+    paths: list[Path],
+    check: Callable[[], None] | None = None,
+    batch_seconds: float = 0.3,
+) -> Iterator[dict[Path, ImageEntry]]:
+    """Register every path (content hash, cached by size and mtime) and yield what the store knows,
+    in batches: {path: entry}. Run it off the UI thread; unreadable files are skipped."""
+    pending: list[Path] = []
+    last = time.monotonic()
+    for path in paths:
+        if check is not None:
+            check()
+        try:
+            store.register(path)
+        except OSError:
+            continue
+        pending.append(path)
+        if time.monotonic() - last >= batch_seconds:
+            yield _entries_for(store, pending)
+            pending, last = [], time.monotonic()
+    if pending:
+        yield _entries_for(store, pending)
+
+
+def _entries_for(store: ProjectStore, paths: list[Path]) -> dict[Path, ImageEntry]:
+    wanted = {p.resolve() for p in paths}
+    return {entry.path.resolve(): entry for entry in store.images() if entry.path.resolve() in wanted}
+
+
+def load_review(store: ProjectStore, row: int, path: Path, image_id: str | None = None) -> ReviewImage:
+    """Decode the full image and its masks (slow: run it off the UI thread)."""
+    loaded = read_image(path)
+    image_id = image_id or store.register(path)
+    mask, source = load_review_mask(store, image_id, loaded.size)
+    regions = load_region_layers(store, image_id, loaded.size)
+    return ReviewImage(row, image_id, path, loaded.rgb, mask, source, regions)
+
+
+class ShootDocument:
+    """The shoot folder open in the app."""
+
+    folder_opened = Signal(object)  # Path
+    folder_closed = Signal()
+    entries_updated = Signal(object)  # list of rows whose verdict/flag/id changed
+    review_changed = Signal(object)  # ReviewImage | None
+    mask_changed = Signal(object)  # BBox | None (None: the whole mask)
+    mask_committed = Signal(object)  # ReviewImage: a finished edit, time to autosave
+    history_changed = Signal()
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.store: ProjectStore | None = None
+        self.images: list[ShootImage] = []
+        self.review: ReviewImage | None = None
+        self._row_of: dict[Path, int] = {}
+        self._stroke: StrokeRecorder | None = None
+        self._stroke_brush: Brush | None = None
+        self._stroke_last: tuple[float, float] | None = None
+
+    # -- folders -----------------------------------------------------------------------------
+    def open_folder(self, folder: Path, store: ProjectStore | None = None) -> None:
+        """List the folder's images at once (no decoding, no hashing) and open its project store."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise NotADirectoryError(f"Not a folder: {folder}")
+        self.close()
+        self.store = store or ProjectStore.open(folder)
+        self.folder = folder
+        self.images = [ShootImage(path) for path in list_images(folder)]
+        self._row_of = {image.path.resolve(): row for row, image in enumerate(self.images)}
+        self.folder_opened.emit(folder)
+
+    def close(self) -> None:
+        self.set_review(None)
+        if self.store is not None:
+            self.store.close()
+        was_open = self.folder is not None
+        self.store, self.folder, self.images, self._row_of = None, None, [], {}
+        if was_open:
+            self.folder_closed.emit()
+
+    def apply_index(self, entries: dict[Path, ImageEntry]) -> list[int]:
+        """Merge what `index_entries` found; returns (and announces) the rows that changed."""
+        rows = []
+        for path, entry in entries.items():
+            row = self._row_of.get(Path(path).resolve())
+            if row is not None:
+                self.images[row].update_from(entry)
+                rows.append(row)
+        if rows:
+            self.entries_updated.emit(rows)
+        return rows
+
+    def apply_verdicts(self, verdicts: dict) -> list[int]:
+        """image_id → engine.verdict.Verdict (re-decided from stored scores): update the badges."""
+        rows = []
+        for row, image in enumerate(self.images):
+            verdict = verdicts.get(image.image_id) if image.image_id else None
+            if verdict is not None:
+                image.verdict, image.classes, image.reason = (
+                    verdict.verdict,
+                    dict(verdict.classes),
+                    verdict.reason,
+                )
+                rows.append(row)
+        if rows:
+            self.entries_updated.emit(rows)
+        return rows
+
+    def image_id(self, row: int) -> str:
+        image = self.images[row]
+        if image.image_id is None:
+            assert self.store is not None
+            image.image_id = self.store.register(image.path)
+        return image.image_id
+
+    def set_flag(self, rows: list[int], flag: str | None) -> None:
+        """Pick / reject / unflag (Lightroom's P / X / U), saved at once."""
+        if flag not in (*FLAGS, None):
+            raise ValueError(f"flag must be one of {FLAGS} or None")
+        assert self.store is not None
+        for row in rows:
+            self.store.set_flag(self.image_id(row), flag)
+            self.images[row].flag = flag
+        self.entries_updated.emit(list(rows))
+
+    # -- the image under review --------------------------------------------------------------
+    def set_review(self, review: ReviewImage | None) -> None:
+        self.cancel_stroke()
+        self.review = review
+        self.review_changed.emit(review)
+        self.history_changed.emit()
+
+    def _changed(self, bbox: BBox | None) -> None:
+        assert self.review is not None
+        self.review.revision += 1
+        self.mask_changed.emit(bbox)
+
+    def _committed(self) -> None:
+        assert self.review is not None
+        row = self.review.row
+        if 0 <= row < len(self.images) and not self.images[row].has_edited_mask:
+            self.images[row].has_edited_mask = True
+            self.entries_updated.emit([row])
+        self.mask_committed.emit(self.review)
+        self.history_changed.emit()
+
+    def begin_stroke(self, point: tuple[float, float], brush: Brush) -> None:
+        """Start painting (or erasing) at `point` (x, y in image pixels)."""
+        if self.review is None:
+            return
+        self.cancel_stroke()
+        self._stroke = StrokeRecorder(MASK_KEY, self.review.mask, "erase" if brush.erase else "paint")
+        self._stroke_brush = brush
+        self._stroke_last = point
+        self.stroke_to(point)
+
+    def stroke_to(self, point: tuple[float, float]) -> BBox | None:
+        if self._stroke is None or self.review is None:
+            return None
+        brush, start = self._stroke_brush, self._stroke_last
+        bbox = mask_ops.segment_bbox(start, point, brush.radius, self.review.mask.shape)
+        self._stroke.before_change(bbox)
+        mask_ops.paint_segment(self.review.mask, start, point, brush)
+        self._stroke_last = point
+        if bbox is not None:
+            self._changed(bbox)
+        return bbox
+
+    def end_stroke(self) -> MaskStep | None:
+        if self._stroke is None or self.review is None:
+            return None
+        step = self._stroke.finish()
+        self._stroke = None
+        if step is not None:
+            self.review.history.push(step)
+            self._committed()
+        return step
+
+    def cancel_stroke(self) -> None:
+        if self._stroke is not None and self.review is not None:
+            bbox = self._stroke.bbox
+            self._stroke.abort()
+            self._changed(bbox)
+        self._stroke = None
+
+    @property
+    def stroke_active(self) -> bool:
+        return self._stroke is not None
+
+    def replace_mask(self, new_mask: np.ndarray, label: str) -> MaskStep | None:
+        """Replace the mask in one undoable step (a mask operation or a SAM result)."""
+        if self.review is None:
+            return None
+        self.cancel_stroke()
+        step = self.review.history.replace(MASK_KEY, np.asarray(new_mask, np.uint8), label)
+        if step is not None:
+            self._changed(step.bbox)
+            self._committed()
+        return step
+
+    def apply(self, label: str, operation: Callable[[np.ndarray], np.ndarray]) -> MaskStep | None:
+        """`operation(mask) -> new mask`, e.g. `lambda m: mask_ops.grow(m, 10)`, as one step."""
+        if self.review is None:
+            return None
+        return self.replace_mask(operation(self.review.mask), label)
+
+    def undo(self) -> MaskStep | None:
+        return self._step(self.review.history.undo if self.review else None)
+
+    def redo(self) -> MaskStep | None:
+        return self._step(self.review.history.redo if self.review else None)
+
+    def _step(self, action: Callable[[], MaskStep | None] | None) -> MaskStep | None:
+        if action is None:
+            return None
+        self.cancel_stroke()
+        step = action()
+        if step is not None:
+            self._changed(step.bbox)
+            self._committed()
+        return step
+
+    def save_snapshot(self) -> tuple[str, np.ndarray] | None:
+        """(image id, a copy of the mask) to save off the UI thread with `save_review_mask`."""
+        if self.review is None:
+            return None
+        return self.review.image_id, self.review.mask.copy()
+
+
+__all__ = [
+    "FLAGS",
+    "MASK_KEY",
+    "VERDICTS",
+    "ReviewImage",
+    "ShootDocument",
+    "ShootImage",
+    "index_entries",
+    "load_review",
+    "save_review_mask",
+]

@@ -1,0 +1,411 @@
+"""The project store of a shoot folder: SQLite index + lossless mask PNGs + size-capped caches.
+
+Where it lives: `FOLDER/.shootstudio/`, or, when the folder cannot be written (a read-only card, a
+share), a per-folder directory under the user's data dir. Originals are never written.
+
+API (stable; additions only):
+
+```python
+store = ProjectStore.open(folder)             # creates the store on first use
+image_id = store.register(path)               # content hash; cached by (size, mtime) so re-runs are cheap
+for entry in store.images():                  # ImageEntry: path, image_id, verdict, classes, regions, flag…
+    ...
+store.set_flag(image_id, "pick")              # "pick" | "reject" | None
+store.save_edited_mask(image_id, mask)        # HxW bool or uint8; kept apart from the filter's proposals,
+store.edited_mask(image_id)                   #   survives re-runs (keyed by content, not by run)
+store.mask_for_review(image_id)               # the edited mask, else the union of the product regions
+store.embeddings                              # EmbeddingCache shared by the filter and the mask canvas
+store.save_recipe(image_id, "enhance", {...}) # free-form JSON recipes (enhance settings, ...)
+```
+
+Filter results are stored per (image content hash, run key), where the run key names the models and the
+settings that change model outputs (not the thresholds): `save_result`, `result`, `region_rows`,
+`set_verdict`. Every write is a short SQLite transaction (WAL journal) and every file goes through
+engine/atomic.py, so a crash loses at most the image being processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+
+from engine.runtime.atomic import atomic_save
+from engine.runtime.embedding_cache import EmbeddingCache
+
+STORE_DIRNAME = ".shootstudio"
+SCHEMA_VERSION = 1
+FLAGS = ("pick", "reject")
+HASH_CHUNK = 1 << 20
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files(
+    rel_path TEXT PRIMARY KEY, image_id TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, seen_at REAL);
+CREATE INDEX IF NOT EXISTS files_by_image ON files(image_id);
+CREATE TABLE IF NOT EXISTS results(
+    image_id TEXT, run_key TEXT, status TEXT NOT NULL, error TEXT, width INTEGER, height INTEGER,
+    info TEXT, created_at REAL, PRIMARY KEY(image_id, run_key));
+CREATE TABLE IF NOT EXISTS regions(
+    image_id TEXT, run_key TEXT, idx INTEGER, box TEXT, area INTEGER, pred_iou REAL, stability REAL,
+    mask_path TEXT, scores TEXT, PRIMARY KEY(image_id, run_key, idx));
+CREATE TABLE IF NOT EXISTS verdicts(
+    image_id TEXT PRIMARY KEY, run_key TEXT, verdict TEXT NOT NULL, classes TEXT, regions TEXT,
+    best TEXT, reason TEXT, decided_at REAL);
+CREATE TABLE IF NOT EXISTS edited_masks(image_id TEXT PRIMARY KEY, mask_path TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS flags(
+    image_id TEXT PRIMARY KEY, flag TEXT CHECK(flag IN ('pick', 'reject')), updated_at REAL);
+CREATE TABLE IF NOT EXISTS recipes(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
+"""
+
+
+def content_hash(path: Path) -> str:
+    """32 hex digits of BLAKE2b over the file's bytes: the image's identity, whatever its name."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _writable_dir(path: Path) -> bool:
+    try:
+        path.mkdir(parents=False, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def store_root_for(folder: Path) -> Path:
+    """FOLDER/.shootstudio when writable, else a directory under the user's data dir for this folder."""
+    folder = folder.resolve()
+    local = folder / STORE_DIRNAME
+    if _writable_dir(local):
+        return local
+    tag = hashlib.sha1(str(folder).encode("utf-8")).hexdigest()[:16]
+    fallback = Path(platformdirs.user_data_dir("ShootStudio", appauthor=False)) / "projects" / tag
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+@dataclass
+class ImageEntry:
+    """One image of the shoot as the browser shows it (verdict fields are None before any filter run)."""
+
+    path: Path  # absolute
+    rel_path: str
+    image_id: str
+    verdict: str | None = None  # product | skipped | uncertain | error
+    classes: dict[str, int] = field(default_factory=dict)  # class name -> region count
+    regions: list[int] = field(default_factory=list)  # indices of the product regions
+    reason: str | None = None  # why: the error message, or the best score against its threshold
+    flag: str | None = None  # pick | reject | None
+    has_edited_mask: bool = False
+    run_key: str | None = None
+
+
+def _mask_to_png(mask: np.ndarray):
+    from PIL import Image
+
+    if mask.ndim != 2:
+        raise ValueError(f"a mask is HxW, got shape {mask.shape}")
+    if mask.dtype == np.uint8:  # an edited mask: soft edges (feather, soft brush) are kept as they are
+        return Image.fromarray(np.ascontiguousarray(mask), "L")
+    return Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8), "L")
+
+
+class ProjectStore:
+    """The store of one folder. Safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, folder: Path, root: Path, embedding_cap_bytes: int = 2 << 30):
+        self.folder = folder.resolve()
+        self.root = root
+        self.masks_dir = root / "masks"
+        self.embeddings = EmbeddingCache(root / "cache" / "sam", embedding_cap_bytes)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(root / "project.db", check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crashed app loses nothing committed
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @classmethod
+    def open(cls, folder: Path | str, root: Path | str | None = None) -> ProjectStore:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        return cls(folder, Path(root) if root else store_root_for(folder))
+
+    @property
+    def in_folder(self) -> bool:
+        """False when the folder was read-only and the store lives in the user's data dir."""
+        return self.root == self.folder / STORE_DIRNAME
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tx(self, sql: str, params: tuple = ()) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(sql, params)
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- images --------------------------------------------------------------------------------
+    def rel_path(self, path: Path) -> str:
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(self.folder).as_posix()
+        except ValueError:
+            return str(path)
+
+    def register(self, path: Path | str) -> str:
+        """The image id (content hash) of `path`, re-hashing only when its size or mtime changed.
+
+        Raises OSError when the file cannot be read at all."""
+        path = Path(path)
+        stat = path.stat()
+        rel = self.rel_path(path)
+        rows = self._rows("SELECT image_id, size, mtime_ns FROM files WHERE rel_path=?", (rel,))
+        if rows and rows[0]["size"] == stat.st_size and rows[0]["mtime_ns"] == stat.st_mtime_ns:
+            return rows[0]["image_id"]
+        image_id = content_hash(path)
+        self._tx(
+            "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?)",
+            (rel, image_id, stat.st_size, stat.st_mtime_ns, time.time()),
+        )
+        return image_id
+
+    def image_id(self, path: Path | str) -> str:
+        return self.register(path)
+
+    def images(self) -> list[ImageEntry]:
+        """Every registered image still on disk, in folder order, with its verdict, flag and mask state."""
+        rows = self._rows(
+            """SELECT f.rel_path, f.image_id, v.verdict, v.classes, v.regions, v.reason, v.run_key,
+                      fl.flag, e.mask_path IS NOT NULL AS edited
+               FROM files f LEFT JOIN verdicts v ON v.image_id=f.image_id
+               LEFT JOIN flags fl ON fl.image_id=f.image_id
+               LEFT JOIN edited_masks e ON e.image_id=f.image_id"""
+        )
+        entries = []
+        for row in sorted(rows, key=lambda r: r["rel_path"].casefold()):
+            path = self.folder / row["rel_path"]
+            if not path.exists():
+                continue
+            entries.append(
+                ImageEntry(
+                    path=path,
+                    rel_path=row["rel_path"],
+                    image_id=row["image_id"],
+                    verdict=row["verdict"],
+                    classes=json.loads(row["classes"] or "{}"),
+                    regions=json.loads(row["regions"] or "[]"),
+                    reason=row["reason"],
+                    flag=row["flag"],
+                    has_edited_mask=bool(row["edited"]),
+                    run_key=row["run_key"],
+                )
+            )
+        return entries
+
+    def entry(self, image_id: str) -> ImageEntry | None:
+        return next((e for e in self.images() if e.image_id == image_id), None)
+
+    # -- review flags --------------------------------------------------------------------------
+    def flag(self, image_id: str) -> str | None:
+        rows = self._rows("SELECT flag FROM flags WHERE image_id=?", (image_id,))
+        return rows[0]["flag"] if rows else None
+
+    def set_flag(self, image_id: str, flag: str | None) -> None:
+        if flag not in (*FLAGS, None):
+            raise ValueError(f"flag must be one of {FLAGS} or None, not {flag!r}")
+        if flag is None:
+            self._tx("DELETE FROM flags WHERE image_id=?", (image_id,))
+        else:
+            self._tx("INSERT OR REPLACE INTO flags VALUES(?,?,?)", (image_id, flag, time.time()))
+
+    # -- masks ---------------------------------------------------------------------------------
+    def _write_mask(self, rel: str, mask: np.ndarray) -> str:
+        image = _mask_to_png(mask)
+        # Level 1: binary masks compress almost as well, several times faster (~100 regions an image).
+        atomic_save(self.root / rel, lambda handle: image.save(handle, format="PNG", compress_level=1))
+        return rel
+
+    def load_mask(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:
+        """A stored mask as HxW bool; `size` (width, height) resizes it smoothly (masks of large images
+        are kept at the filter's working resolution)."""
+        return self.load_mask_values(rel, size) >= 128
+
+    def load_mask_values(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:
+        """A stored mask as HxW uint8 0..255 (soft edges of an edited mask included)."""
+        from PIL import Image
+
+        with Image.open(self.root / rel) as image:
+            image = image.convert("L")
+            if size is not None and image.size != tuple(size):
+                image = image.resize(tuple(size), Image.Resampling.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+
+    def save_proposal_mask(self, image_id: str, run_key: str, index: int, mask: np.ndarray) -> str:
+        """Write one filter region's mask; returns its path relative to the store root."""
+        return self._write_mask(f"masks/{image_id}/{run_key}-{index:03d}.png", mask)
+
+    def save_edited_mask(self, image_id: str, mask: np.ndarray) -> Path:
+        """The user's mask for the image (HxW bool, or uint8 0..255 with soft edges, at the image's
+        size); never touched by filter runs."""
+        rel = self._write_mask(f"masks/{image_id}/edited.png", mask)
+        self._tx("INSERT OR REPLACE INTO edited_masks VALUES(?,?,?)", (image_id, rel, time.time()))
+        return self.root / rel
+
+    def edited_mask(self, image_id: str) -> np.ndarray | None:
+        values = self.edited_mask_values(image_id)
+        return None if values is None else values >= 128
+
+    def edited_mask_values(self, image_id: str) -> np.ndarray | None:
+        """The user's mask as saved: HxW uint8 0..255, or None when the image has no edit."""
+        rows = self._rows("SELECT mask_path FROM edited_masks WHERE image_id=?", (image_id,))
+        return self.load_mask_values(rows[0]["mask_path"]) if rows else None
+
+    def delete_edited_mask(self, image_id: str) -> None:
+        """Go back to the filter's proposal (the PNG file stays until overwritten; the record goes)."""
+        self._tx("DELETE FROM edited_masks WHERE image_id=?", (image_id,))
+
+    def product_mask(self, image_id: str, size: tuple[int, int]) -> np.ndarray | None:
+        """Union of the product regions of the current verdict at `size` (width, height), or None."""
+        rows = self._rows("SELECT run_key, regions FROM verdicts WHERE image_id=?", (image_id,))
+        if not rows or not json.loads(rows[0]["regions"] or "[]"):
+            return None
+        union = np.zeros((size[1], size[0]), bool)
+        for row in self.region_rows(image_id, rows[0]["run_key"]):
+            if row["idx"] in json.loads(rows[0]["regions"]) and row["mask_path"]:
+                union |= self.load_mask(row["mask_path"], size)
+        return union
+
+    def mask_for_review(self, image_id: str, size: tuple[int, int]) -> np.ndarray | None:
+        """The edited mask if the user made one, else the filter's product mask, else None."""
+        edited = self.edited_mask(image_id)
+        return edited if edited is not None else self.product_mask(image_id, size)
+
+    # -- filter results ------------------------------------------------------------------------
+    def result(self, image_id: str, run_key: str) -> sqlite3.Row | None:
+        rows = self._rows("SELECT * FROM results WHERE image_id=? AND run_key=?", (image_id, run_key))
+        return rows[0] if rows else None
+
+    def results_of(self, image_id: str) -> list[sqlite3.Row]:
+        """Every run's result for the image, newest first."""
+        return self._rows("SELECT * FROM results WHERE image_id=? ORDER BY created_at DESC", (image_id,))
+
+    def region_rows(self, image_id: str, run_key: str) -> list[sqlite3.Row]:
+        return self._rows(
+            "SELECT * FROM regions WHERE image_id=? AND run_key=? ORDER BY idx", (image_id, run_key)
+        )
+
+    def save_result(
+        self,
+        image_id: str,
+        run_key: str,
+        *,
+        status: str,
+        error: str | None = None,
+        size: tuple[int, int] | None = None,
+        info: dict[str, Any] | None = None,
+        regions: list[dict[str, Any]] = (),
+    ) -> None:
+        """One image's model output for a run, in one transaction (mask PNGs must be written first).
+
+        Each region: idx, box [x0,y0,x1,y1], area, pred_iou, stability, mask_path, scores {name: prob}."""
+        width, height = size or (None, None)
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM regions WHERE image_id=? AND run_key=?", (image_id, run_key))
+            self._db.execute(
+                "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?)",
+                (image_id, run_key, status, error, width, height, json.dumps(info or {}), time.time()),
+            )
+            self._db.executemany(
+                "INSERT INTO regions VALUES(?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        image_id,
+                        run_key,
+                        r["idx"],
+                        json.dumps(r["box"]),
+                        int(r["area"]),
+                        float(r["pred_iou"]),
+                        float(r["stability"]),
+                        r.get("mask_path"),
+                        json.dumps(r["scores"]),
+                    )
+                    for r in regions
+                ],
+            )
+
+    def set_verdict(
+        self,
+        image_id: str,
+        run_key: str | None,
+        verdict: str,
+        *,
+        classes: dict[str, int] | None = None,
+        regions: list[int] = (),
+        best: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._tx(
+            "INSERT OR REPLACE INTO verdicts VALUES(?,?,?,?,?,?,?,?)",
+            (
+                image_id,
+                run_key,
+                verdict,
+                json.dumps(classes or {}),
+                json.dumps(list(regions)),
+                json.dumps(best) if best else None,
+                reason,
+                time.time(),
+            ),
+        )
+
+    def verdict(self, image_id: str) -> sqlite3.Row | None:
+        rows = self._rows("SELECT * FROM verdicts WHERE image_id=?", (image_id,))
+        return rows[0] if rows else None
+
+    # -- recipes -------------------------------------------------------------------------------
+    def save_recipe(self, image_id: str, name: str, data: dict[str, Any]) -> None:
+        self._tx(
+            "INSERT INTO recipes(image_id, name, data, created_at) VALUES(?,?,?,?)",
+            (image_id, name, json.dumps(data), time.time()),
+        )
+
+    def recipes(self, image_id: str, name: str | None = None) -> list[dict[str, Any]]:
+        """Recipes of an image, newest first."""
+        sql = "SELECT name, data, created_at FROM recipes WHERE image_id=?"
+        params: tuple = (image_id,)
+        if name is not None:
+            sql, params = sql + " AND name=?", (*params, name)
+        rows = self._rows(sql + " ORDER BY id DESC", params)
+        return [{"name": r["name"], "created_at": r["created_at"], **json.loads(r["data"])} for r in rows]

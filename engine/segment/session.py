@@ -1,0 +1,295 @@
+"""Segment Anything, split the way the library splits it: an expensive embedding once per image (cached on
+disk, shared by the product filter and the mask canvas), then cheap decoding of prompts.
+
+```python
+session = SamSession(registry, store.embeddings)     # store: engine.store.ProjectStore
+session.set_image(image_id, rgb)                     # rgb: HxWx3 uint8, upright; image_id: content hash
+masks, scores, low_res = session.predict(points=[[x, y]], labels=[1])   # clicks, in pixels of rgb
+proposals = session.propose(ProposalSettings())      # automatic masks over a point grid (batched)
+```
+
+Thread-agnostic: a lock serialises use, and nothing here knows about Qt. Run it on the engine thread.
+`predict`/`propose` before `set_image` raise a clear error (as segment_anything's predictor does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from segment_anything import SamPredictor
+from segment_anything.utils.amg import (
+    batch_iterator,
+    batched_mask_to_box,
+    build_all_layer_point_grids,
+    calculate_stability_score,
+)
+from torchvision.ops import batched_nms
+
+from engine.runtime.embedding_cache import EmbeddingCache
+from engine.segment.decoder import PreparedImage, prepare_image, two_way_transformer, upscale_masks
+
+
+def sam_model_key(registry: Any) -> str:
+    """Identifies the SAM weights (path, size, mtime, variant) without hashing a 375 MB file."""
+    from engine.models.locate import resolve
+
+    spec = registry.config.spec("sam")
+    path = resolve(spec, want_dir=False)
+    stat = path.stat()
+    text = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(spec.options.items())}"
+    return "sam-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ProposalSettings:
+    """Automatic mask settings; the defaults are SamAutomaticMaskGenerator's (one crop layer, no crops)."""
+
+    points_per_side: int = 32
+    # None: 256 on a GPU; 4 on the CPU, where the decoder is memory-bound and 4 points' 4 MB image tokens
+    # stay in the cache (measured: 20 ms a point against 32 ms in batches of 64).
+    points_per_batch: int | None = None
+    pred_iou_thresh: float = 0.88
+    stability_score_thresh: float = 0.95
+    stability_score_offset: float = 1.0
+    box_nms_thresh: float = 0.7
+    max_side: int = 1024  # proposals are made at this working resolution (SAM's own input size)
+
+    def key(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self.__dict__.items()) if k != "points_per_batch")
+
+
+@dataclass
+class Proposals:
+    """Deduplicated automatic masks at the working size, best first.
+
+    masks: N x h x w bool; boxes: N x 4 int (x0, y0, x1, y1); pred_iou, stability: N float32."""
+
+    masks: np.ndarray
+    boxes: np.ndarray
+    pred_iou: np.ndarray
+    stability: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+
+@torch.inference_mode()
+def decode_passing(
+    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor, iou_thresh: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """segment_anything's `MaskDecoder.predict_masks` (multimask) for B prompts without a mask prompt on
+    one image (`prepare_image`), split where the IoU filter can act.
+
+    The transformer (engine/sam_decoder.py: the library's modules, without a copy of the image per prompt)
+    runs for every prompt and yields the predicted IoU; the mask upscaling then runs only for prompts with
+    a mask above `iou_thresh`, since the automatic generator drops the others anyway.
+    Returns (low-res logits M x 4h x 4w, predicted IoU M) of the masks that pass."""
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+    output_tokens = output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1)
+    tokens = torch.cat((output_tokens, sparse), dim=1)
+    queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
+    iou = decoder.iou_prediction_head(queries[:, 0, :])[:, 1:]  # multimask output: masks 1..3
+    passing = iou > iou_thresh if iou_thresh > 0.0 else torch.ones_like(iou, dtype=torch.bool)
+    rows = passing.any(dim=1)
+    h, w = prepared.grid_hw
+    if not bool(rows.any()):
+        return torch.zeros((0, 4 * h, 4 * w), device=keys.device), iou.new_zeros(0)
+    masks = upscale_masks(decoder, keys[rows], queries[rows], prepared.grid_hw)[:, 1:]
+    keep = passing[rows]
+    return masks[keep], iou[rows][keep]
+
+
+def upscale_logits(model: Any, low_res: torch.Tensor, input_size, size_hw) -> torch.Tensor:
+    """`Sam.postprocess_masks` for M x 4g x 4g logits → M x H x W, minus its second resize when it would
+    be to the same size (bilinear at scale 1 is the identity, so the result is the same)."""
+    side = model.image_encoder.img_size
+    masks = F.interpolate(low_res[:, None], (side, side), mode="bilinear", align_corners=False)
+    masks = masks[..., : input_size[0], : input_size[1]]
+    if tuple(masks.shape[-2:]) != tuple(size_hw):
+        masks = F.interpolate(masks, tuple(size_hw), mode="bilinear", align_corners=False)
+    return masks[:, 0]
+
+
+def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(h, w) scaled so the longer side is at most `max_side` (never enlarged)."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+class SamSession:
+    """SAM for one image at a time, with embeddings cached by (image content hash, model)."""
+
+    def __init__(self, registry: Any, cache: EmbeddingCache | None = None):
+        self.registry = registry
+        self.cache = cache
+        self.model = registry.sam()
+        self.model_key = sam_model_key(registry)
+        self.predictor = SamPredictor(self.model)
+        self.image_id: str | None = None
+        self._lock = threading.RLock()
+        self.last_embed_from_cache = False
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    # -- the expensive step --------------------------------------------------------------------
+    @torch.inference_mode()
+    def _compute(self, rgb: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        # As SamPredictor.set_image/set_torch_image: resize the long side, normalise, pad, encode.
+        resized = self.predictor.transform.apply_image(rgb)
+        tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
+        input_size = (int(tensor.shape[-2]), int(tensor.shape[-1]))
+        features = self.model.image_encoder(self.model.preprocess(tensor))
+        return features, input_size
+
+    def embed(self, image_id: str, rgb: np.ndarray) -> bool:
+        """Make sure the image's embedding is in the cache (prefetch); True if it already was."""
+        with self._lock:
+            if self.cache is not None and self.cache.get(image_id, self.model_key) is not None:
+                return True
+            features, input_size = self._compute(rgb)
+            if self.cache is not None:
+                self.cache.put(
+                    image_id,
+                    self.model_key,
+                    {"features": features.float().cpu().numpy(), "input_size": np.array(input_size)},
+                )
+            return False
+
+    def set_image(self, image_id: str, rgb: np.ndarray) -> None:
+        """Make `rgb` (HxWx3 uint8, upright, full size) the current image, from the cache when possible."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"set_image expects HxWx3 uint8, got {rgb.shape} {rgb.dtype}")
+        with self._lock:
+            if self.image_id == image_id and self.predictor.is_image_set:
+                return
+            cached = self.cache.get(image_id, self.model_key) if self.cache is not None else None
+            self.last_embed_from_cache = cached is not None
+            if cached is not None:
+                features = torch.from_numpy(cached["features"]).to(self.device)
+                input_size = tuple(int(v) for v in cached["input_size"])
+            else:
+                features, input_size = self._compute(rgb)
+                if self.cache is not None:
+                    arrays = {"features": features.float().cpu().numpy(), "input_size": np.array(input_size)}
+                    self.cache.put(image_id, self.model_key, arrays)
+            self.predictor.reset_image()
+            self.predictor.features = features
+            self.predictor.original_size = rgb.shape[:2]
+            self.predictor.input_size = input_size
+            self.predictor.is_image_set = True
+            self.image_id = image_id
+
+    def _require_image(self) -> None:
+        if not self.predictor.is_image_set:
+            raise RuntimeError("SamSession: call set_image(image_id, rgb) before predict/propose.")
+
+    # -- cheap steps ---------------------------------------------------------------------------
+    def predict(
+        self,
+        points: np.ndarray | list | None = None,
+        labels: np.ndarray | list | None = None,
+        box: np.ndarray | list | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks from clicks/a box, in pixels of the image given to `set_image`.
+
+        points: N x 2 (x, y); labels: N (1 foreground, 0 background); box: (x0, y0, x1, y1);
+        mask_input: 1 x 256 x 256 low-res logits (4x SAM's embedding grid) from an earlier call (refines it).
+        Returns (masks C x H x W bool, scores C float, low_res_logits C x 256 x 256), best score first."""
+        with self._lock:
+            self._require_image()
+            masks, scores, low_res = self.predictor.predict(
+                point_coords=None if points is None else np.asarray(points, np.float32).reshape(-1, 2),
+                point_labels=None if labels is None else np.asarray(labels, np.int64).reshape(-1),
+                box=None if box is None else np.asarray(box, np.float32).reshape(4),
+                mask_input=mask_input,
+                multimask_output=multimask,
+            )
+        order = np.argsort(-scores)
+        return masks[order], scores[order], low_res[order]
+
+    @torch.inference_mode()
+    def propose(self, settings: ProposalSettings | None = None, check: Any = None) -> Proposals:
+        """Automatic masks at the working size (long side <= settings.max_side).
+
+        The library's generator decodes and upscales every mask to full size before filtering; here the
+        predicted-IoU filter runs right after the decoder's transformer, so rejected masks are neither
+        upscaled by the decoder nor to full size, and no RLE round trip is made. The decoder's arithmetic
+        is the library's, reordered (engine/sam_decoder.py), so for images of at most `max_side` the
+        proposals are SamAutomaticMaskGenerator's (crop_n_layers=0) up to float rounding. `check()` is
+        called between batches (cancellation)."""
+        settings = settings or ProposalSettings()
+        with self._lock:
+            self._require_image()
+            height, width = working_size(*self.predictor.original_size, settings.max_side)
+            model, predictor = self.model, self.predictor
+            grid = build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
+            points = predictor.transform.apply_coords(grid * np.array([[width, height]]), (height, width))
+            no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+            prepared = prepare_image(
+                model.mask_decoder.transformer,
+                predictor.features + no_mask,
+                model.prompt_encoder.get_dense_pe(),
+            )
+            kept: dict[str, list[torch.Tensor]] = {"masks": [], "boxes": [], "iou": [], "stab": []}
+            timings = {"decode": 0.0, "postprocess": 0.0}
+            batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 4)
+            for (batch,) in batch_iterator(batch_size, points):
+                start = time.perf_counter()
+                coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
+                labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
+                sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+                low_res, iou = decode_passing(model.mask_decoder, prepared, sparse, settings.pred_iou_thresh)
+                middle = time.perf_counter()
+                timings["decode"] += middle - start
+                for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits
+                    logits = upscale_logits(
+                        model, low_res[chunk : chunk + 64], predictor.input_size, (height, width)
+                    )
+                    stability = calculate_stability_score(
+                        logits, model.mask_threshold, settings.stability_score_offset
+                    )
+                    keep = (
+                        stability >= settings.stability_score_thresh
+                        if settings.stability_score_thresh > 0.0
+                        else torch.ones_like(stability, dtype=torch.bool)
+                    )
+                    masks = logits[keep] > model.mask_threshold
+                    kept["masks"].append(masks)
+                    kept["boxes"].append(batched_mask_to_box(masks))
+                    kept["iou"].append(iou[chunk : chunk + 64][keep])
+                    kept["stab"].append(stability[keep])
+                # (The library's crop-edge filter removes nothing when the crop is the whole image.)
+                timings["postprocess"] += time.perf_counter() - middle
+                if check is not None:
+                    check()
+            start = time.perf_counter()
+            if not kept["masks"] or sum(len(m) for m in kept["masks"]) == 0:
+                empty = np.zeros((0, height, width), bool)
+                return Proposals(
+                    empty, np.zeros((0, 4), int), np.zeros(0, np.float32), np.zeros(0, np.float32)
+                )
+            masks, boxes = torch.cat(kept["masks"]), torch.cat(kept["boxes"])
+            iou, stability = torch.cat(kept["iou"]), torch.cat(kept["stab"])
+            order = batched_nms(
+                boxes.float(), iou, torch.zeros_like(boxes[:, 0]), iou_threshold=settings.box_nms_thresh
+            )
+            timings["nms"] = time.perf_counter() - start
+            return Proposals(
+                masks[order].cpu().numpy(),
+                boxes[order].cpu().numpy().astype(int),
+                iou[order].float().cpu().numpy(),
+                stability[order].float().cpu().numpy(),
+                timings,
+            )

@@ -1,0 +1,368 @@
+"""The Filter panel: which images the browser shows (verdict, class, flag, with counts), the product
+classes of the shoot, running the filter in the engine thread, and threshold sliders that re-decide the
+shoot from stored scores while they move (no model runs)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.filter.classes import ClassSet, ProductClass
+from engine.filter.scores import (
+    StoredScores,
+    filter_job,
+    load_scores,
+    load_shoot_classes,
+    save_shoot_classes,
+    save_verdicts,
+)
+from engine.project.document import ShootDocument
+from engine.runtime.jobs import Failed, Job, Succeeded
+from gui.background import Background
+from gui.bridge import EngineBridge
+from gui.browse.thumbnail_browser import ThumbnailBrowser
+
+SHOWN = (("product", "Product"), ("uncertain", "Uncertain"), ("skipped", "Skipped"), ("error", "Error"))
+FLAGS = (("Any flag", "any"), ("Picked", "pick"), ("Rejected", "reject"), ("Unflagged", None))
+
+
+class FilterPanel(QWidget):
+    def __init__(
+        self,
+        document: ShootDocument,
+        browser: ThumbnailBrowser,
+        bridge: EngineBridge,
+        background: Background,
+        registry_source: Callable[[], object],
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.document, self.browser, self.bridge, self.background = document, browser, bridge, background
+        # Class edits are saved on pool threads; saves must not overtake each other (latest wins).
+        self._classes_to_save: tuple | None = None
+        self._pending_lock, self._write_lock = threading.Lock(), threading.Lock()
+        self._save_generation = 0  # bumps with each verdict save asked for; only the newest writes
+        self.registry_source = registry_source
+        self.class_set: ClassSet | None = None
+        self.scores = StoredScores(None)
+        self._decide_generation = 0
+        self._job: Job | None = None
+        self.filter_settings = None  # engine.product_filter.FilterSettings; None: the filter's defaults
+        layout = QVBoxLayout(self)
+
+        show = QGroupBox("Show")
+        grid = QGridLayout(show)
+        self.verdict_boxes: dict[str | None, QCheckBox] = {}
+        for i, (verdict, label) in enumerate((*SHOWN, (None, "Not filtered"))):
+            box = QCheckBox(label)
+            box.setChecked(True)
+            box.toggled.connect(self._apply_criteria)
+            grid.addWidget(box, i // 2, i % 2)
+            self.verdict_boxes[verdict] = box
+        self.class_combo = QComboBox()
+        self.class_combo.currentIndexChanged.connect(self._apply_criteria)
+        self.flag_combo = QComboBox()
+        for label, value in FLAGS:
+            self.flag_combo.addItem(label, value)
+        self.flag_combo.currentIndexChanged.connect(self._apply_criteria)
+        grid.addWidget(self.class_combo, 3, 0)
+        grid.addWidget(self.flag_combo, 3, 1)
+        layout.addWidget(show)
+
+        classes = QGroupBox("Product classes")
+        class_layout = QVBoxLayout(classes)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Class", "Threshold", "Prompts (; between)"])
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.itemChanged.connect(self._table_edited)
+        self.table.itemSelectionChanged.connect(self._class_selected)
+        class_layout.addWidget(self.table)
+        row = QHBoxLayout()
+        add = QPushButton("Add")
+        add.clicked.connect(self._add_class)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self._remove_class)
+        row.addWidget(add)
+        row.addWidget(remove)
+        class_layout.addLayout(row)
+        form = QFormLayout()
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.valueChanged.connect(self._threshold_moved)
+        self.threshold_slider.sliderReleased.connect(self._save_decisions)
+        self.threshold_label = QLabel("")
+        form.addRow(self.threshold_label, self.threshold_slider)
+        class_layout.addLayout(form)
+        self.counts_label = QLabel("")
+        self.counts_label.setWordWrap(True)
+        class_layout.addWidget(self.counts_label)
+        layout.addWidget(classes)
+
+        run = QGroupBox("Run the filter")
+        run_layout = QHBoxLayout(run)
+        self.run_folder = QPushButton("Whole folder")
+        self.run_folder.clicked.connect(lambda: self.run(selection=False))
+        self.run_selection = QPushButton("Selection")
+        self.run_selection.clicked.connect(lambda: self.run(selection=True))
+        run_layout.addWidget(self.run_folder)
+        run_layout.addWidget(self.run_selection)
+        layout.addWidget(run)
+        self.problem_label = QLabel("")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #d9a441;")
+        layout.addWidget(self.problem_label)
+        layout.addStretch(1)
+
+        self._refresh_timer = QTimer(self, interval=700)  # verdicts fill in while the filter runs
+        self._refresh_timer.timeout.connect(self._refresh_entries)
+        bridge.job_finished.connect(self._job_finished)
+        document.folder_opened.connect(self._folder_opened)
+        document.entries_updated.connect(lambda rows: self._show_counts())
+
+    # -- models ------------------------------------------------------------------------------
+    def set_problem(self, message: str | None) -> None:
+        """Disable running the filter with the reason (a missing model role and how to fix it)."""
+        for button in (self.run_folder, self.run_selection):
+            button.setEnabled(message is None)
+            button.setToolTip(message or "")
+        self.problem_label.setText(message or "")
+        self.problem_label.setVisible(bool(message))
+
+    # -- the browser's criteria --------------------------------------------------------------
+    def _apply_criteria(self) -> None:
+        wanted = {v for v, box in self.verdict_boxes.items() if box.isChecked()}
+        verdicts = None if len(wanted) == len(self.verdict_boxes) else wanted
+        class_name = self.class_combo.currentData() or ""
+        self.browser.proxy.set_criteria(verdicts, class_name, self.flag_combo.currentData())
+
+    def _show_counts(self, counts: dict | None = None) -> None:
+        if counts is None:
+            counts = {}
+            for image in self.document.images:
+                counts[image.verdict] = counts.get(image.verdict, 0) + 1
+        for verdict, box in self.verdict_boxes.items():
+            label = dict((*SHOWN, (None, "Not filtered")))[verdict]
+            box.setText(f"{label} ({counts.get(verdict, 0)})")
+
+    # -- classes -----------------------------------------------------------------------------
+    def _folder_opened(self, folder) -> None:
+        store = self.document.store
+        self.background.run(lambda: (load_shoot_classes(store), load_scores(store)), self._loaded)
+
+    def _loaded(self, value) -> None:
+        self.class_set, self.scores = value
+        self._fill_table()
+        self._show_counts()
+
+    def _fill_table(self) -> None:
+        assert self.class_set is not None
+        with QSignalBlocker(self.table):
+            self.table.setRowCount(len(self.class_set.classes))
+            for row, product_class in enumerate(self.class_set.classes):
+                self.table.setItem(row, 0, QTableWidgetItem(product_class.name))
+                threshold = QTableWidgetItem(f"{product_class.threshold:.2f}")
+                self.table.setItem(row, 1, threshold)
+                self.table.setItem(row, 2, QTableWidgetItem("; ".join(product_class.prompts)))
+        with QSignalBlocker(self.class_combo):
+            current = self.class_combo.currentData()
+            self.class_combo.clear()
+            self.class_combo.addItem("Any class", "")
+            for name in self.class_set.names:
+                self.class_combo.addItem(name, name)
+            index = self.class_combo.findData(current)
+            self.class_combo.setCurrentIndex(max(0, index))
+        if self.table.currentRow() < 0 and self.class_set.classes:
+            self.table.selectRow(0)
+        self._class_selected()
+
+    def _table_edited(self, item: QTableWidgetItem) -> None:
+        """Rename, re-prompt or re-threshold a class from its row."""
+        assert self.class_set is not None
+        classes = list(self.class_set.classes)
+        row = item.row()
+        old = classes[row]
+        name = " ".join(self.table.item(row, 0).text().split()) or old.name
+        prompts = tuple(p.strip() for p in self.table.item(row, 2).text().split(";") if p.strip())
+        try:
+            threshold = min(1.0, max(0.0, float(self.table.item(row, 1).text())))
+        except ValueError:
+            threshold = old.threshold
+        templated = tuple(t.format(old.name) for t in self.class_set.templates)
+        if not prompts or (name != old.name and prompts == templated):
+            # A renamed class whose prompts came from the templates gets them for its new name.
+            prompts = tuple(t.format(name) for t in self.class_set.templates)
+        classes[row] = ProductClass(name, prompts, threshold, old.margin)
+        self._set_classes(
+            ClassSet(
+                tuple(classes), self.class_set.other, self.class_set.uncertain_band, self.class_set.templates
+            )
+        )
+
+    def _add_class(self) -> None:
+        if self.class_set is None:
+            return
+        name = "new class"
+        n = 2
+        while name in self.class_set.names:
+            name, n = f"new class {n}", n + 1
+        self._set_classes(self.class_set.select([*self.class_set.names, name]))
+        self.table.selectRow(len(self.class_set.classes) - 1)
+
+    def _remove_class(self) -> None:
+        row = self.table.currentRow()
+        if self.class_set is None or row < 0 or len(self.class_set.classes) <= 1:
+            return
+        names = [n for i, n in enumerate(self.class_set.names) if i != row]
+        self._set_classes(self.class_set.select(names))
+
+    def _set_classes(self, class_set: ClassSet) -> None:
+        store = self.document.store
+        prompts_changed = self.class_set is None or class_set.prompts_key() != self.class_set.prompts_key()
+        self.class_set = class_set
+        self._fill_table()
+        if store is not None:
+            with self._pending_lock:
+                self._classes_to_save = (store, class_set)
+            self.background.run(self._write_latest_classes)
+        if prompts_changed and self.scores.run_key:
+            self.counts_label.setText("Classes or prompts changed: run the filter again to score them.")
+
+    def _write_latest_classes(self) -> None:
+        """On a pool thread: write the newest class set; an older save never lands after a newer one."""
+        with self._write_lock:
+            with self._pending_lock:
+                pending, self._classes_to_save = self._classes_to_save, None
+            if pending is not None:
+                save_shoot_classes(*pending)
+
+    def _class_selected(self) -> None:
+        row = self.table.currentRow()
+        if self.class_set is None or not 0 <= row < len(self.class_set.classes):
+            return
+        product_class = self.class_set.classes[row]
+        self.threshold_label.setText(f"{product_class.name}: {product_class.threshold:.2f}")
+        with QSignalBlocker(self.threshold_slider):
+            self.threshold_slider.setValue(round(product_class.threshold * 100))
+
+    # -- thresholds: re-decide from stored scores --------------------------------------------
+    def _threshold_moved(self, value: int) -> None:
+        row = self.table.currentRow()
+        if self.class_set is None or not 0 <= row < len(self.class_set.classes):
+            return
+        name = self.class_set.classes[row].name
+        self.class_set = self.class_set.with_threshold(name, value / 100.0)
+        self.threshold_label.setText(f"{name}: {value / 100:.2f}")
+        with QSignalBlocker(self.table):
+            self.table.item(row, 1).setText(f"{value / 100:.2f}")
+        self.redecide(save=not self.threshold_slider.isSliderDown())
+
+    def redecide(self, save: bool = False) -> None:
+        """Verdicts for the current thresholds, computed off the UI thread (latest wins)."""
+        if self.class_set is None or not self.scores.run_key:
+            return
+        self._decide_generation += 1
+        generation, class_set, scores = self._decide_generation, self.class_set, self.scores
+        if set(class_set.names) - {n for r in scores.regions.values() for _, s in r for n in s}:
+            return  # a class the stored run never scored: the filter must run again
+        store = self.document.store
+        if save:
+            self._save_generation += 1
+            with self._pending_lock:
+                self._classes_to_save = (store, class_set)
+        save_generation = self._save_generation
+
+        def work():
+            verdicts = scores.decide_all(class_set)
+            if save:
+                with self._write_lock:  # an older decision never lands over a newer one
+                    if save_generation == self._save_generation:
+                        save_verdicts(store, scores.run_key, verdicts)
+                self._write_latest_classes()
+            return verdicts
+
+        def done(verdicts) -> None:
+            if generation == self._decide_generation:
+                self.document.apply_verdicts(verdicts)
+                counts = StoredScores.count(verdicts)
+                counts[None] = len(self.document.images) - len(verdicts)
+                self._show_counts(counts)
+
+        self.background.run(work, done)
+
+    def _save_decisions(self) -> None:
+        self.redecide(save=True)
+
+    # -- running the filter ------------------------------------------------------------------
+    def run(self, selection: bool = False) -> Job | None:
+        store = self.document.store
+        if store is None or self.class_set is None:
+            return None
+        rows = self.browser.selected_rows() if selection else range(len(self.document.images))
+        paths = [self.document.images[r].path for r in rows]
+        if not paths:
+            return None
+        self._job = filter_job(self.registry_source, store, self.class_set, paths, self.filter_settings)
+        self.bridge.submit(self._job)
+        self._refresh_timer.start()
+        return self._job
+
+    def _refresh_entries(self) -> None:
+        store = self.document.store
+        if store is not None:
+            self.background.run(
+                lambda: {entry.path: entry for entry in store.images()}, self.document.apply_index
+            )
+
+    def _job_finished(self, job: Job) -> None:
+        if job is not self._job:
+            return
+        self._refresh_timer.stop()
+        self._refresh_entries()
+        store = self.document.store
+        if isinstance(job.outcome, Succeeded) and store is not None:
+            run = job.outcome.value
+            self.background.run(lambda: load_scores(store, run.run_key), self._scores_loaded)
+            if run.failed:
+                self._show_failures(run.failed)
+        elif isinstance(job.outcome, Failed):
+            self.problem_label.setText(f"The filter stopped: {job.outcome.message}")
+            self.problem_label.setVisible(True)
+
+    def _show_failures(self, failed: dict) -> None:
+        """Images the filter could not process get the error badge and the reason in their tooltip."""
+        rows = []
+        for row, image in enumerate(self.document.images):
+            if image.path in failed:
+                image.verdict, image.reason, image.classes = "error", failed[image.path], {}
+                rows.append(row)
+        self.document.entries_updated.emit(rows)
+        first = next(iter(failed.values()))
+        self.problem_label.setText(f"The filter failed on {len(failed)} image(s), e.g. {first}")
+        self.problem_label.setVisible(True)
+
+    def _scores_loaded(self, scores: StoredScores) -> None:
+        self.scores = scores
+        self.counts_label.setText("")
+        self._show_counts()

@@ -1,0 +1,336 @@
+"""The thumbnail browser: a model over the document's images, a delegate that draws verdict and flag
+badges, and a grid view that asks only for what it shows.
+
+Qt's list view calls `data()` only for the items it paints (with uniform item sizes), so a thumbnail is
+requested only when it scrolls into view; a loader thread decodes it (engine/thumbnails.py) and the model
+repaints that one cell. Scrolling never waits: a cell without its thumbnail yet draws a placeholder.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from engine.imaging.thumbnails import Thumbnail, ThumbnailCache, ThumbnailLoader
+from engine.project.document import ShootDocument, ShootImage
+
+ImageRole = Qt.ItemDataRole.UserRole + 1
+MEMORY_THUMBNAILS = 1500  # ~130 kB each: the LRU holds a few screens of a big folder
+CELL = QSize(176, 168)
+VERDICT_COLOURS = {
+    "product": QColor(46, 160, 90),
+    "skipped": QColor(110, 110, 110),
+    "uncertain": QColor(215, 150, 30),
+    "error": QColor(200, 50, 50),
+}
+
+
+class _Relay(QObject):
+    """Carries loader-thread results to the GUI thread (queued signal)."""
+
+    ready = Signal(object, object)  # Path, QImage | str (error)
+
+
+class ThumbnailModel(QAbstractListModel):
+    thumbnails_shown = Signal(int)  # how many thumbnails have arrived since the folder opened
+
+    def __init__(self, document: ShootDocument, cache_dir: Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self._cache_dir = cache_dir
+        self._images: OrderedDict[Path, QImage] = OrderedDict()
+        self._errors: dict[Path, str] = {}
+        self._requested: set[Path] = set()
+        self._row_of: dict[Path, int] = {}
+        self.arrived = 0
+        self._relay = _Relay()
+        self._relay.ready.connect(self._on_ready)
+        self.loader: ThumbnailLoader | None = None
+        document.folder_opened.connect(self._reset)
+        document.folder_closed.connect(lambda: self._reset(None))
+        document.entries_updated.connect(self._rows_changed)
+
+    def close(self) -> None:
+        if self.loader is not None:
+            self.loader.close()
+            self.loader = None
+
+    def _reset(self, folder: Path | None) -> None:
+        """A folder opened (or, with None, closed): start over with its images."""
+        self.beginResetModel()
+        self.close()
+        self._images.clear()
+        self._errors.clear()
+        self._requested.clear()
+        self._row_of = {image.path: row for row, image in enumerate(self.document.images)}
+        self.arrived = 0
+        store = self.document.store
+        if store is not None:
+            cache_dir = self._cache_dir or store.root / "cache" / "thumbnails"
+            self.loader = ThumbnailLoader(ThumbnailCache(cache_dir), self._from_loader)
+        self.endResetModel()
+
+    def _from_loader(self, thumb: Thumbnail) -> None:
+        # Loader thread: QImage (unlike QPixmap) may be built here; copy() detaches it from numpy.
+        if thumb.rgb is None:
+            self._relay.ready.emit(thumb.path, thumb.error)
+            return
+        rgb = np.ascontiguousarray(thumb.rgb)
+        image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
+        self._relay.ready.emit(thumb.path, image.copy())
+
+    def _on_ready(self, path: Path, image: QImage | str) -> None:
+        self._requested.discard(path)
+        if isinstance(image, str):
+            self._errors[path] = image
+        else:
+            self._images[path] = image
+            while len(self._images) > MEMORY_THUMBNAILS:
+                self._images.popitem(last=False)
+        self.arrived += 1
+        row = self._row_of.get(path)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+        self.thumbnails_shown.emit(self.arrived)
+
+    def _rows_changed(self, rows: list[int]) -> None:
+        for row in rows:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
+    # -- the model ---------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self.document.images)
+
+    def image_at(self, row: int) -> ShootImage:
+        return self.document.images[row]
+
+    def thumbnail(self, path: Path) -> QImage | None:
+        image = self._images.get(path)
+        if image is not None:
+            self._images.move_to_end(path)
+            return image
+        if path not in self._requested and path not in self._errors and self.loader is not None:
+            self._requested.add(path)
+            self.loader.request(path)
+        return None
+
+    def keep_only(self, rows: range) -> None:
+        """Forget pending requests outside `rows` (they scrolled away before decoding)."""
+        if self.loader is None:
+            return
+        wanted = {self.document.images[r].path for r in rows if 0 <= r < len(self.document.images)}
+        self.loader.retain(wanted)
+        self._requested &= wanted
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.document.images):
+            return None
+        image = self.document.images[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return image.path.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnail(image.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(image, self._errors.get(image.path))
+        if role == ImageRole:
+            return image
+        return None
+
+
+def _tooltip(image: ShootImage, error: str | None) -> str:
+    lines = [image.path.name]
+    if image.verdict:
+        classes = ", ".join(f"{name} ×{count}" for name, count in image.classes.items())
+        lines.append(f"filter: {image.verdict}" + (f" ({classes})" if classes else ""))
+    if image.reason:
+        lines.append(image.reason)
+    if image.flag:
+        lines.append(f"flag: {image.flag}")
+    if error:
+        lines.append(f"cannot show: {error}")
+    return "\n".join(lines)
+
+
+class BrowserFilter(QSortFilterProxyModel):
+    """Show only images matching the chosen verdicts, class and flag."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.verdicts: set[str | None] | None = None  # None: any; the set may hold None (not filtered yet)
+        self.class_name: str = ""
+        self.flag: str | None = "any"  # "any", None (unflagged), "pick", "reject"
+
+    def set_criteria(self, verdicts=None, class_name: str = "", flag: str | None = "any") -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateRowsFilter is deprecated there
+            self.beginFilterChange()
+            self.verdicts, self.class_name, self.flag = verdicts, class_name.strip().casefold(), flag
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.verdicts, self.class_name, self.flag = verdicts, class_name.strip().casefold(), flag
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:
+        image: ShootImage = self.sourceModel().image_at(row)
+        if self.verdicts is not None and image.verdict not in self.verdicts:
+            return False
+        if self.class_name and not any(self.class_name == c.casefold() for c in image.classes):
+            return False
+        return self.flag == "any" or image.flag == self.flag
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """A cell: the thumbnail, the file name, the verdict chip, the pick/reject flag."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return CELL
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        image: ShootImage | None = index.data(ImageRole)
+        if image is None:  # the folder is being replaced; the model resets right after
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        cell = option.rect.adjusted(3, 3, -3, -3)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.fillRect(cell, QColor(70, 90, 130) if selected else QColor(40, 40, 40))
+        picture_area = QRect(cell.x() + 6, cell.y() + 6, cell.width() - 12, cell.height() - 34)
+        thumb = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(thumb, QImage) and not thumb.isNull():
+            size = thumb.size().scaled(picture_area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(picture_area.center())
+            if image.flag == "reject":
+                painter.setOpacity(0.35)
+            painter.drawImage(target, thumb)
+            painter.setOpacity(1.0)
+        else:
+            painter.fillRect(picture_area, QColor(55, 55, 55))
+        painter.setPen(QColor(220, 220, 220) if not selected else QColor(255, 255, 255))
+        name_rect = QRect(cell.x() + 6, cell.bottom() - 24, cell.width() - 12, 20)
+        name = painter.fontMetrics().elidedText(
+            image.path.name, Qt.TextElideMode.ElideMiddle, name_rect.width()
+        )
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignCenter, name)
+        if image.verdict:
+            label = (
+                ", ".join(image.classes) if image.verdict == "product" and image.classes else image.verdict
+            )
+            self._chip(painter, picture_area, label, VERDICT_COLOURS.get(image.verdict, QColor(90, 90, 90)))
+        if image.flag:
+            self._flag(painter, picture_area, image.flag)
+        if image.has_edited_mask:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 64, 96))
+            painter.drawEllipse(picture_area.right() - 12, picture_area.bottom() - 12, 9, 9)
+        if selected:
+            painter.setPen(QPen(QColor(120, 170, 255), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(cell)
+        painter.restore()
+
+    def _chip(self, painter: QPainter, area: QRect, text: str, colour: QColor) -> None:
+        metrics = painter.fontMetrics()
+        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, area.width() - 40)
+        rect = QRect(area.x() + 4, area.bottom() - 22, metrics.horizontalAdvance(text) + 12, 18)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(rect, 6, 6)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _flag(self, painter: QPainter, area: QRect, flag: str) -> None:
+        rect = QRect(area.right() - 26, area.y() + 4, 22, 22)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(40, 170, 80) if flag == "pick" else QColor(210, 50, 50))
+        painter.drawEllipse(rect)
+        painter.setPen(QPen(QColor(255, 255, 255), 2.2))
+        if flag == "pick":  # a tick
+            painter.drawPolyline([rect.center() + QPoint(dx, dy) for dx, dy in ((-6, 0), (-2, 5), (6, -5))])
+        else:  # a cross
+            c = rect.center()
+            painter.drawLine(c.x() - 5, c.y() - 5, c.x() + 5, c.y() + 5)
+            painter.drawLine(c.x() - 5, c.y() + 5, c.x() + 5, c.y() - 5)
+
+
+class ThumbnailBrowser(QListView):
+    """The grid of thumbnails. Arrow keys move; selection drives the canvas."""
+
+    def __init__(self, model: ThumbnailModel, parent=None):
+        super().__init__(parent)
+        self.source_model = model
+        self.proxy = BrowserFilter(self)
+        self.proxy.setSourceModel(model)
+        self.setModel(self.proxy)
+        self.setItemDelegate(ThumbnailDelegate(self))
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)  # no per-item size queries: data() only for painted cells
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(500)
+        self.setGridSize(CELL)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setStyleSheet("QListView { background: #2b2b2b; border: none; }")
+        self._trim = QTimer(self, singleShot=True, interval=120)
+        self._trim.timeout.connect(self._drop_invisible_requests)
+        self.verticalScrollBar().valueChanged.connect(lambda _: self._trim.start())
+
+    def visible_rows(self) -> range:
+        """Source rows currently on screen (for dropping stale thumbnail requests)."""
+        viewport = self.viewport().rect()
+        first = self.indexAt(viewport.topLeft() + QPoint(8, 8))
+        if not first.isValid():
+            return range(0)
+        rows = []
+        # Cells on screen are consecutive in the grid: walk from the first until one starts below.
+        for proxy_row in range(first.row(), self.proxy.rowCount()):
+            rect = self.visualRect(self.proxy.index(proxy_row, 0))
+            if rect.top() > viewport.bottom():
+                break
+            if rect.intersects(viewport):
+                rows.append(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
+        return range(min(rows), max(rows) + 1) if rows else range(0)
+
+    def _drop_invisible_requests(self) -> None:
+        self.source_model.keep_only(self.visible_rows())
+
+    def selected_rows(self) -> list[int]:
+        return sorted(self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedIndexes())
+
+    def current_row(self) -> int | None:
+        index = self.currentIndex()
+        return self.proxy.mapToSource(index).row() if index.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        index = self.proxy.mapFromSource(self.source_model.index(row))
+        if index.isValid():
+            self.setCurrentIndex(index)
+            self.scrollTo(index)
+
+    def next_row(self, row: int) -> int | None:
+        """The row after `row` in the (filtered) browser order: what to prefetch next."""
+        index = self.proxy.mapFromSource(self.source_model.index(row))
+        following = self.proxy.index(index.row() + 1, 0) if index.isValid() else QModelIndex()
+        return self.proxy.mapToSource(following).row() if following.isValid() else None

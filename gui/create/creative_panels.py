@@ -1,0 +1,82 @@
+"""Wire the enhancement and generation panels and the LoRA training dialog into the review desk.
+
+They share the review desk's model registry (created lazily on the engine side), so SAM, CLIP and
+SD 1.5 are loaded once and released together under one memory budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QAction
+
+from engine.diffusion.batch import items_from_store
+from gui.create.enhance_panel import EnhancePanel
+from gui.create.generate_panel import GeneratePanel
+from gui.create.training_dialog import TrainingDialog
+
+OUTPUT_FOLDER = "ShootStudio output"  # beside the originals, never over them; not listed as a shoot image
+
+
+class LazyRegistry:
+    """Looks like the model registry; creates it on first use (creating it imports torch)."""
+
+    def __init__(self, provider):
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider(), name)
+
+
+class CreativePanels:
+    """Owns the Enhance and Generate docks and the Train LoRA dialog of one main window."""
+
+    def __init__(self, window):
+        self.window = window
+        provider = window.sam.sam.registry
+        self.enhance = EnhancePanel(window.bridge, provider)
+        self.generate = GeneratePanel(window.bridge, LazyRegistry(provider))
+        self.enhance_dock = window.add_panel("Enhance", self.enhance)
+        self.generate_dock = window.add_panel("Generate", self.generate)
+        window.mask_dock.raise_()
+        self.training: TrainingDialog | None = None
+        train = QAction("&Train a Product LoRA…", window)
+        train.triggered.connect(self.show_training)
+        window.tools_menu.addAction(train)
+
+        window.folder_opened.connect(self._folder_opened)
+        window.review_shown.connect(self._review_changed)
+        self.generate.open_in_review.connect(self._open_generated)
+        self.enhance.variant_accepted.connect(
+            lambda path: window.statusBar().showMessage(f"Saved {path}", 10000)
+        )
+
+    def _folder_opened(self, folder: Path) -> None:
+        output = folder / OUTPUT_FOLDER
+        self.enhance.set_output_dir(output / "enhanced")
+        self.generate.output.setText(str(output / "generated"))
+        store = self.window.document.store
+        self.enhance.set_batch_source(lambda class_name: items_from_store(store, class_name or None))
+
+    def _review_changed(self, review) -> None:
+        if review is None:
+            return
+        image = self.window.document.images[review.row]
+        product_class = next(iter(image.classes), "") if image.classes else ""
+        # The live mask (edited in place by the canvas); the panel snapshots it when a run starts, so
+        # strokes cost no 24 MP copy and do not clear the variants on show.
+        self.enhance.set_image(review.path, review.mask, product_class)
+
+    def _open_generated(self, paths: list[Path]) -> None:
+        if paths:
+            self.window.open_paths(paths)
+
+    def show_training(self) -> TrainingDialog:
+        if self.training is None or not self.training.isVisible():
+            registry = LazyRegistry(self.window.sam.sam.registry)
+            folder = self.window.folder
+            self.training = TrainingDialog(self.window.bridge, registry, folder, parent=self.window)
+        self.training.show()
+        self.training.raise_()
+        return self.training

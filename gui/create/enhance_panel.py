@@ -1,0 +1,319 @@
+"""The Enhance panel: parameters, Run/Cancel, a strip of variants, a before/after compare, Accept.
+
+A standalone widget the main window docks beside the canvas:
+
+    panel = EnhancePanel(bridge, registry_provider=lambda: registry, output_dir=folder / "enhanced")
+    panel.set_image(path, mask, class_name)      # mask: HxW bool/uint8, upright, the image's size
+    panel.variant_accepted.connect(...)          # Path of the written file
+    panel.set_batch_source(lambda cls: items_from_store(store, cls))   # enables "Enhance all of class"
+
+All model work runs as engine jobs through `EngineBridge` (the GUI thread never touches torch); results
+come back as the job's outcome on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.diffusion.batch import BatchItem, enhance_batch
+from engine.diffusion.enhance import (
+    EnhanceRecipe,
+    EnhanceResult,
+    enhance,
+    save_variant,
+)
+from engine.runtime.jobs import Cancelled, Failed, Job, Priority, Succeeded
+from gui.bridge import EngineBridge
+from gui.create.enhance_compare import CompareView, qimage_from_rgb8
+from gui.create.enhance_settings import EnhanceSettings
+
+THUMB = 96
+
+
+class EnhancePanel(QWidget):
+    """Enhance the current image's masked product; Accept writes the chosen variant."""
+
+    variant_accepted = Signal(Path)
+    run_finished = Signal(str)  # "done" | "cancelled" | "failed"
+    batch_finished = Signal(object)  # BatchReport, or None when cancelled/failed
+
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        registry_provider: Callable[[], Any],
+        output_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.registry_provider = registry_provider
+        self.output_dir = output_dir
+        self._image: tuple[Path, np.ndarray, str] | None = None
+        self._job: Job | None = None
+        self._save_job: Job | None = None
+        self._batch_job: Job | None = None
+        self._batch_source: Callable[[str], list[BatchItem]] | None = None
+        self._result: EnhanceResult | None = None
+        self._build()
+        bridge.job_progress.connect(self._on_progress)
+        bridge.job_finished.connect(self._on_finished)
+        self._update_buttons()
+
+    # -- public API ------------------------------------------------------------------------------------
+    def set_image(self, path: Path, mask: np.ndarray, class_name: str = "") -> None:
+        """The image to enhance and its product mask (HxW, upright); clears previous results.
+
+        The mask may be the canvas's live array: `run` takes its own copy when a job starts."""
+        self._image = (Path(path), np.asarray(mask), class_name)
+        self.settings.class_edit.setText(class_name)
+        self._show_result(None)
+        self.status.setText(f"{Path(path).name}: ready")
+        self._update_buttons()
+
+    def set_output_dir(self, folder: Path) -> None:
+        self.output_dir = Path(folder)
+
+    def set_batch_source(self, source: Callable[[str], list[BatchItem]] | None) -> None:
+        """`source(class_name)` gives the batch items (e.g. `items_from_store(store, class_name)`)."""
+        self._batch_source = source
+        self._update_buttons()
+
+    def run_batch(self, items: list[BatchItem] | None = None, class_name: str | None = None) -> Job | None:
+        """Apply the current recipe to every `product` item of `class_name` (default: the current
+        image's class) into the output folder: progress per image, Cancel stops it, a rerun resumes."""
+        class_name = class_name if class_name is not None else self.settings.class_edit.text()
+        if self._job is not None or self._batch_job is not None or self.output_dir is None:
+            return None
+        try:
+            recipe = self.recipe()
+            recipe.validate()
+            if items is None and self._batch_source is not None:
+                items = self._batch_source(class_name)
+        except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
+            self.status.setText(str(error))
+            return None
+        provider, folder, chosen = self.registry_provider, self.output_dir, list(items or [])
+        self._batch_job = Job(
+            lambda ctx: enhance_batch(chosen, recipe, provider(), folder, ctx, class_name or None),
+            name=f"enhance all {class_name or 'images'}",
+            priority=Priority.BATCH,
+        )
+        self._job = self._batch_job  # progress and Cancel follow it like a single run
+        self.status.setText(f"Enhancing every {class_name or 'product'} image…")
+        self.bridge.submit(self._batch_job)
+        self._update_buttons()
+        return self._batch_job
+
+    def recipe(self) -> EnhanceRecipe:
+        """The settings as the user set them (raises `EngineError` for a bad LoRA entry)."""
+        return self.settings.recipe()
+
+    @property
+    def result(self) -> EnhanceResult | None:
+        return self._result
+
+    # -- building --------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        self.settings = EnhanceSettings()
+        layout.addWidget(self.settings)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        self.batch_button = QPushButton("Enhance all of this class")
+        self.batch_button.clicked.connect(lambda: self.run_batch())
+        buttons.addWidget(self.batch_button)
+        buttons.addWidget(self.progress, 1)
+        layout.addLayout(buttons)
+        self.status = QLabel("Choose an image with a product mask.")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        self.strip = QListWidget()
+        self.strip.setViewMode(QListWidget.ViewMode.IconMode)
+        self.strip.setFlow(QListWidget.Flow.LeftToRight)
+        self.strip.setWrapping(False)
+        self.strip.setIconSize(QSize(THUMB, THUMB))
+        self.strip.setFixedHeight(THUMB + 40)
+        self.strip.currentRowChanged.connect(self._show_variant)
+        layout.addWidget(self.strip)
+
+        self.compare = CompareView()
+        scroll = QScrollArea()
+        scroll.setWidget(self.compare)
+        scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(scroll, 1)
+        controls = QHBoxLayout()
+        self.split_slider = QSlider(Qt.Orientation.Horizontal)
+        self.split_slider.setRange(0, 1000)
+        self.split_slider.setValue(500)
+        self.split_slider.valueChanged.connect(lambda value: self.compare.set_split(value / 1000))
+        self.compare.split_changed.connect(self._sync_slider)
+        self.before_toggle = QCheckBox("Show before")
+        self.before_toggle.toggled.connect(self.compare.set_show_before)
+        self.accept_button = QPushButton("Accept")
+        self.accept_button.clicked.connect(self.accept_current)
+        controls.addWidget(QLabel("Split"))
+        controls.addWidget(self.split_slider, 1)
+        controls.addWidget(self.before_toggle)
+        controls.addWidget(self.accept_button)
+        layout.addLayout(controls)
+
+    # -- actions ---------------------------------------------------------------------------------------
+    def run(self) -> Job | None:
+        """Start enhancing the current image with the current settings (one job at a time)."""
+        if self._image is None or self._job is not None:
+            return None
+        try:
+            recipe = self.recipe()
+            recipe.validate()
+        except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
+            self.status.setText(str(error))
+            return None
+        path, live_mask, class_name = self._image
+        mask = live_mask.copy()  # the job's own snapshot: the canvas may keep painting meanwhile
+        provider = self.registry_provider
+
+        def work(ctx):
+            return enhance(path, mask, recipe, provider(), ctx, class_name=class_name)
+
+        self._show_result(None)
+        self._job = Job(work, name=f"enhance {path.name}", priority=Priority.NORMAL)
+        self.progress.setValue(0)
+        self.status.setText(f"Enhancing {path.name}…")
+        self.bridge.submit(self._job)
+        self._update_buttons()
+        return self._job
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel("cancelled by the user")
+            self.status.setText("Cancelling after the current step…")
+
+    def accept_current(self) -> Job | None:
+        """Write the selected variant to the output folder (on the engine thread, atomically)."""
+        result, row = self._result, self.strip.currentRow()
+        if result is None or not 0 <= row < len(result.variants) or self.output_dir is None:
+            if self.output_dir is None:
+                self.status.setText("No output folder set.")
+            return None
+        variant, folder, keep = result.variants[row], self.output_dir, self.settings.keep_format.isChecked()
+        job = Job(lambda ctx: save_variant(result, variant, folder, keep), name="save variant")
+        self._save_job = job
+        self.bridge.submit(job)
+        self.status.setText(f"Saving variant {row + 1}…")
+        return job
+
+    # -- engine events (GUI thread) ----------------------------------------------------------------------
+    def _on_progress(self, job: Job, progress) -> None:
+        if job is self._job and progress.fraction is not None:
+            self.progress.setValue(int(progress.fraction * 1000))
+            if progress.message:
+                self.status.setText(f"Enhancing: {progress.message}")
+
+    def _on_finished(self, job: Job) -> None:
+        if job is self._save_job:
+            self._save_job = None
+            if isinstance(job.outcome, Succeeded):
+                self.status.setText(f"Saved {job.outcome.value.name}")
+                self.variant_accepted.emit(job.outcome.value)
+            else:
+                self.status.setText(f"Not saved: {getattr(job.outcome, 'message', 'cancelled')}")
+            return
+        if job is not self._job:
+            return
+        self._job = None
+        outcome = job.outcome
+        if job is self._batch_job:
+            self._batch_job = None
+            self._report_batch(outcome)
+            self._update_buttons()
+            return
+        if isinstance(outcome, Succeeded):
+            self._show_result(outcome.value)
+            self.progress.setValue(1000)
+            self.status.setText(f"{len(outcome.value.variants)} variant(s): pick one, compare, Accept.")
+            self.run_finished.emit("done")
+        elif isinstance(outcome, Cancelled):
+            self.progress.setValue(0)
+            self.status.setText("Cancelled: nothing was written.")
+            self.run_finished.emit("cancelled")
+        elif isinstance(outcome, Failed):
+            self.status.setText(f"Failed: {outcome.message}")
+            self.run_finished.emit("failed")
+        self._update_buttons()
+
+    def _report_batch(self, outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            report = outcome.value
+            self.progress.setValue(1000)
+            self.status.setText(
+                f"Batch: {len(report.written)} written, {len(report.already_done)} already done, "
+                f"{len(report.skipped)} skipped, {len(report.failed)} failed."
+                + "".join(f"\n{path.name}: {why}" for path, why in report.failed[:5])
+            )
+            self.batch_finished.emit(report)
+        else:
+            text = "cancelled (finished images are kept; run again to resume)"
+            self.status.setText(f"Batch {text if isinstance(outcome, Cancelled) else outcome.message}")
+            self.batch_finished.emit(None)
+
+    # -- display ---------------------------------------------------------------------------------------
+    def _show_result(self, result: EnhanceResult | None) -> None:
+        self._result = result
+        self.strip.clear()
+        self.compare.set_images(None, None)
+        if result is not None:
+            for variant in result.variants:
+                icon = QIcon(
+                    QPixmap.fromImage(qimage_from_rgb8(variant.preview)).scaled(
+                        THUMB,
+                        THUMB,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )
+                self.strip.addItem(QListWidgetItem(icon, f"seed {variant.seed}"))
+            self.strip.setCurrentRow(0)
+        self._update_buttons()
+
+    def _show_variant(self, row: int) -> None:
+        if self._result is not None and 0 <= row < len(self._result.variants):
+            self.compare.set_images(self._result.before, self._result.variants[row].preview)
+
+    def _sync_slider(self, fraction: float) -> None:
+        self.split_slider.blockSignals(True)  # no feedback loop between slider and view
+        self.split_slider.setValue(round(fraction * 1000))
+        self.split_slider.blockSignals(False)
+
+    def _update_buttons(self) -> None:
+        running = self._job is not None
+        self.run_button.setEnabled(self._image is not None and not running)
+        self.batch_button.setEnabled(self._batch_source is not None and not running)
+        self.cancel_button.setEnabled(running)
+        self.accept_button.setEnabled(self._result is not None and not running)

@@ -1,0 +1,278 @@
+"""The Generate panel: prompt template with {class}, settings, LoRAs with scales, and a results grid.
+
+It talks to the engine only through `EngineBridge` jobs; each finished image appears in the grid as soon as
+it is written. Double-click (or "Open in review desk") hands images to the review desk via a signal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.diffusion.generate import (
+    DEFAULT_NEGATIVE,
+    DEFAULT_TEMPLATE,
+    SCHEDULER_CHOICES,
+    GeneratedImage,
+    GenerateRequest,
+    generate_job,
+)
+from engine.diffusion.lora import LoraSpec, parse_lora_arg
+from engine.runtime.jobs import Cancelled, Failed, Job, Succeeded
+from gui.bridge import EngineBridge
+from gui.widgets.forms import int_spin, show_done, show_progress, widget_row
+
+THUMB = 160
+
+
+class LoraTable(QTableWidget):
+    """LoRA files with a scale each (kohya or diffusers/peft .safetensors)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, 2, parent)
+        self.setHorizontalHeaderLabels(["LoRA file", "scale"])
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setVisible(False)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setMaximumHeight(110)
+
+    def add_lora(self, path: Path, scale: float = 1.0) -> None:
+        row = self.rowCount()
+        self.insertRow(row)
+        name = QLabel(path.name)
+        name.setToolTip(str(path))
+        name.setProperty("path", str(path))
+        self.setCellWidget(row, 0, name)
+        spin = QDoubleSpinBox()
+        spin.setRange(-2.0, 2.0)
+        spin.setSingleStep(0.05)
+        spin.setValue(scale)
+        self.setCellWidget(row, 1, spin)
+
+    def remove_selected(self) -> None:
+        for row in sorted({index.row() for index in self.selectedIndexes()}, reverse=True):
+            self.removeRow(row)
+
+    def specs(self) -> list[LoraSpec]:
+        """Validated specs; raises the engine's LoraError for a missing or non-safetensors file."""
+        specs = []
+        for row in range(self.rowCount()):
+            path = self.cellWidget(row, 0).property("path")
+            spec = parse_lora_arg(path)
+            specs.append(LoraSpec(spec.path, self.cellWidget(row, 1).value()))
+        return specs
+
+
+class GeneratePanel(QWidget):
+    """Text-to-image with SD 1.5 + LoRAs.
+
+    Signals: `images_generated(list[Path])` after a run (also a cancelled one, with what was written);
+    `open_in_review(list[Path])` when the user asks to review images (double-click or the button).
+    """
+
+    images_generated = Signal(list)
+    open_in_review = Signal(list)
+    _image_ready = Signal(object)  # GeneratedImage, emitted on the engine thread (delivery is queued)
+
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        registry: Any,
+        output_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.bridge, self.registry = bridge, registry
+        self.job: Job | None = None
+        self._written: list[Path] = []
+        self._build(output_dir or Path.home() / "ShootStudio" / "generated")
+        self._image_ready.connect(self._add_result)
+        bridge.job_progress.connect(self._show_progress)
+        bridge.job_finished.connect(self._finished)
+
+    # -- building --------------------------------------------------------------------------------------
+    def _build(self, output_dir: Path) -> None:
+        self.template = QPlainTextEdit(DEFAULT_TEMPLATE)
+        self.template.setMaximumHeight(64)
+        self.template.setToolTip("{class} is replaced by each product class in turn")
+        self.classes = QLineEdit("hand bag")
+        self.classes.setPlaceholderText("comma-separated, e.g. hand bag, shoe")
+        self.negative = QLineEdit(DEFAULT_NEGATIVE)
+        self.width_box, self.height_box = int_spin(64, 2048, 512, 8), int_spin(64, 2048, 512, 8)
+        self.steps = int_spin(1, 500, 30)
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(0.0, 50.0)
+        self.guidance.setValue(7.5)
+        self.scheduler = QComboBox()
+        self.scheduler.addItems(SCHEDULER_CHOICES)
+        self.seed = int_spin(-1, 2**31 - 1, -1)
+        self.seed.setSpecialValueText("random")
+        self.count = int_spin(1, 100, 4)
+        self.loras = LoraTable()
+        add_lora, remove_lora = QPushButton("Add LoRA…"), QPushButton("Remove")
+        add_lora.clicked.connect(self._choose_lora)
+        remove_lora.clicked.connect(self.loras.remove_selected)
+        self.output = QLineEdit(str(output_dir))
+        browse = QPushButton("…")
+        browse.clicked.connect(self._choose_output)
+
+        form = QFormLayout()
+        form.addRow("Prompt template", self.template)
+        form.addRow("Product classes", self.classes)
+        form.addRow("Negative prompt", self.negative)
+        form.addRow("Size", widget_row(self.width_box, QLabel("×"), self.height_box))
+        form.addRow("Steps / guidance", widget_row(self.steps, self.guidance))
+        form.addRow("Scheduler", self.scheduler)
+        form.addRow("Seed / images per class", widget_row(self.seed, self.count))
+        form.addRow("LoRAs", self.loras)
+        form.addRow("", widget_row(add_lora, remove_lora))
+        form.addRow("Output folder", widget_row(self.output, browse))
+
+        self.generate_button, self.cancel_button = QPushButton("Generate"), QPushButton("Cancel")
+        self.generate_button.setDefault(True)
+        self.cancel_button.setEnabled(False)
+        self.generate_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        settings = QWidget()
+        left = QVBoxLayout(settings)
+        left.addLayout(form)
+        left.addWidget(widget_row(self.generate_button, self.cancel_button))
+        left.addWidget(self.progress)
+        left.addWidget(self.status)
+        left.addStretch(1)
+
+        self.results = QListWidget()
+        self.results.setViewMode(QListView.ViewMode.IconMode)
+        self.results.setIconSize(QSize(THUMB, THUMB))
+        self.results.setResizeMode(QListView.ResizeMode.Adjust)
+        self.results.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.results.itemDoubleClicked.connect(lambda item: self.open_in_review.emit([self._path(item)]))
+        review = QPushButton("Open in review desk")
+        review.clicked.connect(self._review_selected)
+        grid = QWidget()
+        right = QVBoxLayout(grid)
+        right.addWidget(self.results)
+        right.addWidget(review)
+        splitter = QSplitter()
+        splitter.addWidget(settings)
+        splitter.addWidget(grid)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _choose_lora(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add LoRA", "", "LoRA (*.safetensors)")
+        for name in files:
+            self.loras.add_lora(Path(name))
+
+    def _choose_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
+        if folder:
+            self.output.setText(folder)
+
+    # -- running ---------------------------------------------------------------------------------------
+    def request(self) -> GenerateRequest:
+        """The settings as an engine request (validated: raises the engine's error with its message)."""
+        request = GenerateRequest(
+            template=self.template.toPlainText(),
+            classes=[c.strip() for c in self.classes.text().split(",") if c.strip()],
+            negative_prompt=self.negative.text(),
+            width=self.width_box.value(),
+            height=self.height_box.value(),
+            steps=self.steps.value(),
+            guidance=self.guidance.value(),
+            scheduler=self.scheduler.currentText(),
+            seed=None if self.seed.value() < 0 else self.seed.value(),
+            count=self.count.value(),
+            loras=self.loras.specs(),
+            out_dir=Path(self.output.text()).expanduser(),
+        )
+        request.validate()
+        return request
+
+    def start(self) -> Job | None:
+        if self.job is not None:
+            return None
+        try:
+            request = self.request()
+        except Exception as error:  # the engine's message is written for the user
+            QMessageBox.warning(self, "Generate", str(error))
+            return None
+        self._written = []
+        self.job = generate_job(request, self.registry, on_image=self._image_ready.emit)
+        self.generate_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting…")
+        self.progress.setRange(0, 0)
+        return self.bridge.submit(self.job)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancelling after the current step…")
+
+    def _show_progress(self, job: Job, progress) -> None:
+        if job is not self.job:
+            return
+        show_progress(self.progress, self.status, progress)
+
+    def _add_result(self, image: GeneratedImage) -> None:
+        self._written.append(image.path)
+        picture = QImage(str(image.path))
+        icon = QIcon(QPixmap.fromImage(picture.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)))
+        item = QListWidgetItem(icon, f"{image.product_class or 'image'} · {image.seed}")
+        item.setData(Qt.ItemDataRole.UserRole, str(image.path))
+        item.setToolTip(f"{image.prompt}\nseed {image.seed}\n{image.path}")
+        self.results.insertItem(0, item)
+
+    def _finished(self, job: Job) -> None:
+        if job is not self.job:
+            return
+        self.job = None
+        self.generate_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        show_done(self.progress)
+        outcome = job.outcome
+        if isinstance(outcome, Succeeded):
+            self.status.setText(f"{len(outcome.value)} image(s) in {self.output.text()}")
+        elif isinstance(outcome, Cancelled):
+            self.status.setText(f"Cancelled; {len(self._written)} image(s) kept.")
+        elif isinstance(outcome, Failed):
+            self.status.setText(f"Failed: {outcome.message}")
+        self.images_generated.emit(list(self._written))
+
+    @staticmethod
+    def _path(item: QListWidgetItem) -> Path:
+        return Path(item.data(Qt.ItemDataRole.UserRole))
+
+    def _review_selected(self) -> None:
+        items = self.results.selectedItems() or [self.results.item(i) for i in range(self.results.count())]
+        if items:
+            self.open_in_review.emit([self._path(item) for item in items])
