@@ -1,106 +1,155 @@
-"""Plain background work for the GUI that is not a model job: decoding the full image, indexing a
-folder, writing mask PNGs. Model work goes through gui/bridge.EngineBridge instead.
+"""Short background work for the GUI that is not a model job: indexing a folder, decoding the image under
+review or a thumbnail, reading stored scores, writing masks and settings. Model work goes through
+gui/bridge.py instead.
 
-Results come back on the GUI thread through a queued signal, so callbacks may touch widgets.
+One rule replaces generation counters and locks in the panels: **latest wins by key**. A task submitted
+with the key of a task still waiting replaces it (the older one never runs); the result of a running task
+whose key was submitted again is dropped; and two tasks with the same key never run at the same time, so
+an older write can never land after a newer one. Results come back on the UI thread.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 
-class Background(QObject):
-    """`run(fn, done, failed)`: fn() on a pool thread, then done(value) or failed(error) on the GUI's."""
+@dataclass
+class _Task:
+    key: Hashable
+    work: Callable[[_Task], Any]
+    on_done: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None] | None
+    on_item: Callable[[Any], None] | None = None
 
-    _finished = Signal(object, object, object)  # callback, value, is_error
+    superseded: bool = False
 
-    def __init__(self, workers: int = 2, parent: QObject | None = None):
+
+class BackgroundTasks(QObject):
+    """`run(key, fn, on_done, on_error)`: fn() on a pool thread, then on_done(value) or on_error(error)
+    on the UI thread, unless a newer task with the same key came meanwhile.
+
+    `newest_first` serves the most recent request first (thumbnails: what the user scrolled to now);
+    otherwise tasks start in the order they came."""
+
+    _deliver = Signal(object)  # a callable, emitted on a pool thread, called on the UI thread
+
+    def __init__(self, workers: int = 2, newest_first: bool = False, parent: QObject | None = None):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gui-background")
-        self._finished.connect(self._deliver)
+        self._newest_first = newest_first
+        self._lock = threading.Condition()
+        self._pending: OrderedDict[Hashable, _Task] = OrderedDict()
+        self._running: dict[Hashable, _Task] = {}
         self._closed = False
+        self._deliver.connect(self._call)  # a slot of this UI-thread object: queued from other threads
 
+    # -- submitting --------------------------------------------------------------------------
     def run(
         self,
+        key: Hashable,
         fn: Callable[[], Any],
-        done: Callable[[Any], None] | None = None,
-        failed: Callable[[BaseException], None] | None = None,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
-        def work() -> None:
-            try:
-                value = fn()
-            except BaseException as error:  # delivered as data, never raised on the GUI thread
-                self._emit(failed, error, True)
-            else:
-                self._emit(done, value, False)
+        self._submit(_Task(key, lambda task: fn(), on_done, on_error))
 
-        self._pool.submit(work)
+    def run_iter(
+        self,
+        key: Hashable,
+        fn: Callable[[Callable[[], bool]], Iterator[Any]],
+        on_item: Callable[[Any], None],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Like `run` for a generator: each item reaches `on_item` as it is produced. `fn(stopped)` may
+        ask `stopped()` between steps; it turns true once a newer task with the same key came."""
 
-    def _emit(self, callback, value, is_error: bool) -> None:
-        if not self._closed and callback is not None:
-            self._finished.emit(callback, value, is_error)
+        def work(task: _Task) -> None:
+            stopped = lambda: task.superseded or self._closed  # noqa: E731
+            for item in fn(stopped):
+                if task.superseded or self._closed:
+                    return
+                self._emit(task, task.on_item, item)
 
-    def _deliver(self, callback, value, is_error: bool) -> None:
-        if not self._closed:
-            callback(value)
+        self._submit(_Task(key, work, on_done, on_error, on_item))
 
-    def close(self, wait: bool = True) -> None:
-        self._closed = True
-        self._pool.shutdown(wait=wait, cancel_futures=True)
-
-
-class MaskSaver:
-    """Writes masks one at a time on its own thread; only the latest snapshot per image is written.
-
-    A stroke commits → `schedule` (cheap); the PNG encode of a 24 MP mask happens here, off the UI thread.
-    """
-
-    def __init__(self, save: Callable[[str, Any], None], on_error: Callable[[str, BaseException], None]):
-        self._save = save
-        self._on_error = on_error
-        self._pending: dict[str, Any] = {}
-        self._condition = threading.Condition()
-        self._busy = False
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="mask-saver", daemon=True)
-        self._thread.start()
-
-    def schedule(self, image_id: str, snapshot: Any) -> None:
-        with self._condition:
-            self._pending[image_id] = snapshot
-            self._condition.notify_all()
+    def retain(self, keep: Callable[[Hashable], bool]) -> None:
+        """Drop waiting tasks whose key `keep` rejects (thumbnails that scrolled out of view)."""
+        with self._lock:
+            for key in [k for k in self._pending if not keep(k)]:
+                del self._pending[key]
+            self._lock.notify_all()
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything scheduled is on disk; False on timeout."""
-        with self._condition:
-            return self._condition.wait_for(lambda: not self._pending and not self._busy, timeout)
+        """Wait until every task submitted so far has run (say, before the store they write closes)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._pending and not self._running, timeout)
 
     def close(self) -> None:
-        self.flush()
-        with self._condition:
+        """Finish the tasks that are running, drop the rest, and stop the threads."""
+        with self._lock:
             self._closed = True
-            self._condition.notify_all()
-        self._thread.join(5)
+            self._pending.clear()
+            self._lock.notify_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._pending or self._closed)
-                if self._closed and not self._pending:
-                    return
-                image_id = next(iter(self._pending))
-                snapshot = self._pending.pop(image_id)
-                self._busy = True
-            try:
-                self._save(image_id, snapshot)
-            except Exception as error:  # a full disk must not kill the saver; the user is told
-                self._on_error(image_id, error)
-            finally:
-                with self._condition:
-                    self._busy = False
-                    self._condition.notify_all()
+    # -- the pool ----------------------------------------------------------------------------
+    def _submit(self, task: _Task) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._pending.pop(task.key, None)  # an older waiting task with this key never runs
+            self._pending[task.key] = task
+            running = self._running.get(task.key)
+            if running is not None:
+                running.superseded = True  # its result is dropped
+        self._pool.submit(self._work)
+
+    def _next(self) -> _Task | None:
+        """The next task whose key is not running now (with the lock held)."""
+        keys = reversed(self._pending) if self._newest_first else iter(self._pending)
+        for key in keys:
+            if key not in self._running:
+                return self._pending.pop(key)
+        return None
+
+    def _work(self) -> None:
+        with self._lock:
+            task = self._next()
+            if task is None or self._closed:
+                return  # superseded, retained away, or waiting for its key's running task
+            self._running[task.key] = task
+        try:
+            value = task.work(task)
+        except BaseException as error:  # delivered as data, never raised on a pool thread
+            self._emit(task, task.on_error, error)
+        else:
+            self._emit(task, task.on_done, value)
+        finally:
+            with self._lock:
+                del self._running[task.key]
+                more = task.key in self._pending  # a newer task waited for this one to end
+                self._lock.notify_all()
+            if more:
+                self._pool.submit(self._work)
+
+    def _emit(self, task: _Task, callback: Callable[[Any], None] | None, value: Any) -> None:
+        if callback is None or task.superseded or self._closed:
+            return
+
+        def deliver() -> None:
+            if not task.superseded and not self._closed:
+                callback(value)
+
+        self._deliver.emit(deliver)
+
+    @Slot(object)
+    def _call(self, callback: Callable[[], None]) -> None:
+        callback()

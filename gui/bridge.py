@@ -1,54 +1,84 @@
-"""The one place the GUI touches the engine thread: jobs become Qt signals and awaitables.
+"""The one place the GUI touches the engine thread.
 
-Job callbacks fire on the engine thread. Signals emitted there reach slots of objects living on the GUI
-thread through queued connections, and `run()` resolves its asyncio future with
-`loop.call_soon_threadsafe`, so no engine code ever runs on the GUI thread and no Qt code on the engine's.
+`bridge.submit(job, on_done=..., on_progress=..., on_event=...)` queues a job made by the `Engine`
+(engine/api) and calls each of that job's own callbacks on the UI thread: no panel listens to a
+broadcast and picks out its jobs. Job callbacks fire on the engine thread; they are carried over with a
+queued signal, so no engine code runs on the UI thread and no Qt code on the engine's. Progress is
+throttled to what a person can see.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
+from shiboken6 import isValid
 
-from engine.runtime.jobs import Job, Outcome, Progress
-from engine.runtime.worker import EngineWorker
+from engine.api import Engine, Job, Outcome, Progress
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress updates a second per job reach the GUI
 
 
 class EngineBridge(QObject):
-    """Submit jobs from the GUI; observe them as signals on the GUI thread."""
+    """Submit engine jobs from the GUI with per-job callbacks on the UI thread.
+
+    The signals describe all jobs together, for the status bar's activity display only."""
 
     job_started = Signal(object)  # Job
     job_progress = Signal(object, object)  # Job, Progress
-    job_finished = Signal(object)  # Job (its .outcome is set)
     busy_changed = Signal(bool)
 
-    def __init__(self, worker: EngineWorker | None = None, parent: QObject | None = None):
-        super().__init__(parent)
-        self.worker = worker or EngineWorker()
-        self._open_jobs: set[Job] = set()
-        self._last_progress: dict[int, float] = {}
-        self._from_worker_progress.connect(self._relay_progress)
-        self._from_worker_finished.connect(self._relay_finished)
+    _deliver = Signal(object)  # a callable, emitted on the engine thread, called on the UI thread
 
-    # Emitted on the engine thread; connected to slots of this GUI-thread object, so delivery is queued.
-    _from_worker_progress = Signal(object, object)
-    _from_worker_finished = Signal(object)
+    def __init__(self, engine: Engine, parent: QObject | None = None):
+        super().__init__(parent)
+        self.engine = engine
+        self._open: set[Job] = set()
+        self._deliver.connect(self._call)  # a slot of this UI-thread object: queued from other threads
 
     @property
     def busy(self) -> bool:
-        return bool(self._open_jobs)
+        return bool(self._open)
 
-    def submit(self, job: Job) -> Job:
-        """Queue `job` on the engine thread; its progress and end arrive as signals."""
+    def submit(
+        self,
+        job: Job,
+        *,
+        on_done: Callable[[Outcome], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_event: Callable[[Any], None] | None = None,
+        owner: QObject | None = None,
+    ) -> Job:
+        """Queue `job`; its callbacks run on the UI thread (never after `owner` was deleted).
+
+        `on_done(outcome)` runs exactly once, after the last progress and event callbacks."""
+
+        def call(callback: Callable[..., None] | None, *args: Any) -> None:
+            if callback is not None and (owner is None or isValid(owner)):
+                callback(*args)
+
+        last_progress = [0.0]
+
+        def progress(value: Progress) -> None:  # engine thread
+            now = time.monotonic()
+            final = value.total is not None and value.done >= value.total
+            if final or now - last_progress[0] >= PROGRESS_INTERVAL_S:
+                last_progress[0] = now
+                self._deliver.emit(lambda: self._progress(job, value, on_progress, call))
+
+        def done(finished: Job) -> None:  # engine thread
+            self._deliver.emit(lambda: self._finished(finished, on_done, call))
+
         was_busy = self.busy
-        self._open_jobs.add(job)
-        job.add_progress_callback(lambda progress: self._throttled_progress(job, progress))
-        job.add_done_callback(self._from_worker_finished.emit)
-        self.worker.submit(job)
+        self._open.add(job)
+        job.add_progress_callback(progress)
+        if on_event is not None:
+            job.add_event_callback(lambda event: self._deliver.emit(lambda: call(on_event, event)))
+        job.add_done_callback(done)
+        self.engine.submit(job)
         self.job_started.emit(job)
         if not was_busy:
             self.busy_changed.emit(True)
@@ -56,37 +86,29 @@ class EngineBridge(QObject):
 
     async def run(self, job: Job) -> Outcome:
         """Submit `job` and await its outcome without blocking the Qt event loop (under qasync)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-
-        def resolve(finished: Job) -> None:
-            if not future.done():
-                future.set_result(finished.outcome)
-
-        job.add_done_callback(lambda finished: loop.call_soon_threadsafe(resolve, finished))
-        self.submit(job)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.submit(job, on_done=lambda outcome: future.done() or future.set_result(outcome))
         return await future
 
     def cancel_all(self) -> None:
-        self.worker.cancel_all()
+        self.engine.cancel_all()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
-        return self.worker.shutdown(timeout)
+        return self.engine.shutdown(timeout)
 
-    def _throttled_progress(self, job: Job, progress: Progress) -> None:
-        now = time.monotonic()
-        final = progress.total is not None and progress.done >= progress.total
-        if final or now - self._last_progress.get(job.id, 0.0) >= PROGRESS_INTERVAL_S:
-            self._last_progress[job.id] = now
-            self._from_worker_progress.emit(job, progress)
+    # -- on the UI thread --------------------------------------------------------------------
+    def _progress(self, job: Job, value: Progress, on_progress, call) -> None:
+        if job.done:
+            return  # a late update must not show after the end
+        self.job_progress.emit(job, value)
+        call(on_progress, value)
 
-    def _relay_progress(self, job: Job, progress: Progress) -> None:
-        if not job.done:
-            self.job_progress.emit(job, progress)
-
-    def _relay_finished(self, job: Job) -> None:
-        self._open_jobs.discard(job)
-        self._last_progress.pop(job.id, None)
-        self.job_finished.emit(job)
+    def _finished(self, job: Job, on_done, call) -> None:
+        self._open.discard(job)
+        call(on_done, job.outcome)
         if not self.busy:
             self.busy_changed.emit(False)
+
+    @Slot(object)
+    def _call(self, callback: Callable[[], None]) -> None:
+        callback()

@@ -1,14 +1,12 @@
 """The main window (the review desk): thumbnail browser, mask canvas, side panels, menus, and engine
 status in the status bar.
 
-Slow work never runs here: the folder is indexed on a thread, the full image decodes on a pool thread,
-masks are written by the saver thread, models run as engine jobs through the bridge.
+Slow work never runs here: the folder is indexed, the full image decoded and masks written by background
+tasks (gui/background.py, latest wins per key), and models run as engine jobs through the bridge.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -25,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.models.config import ModelsConfig
-from engine.models.errors import ModelError
+from engine.api import Engine, ModelError, ModelsConfig, load_models
 from engine.project.document import ShootDocument, index_entries, load_review, save_review_mask
-from engine.project.mask_ops import Brush
-from gui.background import Background, MaskSaver
+from engine.project.editor import EditorState
+from engine.segment.prompts import PromptSession
+from gui.background import BackgroundTasks
 from gui.bridge import EngineBridge
 from gui.browse.drop_hint import DropHint
 from gui.browse.filter_panel import FilterPanel
@@ -40,7 +38,7 @@ from gui.review.canvas_content import prepare_content
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
-from gui.widgets.models_dialog import ModelsDialog, role_problem
+from gui.widgets.models_dialog import ModelsDialog
 
 RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
@@ -49,11 +47,10 @@ MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "em
 class MainWindow(QMainWindow):
     folder_opened = Signal(Path)
     review_shown = Signal(object)  # ReviewImage, once it is on the canvas
-    _index_batch = Signal(object, int)  # {path: entry}, folder generation (from the index thread)
 
     def __init__(
         self,
-        bridge: EngineBridge | None = None,
+        engine: Engine | None = None,
         models: ModelsConfig | None = None,
         thumbnail_cache: Path | None = None,
     ):
@@ -61,19 +58,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ShootStudio")
         self.resize(1440, 900)
         self.setAcceptDrops(True)
-        self.bridge = bridge or EngineBridge(parent=self)
+        self.engine = engine or Engine(models or self._load_models())
+        self.bridge = EngineBridge(self.engine, parent=self)
+        self.tasks = BackgroundTasks(parent=self)
         self.folder: Path | None = None
-        self.models = models or self._load_models()
         self.document = ShootDocument()
-        self.background = Background(parent=self)
-        self.saver = MaskSaver(self._save_mask, self._save_failed)
-        self._folder_generation = 0
-        self._load_generation = 0
-        self._index_stop = threading.Event()
+        self.editor = EditorState()
+        self.prompts = PromptSession()
 
         self.thumbnails = ThumbnailModel(self.document, thumbnail_cache, parent=self)
         self.browser = ThumbnailBrowser(self.thumbnails)
-        self.canvas = MaskCanvas(self.document)
+        self.canvas = MaskCanvas(self.document, self.editor, self.prompts)
         self.pages = QStackedWidget()
         self.drop_hint = DropHint()
         self.pages.addWidget(self.drop_hint)
@@ -85,11 +80,9 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.splitter)
         self.setCentralWidget(self.pages)
 
-        self.mask_panel = MaskPanel(self.document, self.canvas)
-        self.sam = SamController(self.bridge, self.document, self.canvas, self.models, self._following)
-        self.filter_panel = FilterPanel(
-            self.document, self.browser, self.bridge, self.background, lambda: self.sam.sam.registry()
-        )
+        self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
+        self.sam = SamController(self.bridge, self.document, self.prompts, self.canvas, self._following)
+        self.filter_panel = FilterPanel(self.document, self.browser, self.bridge, self.tasks)
         build_menus(self)
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self.filter_dock = self.add_panel("Filter", self.filter_panel)
@@ -102,19 +95,17 @@ class MainWindow(QMainWindow):
         self._open_timer = QTimer(self, singleShot=True, interval=80)  # arrow-key repeat: latest wins
         self._open_timer.timeout.connect(self._open_current)
         self.browser.selectionModel().currentChanged.connect(lambda *_: self._open_timer.start())
-        self._index_batch.connect(self._apply_index)
         self.document.mask_committed.connect(self._autosave)
         self.sam.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.canvas.navigate.connect(self._step)
-        self.canvas.prompt_finished.connect(self.sam.end_session)
+        self.canvas.navigate.connect(self.step)
 
     # -- building ----------------------------------------------------------------------------
     def _load_models(self) -> ModelsConfig:
         try:
-            return ModelsConfig.load()
+            return load_models()
         except ModelError as error:
             message = str(error)
-            QTimer.singleShot(0, lambda: self.statusBar().showMessage(message, 15000))
+            QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(message, 15000))
             return ModelsConfig.defaults()
 
     def add_panel(
@@ -174,18 +165,10 @@ class MainWindow(QMainWindow):
             self.job_label.setText("")
 
     # -- folders -----------------------------------------------------------------------------
-    def _choose_folder(self) -> None:
+    def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a shoot folder")
         if folder:
             self.open_folder(Path(folder))
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.recent_folders():
-            action = self.recent_menu.addAction(folder)
-            action.triggered.connect(lambda _=False, f=folder: self.open_folder(Path(f)))
-        if not self.recent_menu.actions():
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
 
     def recent_folders(self) -> list[str]:
         value = QSettings().value("recent_folders", [])
@@ -201,7 +184,7 @@ class MainWindow(QMainWindow):
             return
         self._close_folder()
         try:
-            self.document.open_folder(folder)
+            self.document.open_folder(folder, self.engine.store(folder))
         except (OSError, ValueError) as error:
             self.statusBar().showMessage(f"Cannot open {folder}: {error}", 10000)
             return
@@ -218,34 +201,27 @@ class MainWindow(QMainWindow):
         self.folder_opened.emit(folder)
 
     def _close_folder(self) -> None:
-        self._index_stop.set()
-        self._folder_generation += 1
-        self._load_generation += 1
+        if self.folder is None:
+            return
         self.bridge.cancel_all()
-        self.saver.flush()
+        self.tasks.run("index", lambda: None)  # stops indexing the old folder at its next file
+        self.tasks.flush()  # mask and settings writes land before the store closes
         self.document.close()
+        self.engine.close_store(self.folder)
+        self.folder = None
 
     def _start_indexing(self) -> None:
-        """Hash and look up every image on a thread; verdicts and flags fill in as batches arrive."""
-        stop = self._index_stop = threading.Event()
-        generation = self._folder_generation
+        """Hash and look up every image off the UI thread; verdicts and flags fill in batch by batch."""
         store, paths = self.document.store, [image.path for image in self.document.images]
+        self.tasks.run_iter(
+            "index",
+            lambda stopped: index_entries(store, paths, stopped),
+            self._apply_index,
+            on_error=lambda error: None,  # a closed folder (or store) ends indexing quietly
+        )
 
-        def check() -> None:
-            if stop.is_set():
-                raise InterruptedError
-
-        def run() -> None:
-            try:
-                for batch in index_entries(store, paths, check):
-                    self._index_batch.emit(batch, generation)
-            except (InterruptedError, OSError, sqlite3.Error):
-                pass  # a closed folder (or store) ends indexing quietly
-
-        threading.Thread(target=run, name="index-folder", daemon=True).start()
-
-    def _apply_index(self, batch, generation: int) -> None:
-        if generation == self._folder_generation:
+    def _apply_index(self, batch) -> None:
+        if self.document.store is not None:
             self.document.apply_index(batch)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -278,16 +254,11 @@ class MainWindow(QMainWindow):
         image = self.document.images[row]
         if self.document.review is not None and self.document.review.row == row:
             return
-        self._load_generation += 1
-        generation = self._load_generation
         self.canvas.set_busy(f"Loading {image.path.name}…")
 
-        def load():
-            return prepare_content(load_review(store, row, image.path, image.image_id))
-
         def shown(content) -> None:
-            if generation != self._load_generation:
-                return  # the user already moved on
+            if self.document.store is not store:
+                return  # another folder opened meanwhile
             self.canvas.set_busy("")
             self.canvas.set_content(content)
             self.document.set_review(content.review)
@@ -297,12 +268,16 @@ class MainWindow(QMainWindow):
             self.review_shown.emit(content.review)
 
         def failed(error: BaseException) -> None:
-            if generation == self._load_generation:
+            if self.document.store is store:
                 self.canvas.set_content(None)
                 self.document.set_review(None)
                 self.canvas.set_busy(f"Cannot open {image.path.name}: {error}")
 
-        self.background.run(load, shown, failed)
+        def load():
+            return prepare_content(load_review(store, row, image.path, image.image_id))
+
+        # Latest wins: arrowing through images decodes only the one the user stops at.
+        self.tasks.run("review", load, shown, failed)
 
     def _following(self, row: int):
         nxt = self.browser.next_row(row)
@@ -311,75 +286,71 @@ class MainWindow(QMainWindow):
         image = self.document.images[nxt]
         return image.image_id, image.path
 
-    def _step(self, delta: int) -> None:
+    def step(self, delta: int) -> None:
+        """Previous (-1) / next (+1) image in the browser's order."""
         index = self.browser.currentIndex()
         target = self.browser.proxy.index(max(0, index.row() + delta), 0)
         if target.isValid():
             self.browser.setCurrentIndex(target)
 
-    def _flag(self, flag: str | None) -> None:
+    def flag_selection(self, flag: str | None) -> None:
+        """P / X / U on the selected images (the current one when none is selected)."""
         rows = self.browser.selected_rows() or (
             [self.browser.current_row()] if self.browser.current_row() is not None else []
         )
         if rows and self.document.store is not None:
             self.document.set_flag(rows, flag)
 
-    def _zoom(self, factor: float) -> None:
+    def zoom(self, factor: float) -> None:
         centre = self.canvas.rect().center().toPointF()
         self.canvas.zoom_to(self.canvas.scale * factor, centre)
-
-    def _brush_size(self, factor: float) -> None:
-        brush = self.canvas.brush
-        self.canvas.set_brush(brush.with_radius(brush.radius * factor))
-
-    def _brush_hardness(self, delta: float) -> None:
-        brush = self.canvas.brush
-        self.canvas.set_brush(Brush(brush.radius, min(1.0, max(0.0, brush.hardness + delta))))
 
     # -- saving ------------------------------------------------------------------------------
     def _autosave(self, review) -> None:
         width, height = review.size
         self.statusBar().showMessage(f"{review.path.name} — {width}×{height} — {MASK_SOURCES['edited']}")
-        snapshot = self.document.save_snapshot()
-        if snapshot is not None:
-            self.saver.schedule(*snapshot)
+        snapshot, store = self.document.save_snapshot(), self.document.store
+        if snapshot is None or store is None:
+            return
+        image_id, mask = snapshot
+        # Latest wins per image: an older snapshot never lands after a newer one.
+        self.tasks.run(
+            ("save-mask", image_id),
+            lambda: save_review_mask(store, image_id, mask),
+            on_error=self._save_failed,
+        )
 
-    def _save_mask(self, image_id: str, mask) -> None:
-        store = self.document.store
-        if store is not None:
-            save_review_mask(store, image_id, mask)
-
-    def _save_failed(self, image_id: str, error: BaseException) -> None:
+    def _save_failed(self, error: BaseException) -> None:
         message = f"Could not save the mask: {error}. Your edit is still on screen; free some disk space."
-        QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(message, 20000))
+        self.statusBar().showMessage(message, 20000)
 
     # -- settings ----------------------------------------------------------------------------
     def show_models_dialog(self) -> ModelsDialog:
-        dialog = ModelsDialog(self.models, parent=self)
+        dialog = ModelsDialog(self.engine.models, parent=self)
         dialog.config_saved.connect(self.set_models)
         dialog.show()
         return dialog
 
     def set_models(self, config: ModelsConfig) -> None:
-        self.models = config
-        self.sam.set_config(config)
+        self.engine.set_models(config)
+        self.sam.refresh_problem()
         self._show_model_problems()
 
     def _show_model_problems(self) -> None:
         """Model actions say which role is missing and how to fix it; browsing and painting still work."""
         self.mask_panel.set_sam_problem(self.sam.problem)
-        problems = [p for p in (self.sam.problem, role_problem(self.models, "clip")) if p]
+        problems = [p for p in (self.sam.problem, self.engine.model_problem("clip")) if p]
         self.filter_panel.set_problem(" ".join(problems) or None)
 
     # -- closing -----------------------------------------------------------------------------
     def shutdown_engine(self) -> None:
+        """Cancel the jobs, let the writes land, and stop every thread the window started."""
         self._close_folder()
-        self.saver.close()
+        self.tasks.close()
         self.thumbnails.close()
-        self.background.close()
         self.bridge.shutdown()
 
     def closeEvent(self, event) -> None:
         self.bridge.cancel_all()
-        self.saver.flush()
+        self.tasks.flush()
         super().closeEvent(event)

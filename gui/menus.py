@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
+
+from engine.api import PICK, REJECT
 
 
 def _action(window, menu, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
@@ -19,12 +23,13 @@ def _action(window, menu, text: str, slot, shortcut=None, checkable: bool = Fals
 def build_menus(window) -> None:
     """File, Edit, View, Review, Tools, Settings and Help, with the review desk's shortcuts.
 
-    `window` is the MainWindow; the Tools menu is kept as `window.tools_menu` for side panels."""
+    `window` is the MainWindow (its public methods); tools and brush go to its editor state. The Tools
+    menu is kept as `window.tools_menu` for side panels."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    _action(window, file_menu, "&Open Folder…", window._choose_folder, QKeySequence.StandardKey.Open)
+    _action(window, file_menu, "&Open Folder…", window.choose_folder, QKeySequence.StandardKey.Open)
     window.recent_menu = file_menu.addMenu("Open &Recent")
-    window.recent_menu.aboutToShow.connect(window._fill_recent)
+    window.recent_menu.aboutToShow.connect(lambda: _fill_recent(window))
     file_menu.addSeparator()
     _action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
@@ -35,26 +40,27 @@ def build_menus(window) -> None:
     view = bar.addMenu("&View")
     _action(window, view, "&Fit in Window", window.canvas.fit, "Ctrl+0")
     _action(window, view, "&Actual Pixels (100%)", window.canvas.actual_size, "Ctrl+1")
-    _action(window, view, "Zoom &In", lambda: window._zoom(1.25), "Ctrl+=")
-    _action(window, view, "Zoom &Out", lambda: window._zoom(0.8), "Ctrl+-")
+    _action(window, view, "Zoom &In", lambda: window.zoom(1.25), "Ctrl+=")
+    _action(window, view, "Zoom &Out", lambda: window.zoom(0.8), "Ctrl+-")
 
     review = bar.addMenu("&Review")
-    _action(window, review, "&Pick", lambda: window._flag("pick"), "P")
-    _action(window, review, "Re&ject", lambda: window._flag("reject"), "X")
-    _action(window, review, "&Unflag", lambda: window._flag(None), "U")
+    _action(window, review, "&Pick", lambda: window.flag_selection(PICK), "P")
+    _action(window, review, "Re&ject", lambda: window.flag_selection(REJECT), "X")
+    _action(window, review, "&Unflag", lambda: window.flag_selection(None), "U")
     review.addSeparator()
-    _action(window, review, "&Next Image", lambda: window._step(1), "Ctrl+Right")
-    _action(window, review, "P&revious Image", lambda: window._step(-1), "Ctrl+Left")
+    _action(window, review, "&Next Image", lambda: window.step(1), "Ctrl+Right")
+    _action(window, review, "P&revious Image", lambda: window.step(-1), "Ctrl+Left")
 
     window.tools_menu = bar.addMenu("&Tools")
-    _action(window, window.tools_menu, "&Brush", lambda: window.canvas.set_tool("brush"), "B")
-    _action(window, window.tools_menu, "&Eraser", lambda: window.canvas.set_tool("eraser"), "E")
-    _action(window, window.tools_menu, "&SAM Prompts", lambda: window.canvas.set_tool("sam"), "S")
-    _action(window, window.tools_menu, "Larger Brush", lambda: window._brush_size(1.2), "]")
-    _action(window, window.tools_menu, "Smaller Brush", lambda: window._brush_size(1 / 1.2), "[")
-    _action(window, window.tools_menu, "Harder Brush", lambda: window._brush_hardness(0.1), "Shift+]")
-    _action(window, window.tools_menu, "Softer Brush", lambda: window._brush_hardness(-0.1), "Shift+[")
-    _action(window, window.tools_menu, "End SAM Prompt (Enter on the canvas)", window.sam.end_session)
+    editor, tools = window.editor, window.tools_menu
+    _action(window, tools, "&Brush", lambda: editor.set_tool("brush"), "B")
+    _action(window, tools, "&Eraser", lambda: editor.set_tool("eraser"), "E")
+    _action(window, tools, "&SAM Prompts", lambda: editor.set_tool("sam"), "S")
+    _action(window, tools, "Larger Brush", lambda: editor.scale_brush(1.2), "]")
+    _action(window, tools, "Smaller Brush", lambda: editor.scale_brush(1 / 1.2), "[")
+    _action(window, tools, "Harder Brush", lambda: editor.adjust_hardness(0.1), "Shift+]")
+    _action(window, tools, "Softer Brush", lambda: editor.adjust_hardness(-0.1), "Shift+[")
+    _action(window, tools, "End SAM Prompt (Enter on the canvas)", window.prompts.end)
     window.tools_menu.addSeparator()  # panels added with add_panel() list themselves below
 
     settings = bar.addMenu("&Settings")
@@ -66,3 +72,12 @@ def build_menus(window) -> None:
         "&About ShootStudio",
         lambda: QMessageBox.about(window, "ShootStudio", "ShootStudio: review and enhance product shoots."),
     )
+
+
+def _fill_recent(window) -> None:
+    window.recent_menu.clear()
+    for folder in window.recent_folders():
+        action = window.recent_menu.addAction(folder)
+        action.triggered.connect(lambda _=False, f=folder: window.open_folder(Path(f)))
+    if not window.recent_menu.actions():
+        window.recent_menu.addAction("(none yet)").setEnabled(False)

@@ -16,7 +16,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 from pathlib import Path  # noqa: E402
 
 # The review desk's `window` fixture (and its helpers) for every GUI test module.
-pytest_plugins = ["tests.gui_fixtures"]
+pytest_plugins = ["tests.fixtures.gui"]
 
 import pytest  # noqa: E402
 
@@ -36,6 +36,16 @@ def tiny_registry(tiny_models):
     from engine.models.registry import ModelRegistry
 
     return ModelRegistry(ModelsConfig.load(tiny_models), "cpu")
+
+
+@pytest.fixture
+def tiny_engine(tiny_registry):
+    """The engine over the session's tiny models, with its own thread (shut down after the test)."""
+    from engine.api import Engine
+
+    engine = Engine(registry=tiny_registry)
+    yield engine
+    assert engine.shutdown(30), "the engine thread did not stop"
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_common_arguments, open_registry, run_job
+from engine.cli.common import add_common_arguments, open_engine, run_job
 
 HELP = "write a BLIP caption .txt beside each image"
 
@@ -19,16 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.api import CaptionRequest
     from engine.imaging.read import list_images
-    from engine.training.captions import CaptionError, caption_job
+    from engine.training.captions import CaptionError
 
     if not args.folder.is_dir():
         raise CaptionError(f"Not a folder: {args.folder}")
     if not list_images(args.folder):  # before loading BLIP
         raise CaptionError(f"No images in {args.folder} (looked for .jpg, .png, .tif, .webp ...).")
-    code, report = run_job(
-        caption_job(args.folder, open_registry(args), tag=args.tag, overwrite=args.overwrite)
-    )
+    engine = open_engine(args)
+    code, report = run_job(engine, engine.caption(CaptionRequest(args.folder, args.tag, args.overwrite)))
     if report is not None:
         for problem in report.problems:
             print(f"skipped: {problem}", file=sys.stderr)

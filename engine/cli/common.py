@@ -1,4 +1,5 @@
-"""What every subcommand shares: --models/--device, exit codes, running a job with a progress bar."""
+"""What every subcommand shares: --models/--device, exit codes, the engine, running a job with a progress
+bar (Ctrl+C cancels it cleanly)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.runtime.jobs import Cancelled, EngineError, Failed, Job, Progress, Succeeded
-from engine.runtime.worker import EngineWorker
+from engine.api import Cancelled, Engine, EngineError, Failed, Job, Progress, Succeeded, load_models
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING_MODELS = 0, 1, 2, 3
 
@@ -34,12 +34,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_registry(args: argparse.Namespace) -> Any:
-    """The model registry for --models/--device (models load lazily, on first use)."""
-    from engine.models.config import ModelsConfig
-    from engine.models.registry import ModelRegistry
-
-    return ModelRegistry(ModelsConfig.load(args.models), args.device)
+def open_engine(args: argparse.Namespace) -> Engine:
+    """The engine for --models/--device (models load lazily, on first use); `run_job` shuts it down."""
+    return Engine(load_models(args.models), args.device, name="shootstudio-cli")
 
 
 def error_exit_code(error: BaseException) -> int:
@@ -52,11 +49,11 @@ def report_error(error: BaseException | Failed) -> int:
     return error.exit_code if isinstance(error, Failed) else error_exit_code(error)
 
 
-def run_job(job: Job, *, quiet: bool = False) -> tuple[int, Any]:
-    """Run `job` on an engine thread with a progress bar; Ctrl+C cancels it cleanly.
+def run_job(engine: Engine, job: Job, *, quiet: bool = False) -> tuple[int, Any]:
+    """Run `job` on the engine's thread with a progress bar; Ctrl+C cancels it cleanly. The engine is
+    shut down afterwards (one job per command).
 
-    Returns (exit code, value or None).
-    """
+    Returns (exit code, value or None)."""
     from tqdm import tqdm
 
     bar = None if quiet else tqdm(total=None, desc=job.name, unit="step", file=sys.stderr, leave=True)
@@ -72,8 +69,7 @@ def run_job(job: Job, *, quiet: bool = False) -> tuple[int, Any]:
         bar.refresh()
 
     job.add_progress_callback(on_progress)
-    worker = EngineWorker(name="shootstudio-cli")
-    worker.submit(job)
+    engine.submit(job)
     try:
         while True:
             try:
@@ -88,7 +84,7 @@ def run_job(job: Job, *, quiet: bool = False) -> tuple[int, Any]:
     finally:
         if bar is not None:
             bar.close()
-        worker.shutdown()
+        engine.shutdown()
     if isinstance(outcome, Succeeded):
         return EXIT_OK, outcome.value
     if isinstance(outcome, Cancelled):

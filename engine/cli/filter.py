@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_registry, run_job
+from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
 
 HELP = "decide per image: product found (with masks) or skipped"
 
@@ -50,10 +50,11 @@ def format_line(report, width: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.api import FilterRequest
     from engine.filter.classes import classes_from_argument
-    from engine.filter.run import FilterSettings, ProductFilter, filter_job
+    from engine.filter.run import FilterSettings
     from engine.imaging.read import list_images
-    from engine.project.store import ProjectStore
+    from engine.runtime.atomic import atomic_write_bytes
     from engine.segment.session import ProposalSettings
 
     folder: Path = args.folder
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--points-per-side must be at least 1")
     class_set = classes_from_argument(args.classes)
     paths = list_images(folder, recursive=args.recursive)
-    store = ProjectStore.open(folder)
     settings = FilterSettings(
         ProposalSettings(
             points_per_side=args.points_per_side,
@@ -71,12 +71,14 @@ def run(args: argparse.Namespace) -> int:
             stability_score_thresh=args.stability_thresh,
         )
     )
-    product_filter = ProductFilter(open_registry(args), store, class_set, settings)
-    print(f"{len(paths)} images in {folder}; classes: {', '.join(class_set.names)}; store: {store.root}")
-    code, reports = run_job(filter_job(product_filter, paths))
-    if reports is None:
+    engine = open_engine(args)
+    store_root = engine.store(folder).root
+    print(f"{len(paths)} images in {folder}; classes: {', '.join(class_set.names)}; store: {store_root}")
+    code, run = run_job(engine, engine.filter(FilterRequest(folder, paths, class_set, settings)))
+    if run is None:
         print("Stopped. Finished images are kept in the store; run the same command again to resume.")
         return code
+    reports = run.reports
     width = min(48, max((len(r.rel_path) for r in reports), default=8))
     for report in reports:
         print(format_line(report, width))
@@ -89,12 +91,10 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"{len(reports)} images: {summary or 'none'} ({stored})")
     if args.report:
-        from engine.runtime.atomic import atomic_write_bytes
-
         data = {
             "folder": str(folder.resolve()),
-            "store": str(store.root),
-            "run_key": product_filter.run_key,
+            "store": str(store_root),
+            "run_key": run.run_key,
             "classes": [
                 {"name": c.name, "threshold": c.threshold, "margin": c.margin} for c in class_set.classes
             ],
@@ -102,5 +102,4 @@ def run(args: argparse.Namespace) -> int:
         }
         atomic_write_bytes(args.report, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
         print(f"report: {args.report}")
-    store.close()
     return EXIT_OK

@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.common import add_common_arguments, open_registry, run_job
+from engine.cli.common import add_common_arguments, open_engine, run_job
 
 HELP = "generate product visuals from a prompt (SD 1.5 + LoRA)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.diffusion.samplers import SCHEDULERS  # torch-free: --help stays fast
+    from engine.diffusion.recipes import SCHEDULER_CHOICES  # torch-free: --help stays fast
 
     parser.add_argument(
         "--prompt", required=True, metavar="TEXT", help="prompt; `{class}` is filled per class"
@@ -34,15 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=512, metavar="H")
     parser.add_argument("--steps", type=int, default=30, metavar="N")
     parser.add_argument("--guidance", type=float, default=7.5, metavar="G")
-    parser.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default")
+    parser.add_argument("--scheduler", choices=SCHEDULER_CHOICES, default=SCHEDULER_CHOICES[0])
     parser.add_argument("--seed", type=int, metavar="N", help="first seed (the next images count up)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     add_common_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.diffusion.generate import GenerateRequest, generate_job
-    from engine.diffusion.lora import parse_lora_arg
+    from engine.api import GenerateRequest, parse_lora_arg
 
     request = GenerateRequest(
         template=args.prompt,
@@ -59,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
     )
     request.validate()  # bad settings fail before any model loads
-    code, results = run_job(generate_job(request, open_registry(args)))
+    engine = open_engine(args)
+    code, results = run_job(engine, engine.generate(request))
     for image in results or []:
         print(image.path)
     return code

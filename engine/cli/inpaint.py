@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_registry, run_job
+from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
 
 HELP = "repaint the masked product with SD 1.5 inpainting + depth ControlNet"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.diffusion.enhance import DEFAULT_NEGATIVE, DEFAULT_TEMPLATE, MODES
+    from engine.diffusion.recipes import DEFAULT_TEMPLATE, ENHANCE_NEGATIVE, MODES
     from engine.diffusion.samplers import SCHEDULERS
 
     parser.add_argument("image", type=Path, metavar="IMAGE")
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help="prompt; {class} is replaced by --class (default: %(default)s)",
     )
-    parser.add_argument("--negative", default=DEFAULT_NEGATIVE, metavar="TEXT", help="negative prompt")
+    parser.add_argument("--negative", default=ENHANCE_NEGATIVE, metavar="TEXT", help="negative prompt")
     parser.add_argument("--class", dest="class_name", default="", metavar="NAME", help="fills {class}")
     parser.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]", help="repeatable")
     parser.add_argument("--control", choices=("depth", "none"), default="depth")
@@ -56,9 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.diffusion.enhance import EnhanceRecipe, enhance, load_mask, save_variant
-    from engine.diffusion.lora import parse_lora_arg
-    from engine.runtime.jobs import Job
+    from engine.api import EnhanceRecipe, EnhanceRequest, parse_lora_arg
+    from engine.diffusion.enhance import load_mask
 
     if not args.image.is_file():
         raise UsageError(f"{args.image}: file not found")
@@ -88,14 +87,11 @@ def run(args: argparse.Namespace) -> int:
         retry_with_offload=args.retry_offload,
     )
     recipe.validate()
-    registry = open_registry(args)
-
-    def work(ctx) -> list[Path]:
-        result = enhance(args.image, mask, recipe, registry, ctx, class_name=args.class_name)
-        ctx.check_cancelled()  # all variants or none
-        return [save_variant(result, v, args.out, args.keep_format) for v in result.variants]
-
-    code, written = run_job(Job(work, name="enhance"))
-    for path in written or []:
+    engine = open_engine(args)
+    request = EnhanceRequest(
+        args.image, mask, recipe, args.class_name, save_to=args.out, keep_format=args.keep_format
+    )
+    code, result = run_job(engine, engine.enhance(request))
+    for path in result.saved if result is not None else []:
         print(path)
-    return code if written is None else EXIT_OK
+    return code if result is None else EXIT_OK

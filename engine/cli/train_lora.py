@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_common_arguments, open_registry, run_job
+from engine.cli.common import add_common_arguments, open_engine, run_job
 
 HELP = "train a LoRA from a folder of product photos"
 
@@ -92,12 +92,12 @@ def config_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from engine.training.data import scan_folder
-    from engine.training.trainer import training_job
 
     config = config_from_args(args)
     config.validate()
     scan_folder(config.folder, config.tag, config.resolution, 8)  # bad input fails before SD loads
-    code, result = run_job(training_job(config, open_registry(args)))
+    engine = open_engine(args)
+    code, result = run_job(engine, engine.train(config))
     if result is None:
         if config.resume_file.exists():
             print(

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.diffusion.enhance import EnhanceRecipe, enhance, load_mask, save_variant
+from engine.diffusion.enhance import enhance, load_mask, save_variant
+from engine.diffusion.recipes import EnhanceRecipe
 from engine.models.errors import ModelError
 from engine.runtime.jobs import EngineError, JobCancelled, JobContext
 

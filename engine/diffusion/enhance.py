@@ -1,9 +1,10 @@
 """Enhancement: repaint the masked product with SD 1.5 inpainting + depth ControlNet (+ LoRA), leaving
 the scene untouched.
 
-`enhance(image_path, mask, recipe, registry, ctx)` crops the "only masked" region (engine/enhance_region),
-computes the depth hint from that same crop, runs the diffusers pipeline once per variant (seed, seed+1,
-...), scales the result back and blends it through the feathered mask into the original's own pixels.
+`enhance(image_path, mask, recipe, registry, ctx)` crops the "only masked" region
+(engine/diffusion/region.py), computes the depth hint from that same crop, runs the diffusers pipeline
+once per variant (seed, seed+1, ...), scales the result back and blends it through the feathered mask
+into the original's own pixels.
 Nothing is written: `save_variant` writes a chosen variant, atomically, never over an original.
 Run it inside an engine job: progress per step, cancellation between steps.
 """
@@ -18,7 +19,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.diffusion.lora import LoraSpec, apply_loras
+from engine.diffusion.callbacks import StepCallback
+from engine.diffusion.lora import apply_loras
+from engine.diffusion.recipes import EnhanceError, EnhanceRecipe
 from engine.diffusion.region import (
     Region,
     blend_region,
@@ -29,72 +32,11 @@ from engine.diffusion.region import (
     resize_rgb8,
     whole_region,
 )
-from engine.diffusion.samplers import SCHEDULERS
+from engine.diffusion.samplers import set_scheduler
 from engine.imaging.native import NativeImage, encode_like_original, encode_png, read_native
 from engine.imaging.outputs import format_parameters, free_path
 from engine.runtime.atomic import atomic_write_bytes
-from engine.runtime.jobs import EngineError, JobContext
-
-DEFAULT_TEMPLATE = "ppzocketv2, {class}, stylish, studio photography, product photography, ultra realistic"
-DEFAULT_NEGATIVE = "blurry, deformed, low quality, watermark, text"
-MODES = ("masked", "whole")
-
-
-class EnhanceError(EngineError):
-    """A run that cannot go on; the message says what to change."""
-
-
-class EnhanceSettingsError(EnhanceError):
-    """Settings that cannot work (bad input: exit code 2)."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True)
-class EnhanceRecipe:
-    """Every setting of one enhancement; the same recipe applies to every image of a batch."""
-
-    prompt: str = DEFAULT_TEMPLATE  # `{class}` is replaced by the filter's class name
-    negative_prompt: str = DEFAULT_NEGATIVE
-    control: bool = True  # depth ControlNet on/off
-    control_scale: float = 1.0
-    loras: tuple[LoraSpec, ...] = ()
-    strength: float = 0.75  # denoising strength
-    steps: int = 30
-    guidance: float = 7.5
-    scheduler: str = "Euler a"
-    seed: int | None = None  # None: a random seed, recorded in the result
-    variants: int = 1
-    mask_blur: float = 4.0  # px of feathering, in original pixels
-    padding: int = 32  # px around the mask's bounding box
-    work_size: int = 512  # the model's resolution (SD 1.5: 512)
-    mode: str = "masked"  # "masked" (crop to the mask) or "whole" (the whole image, resized)
-    cpu_offload: bool = False
-    vae_tiling: bool = False
-    retry_with_offload: bool = False  # on GPU out-of-memory, reload with offload + tiling and retry once
-
-    def prompt_for(self, class_name: str = "") -> str:
-        text = self.prompt.replace("{class}", class_name or "product")
-        return ", ".join(part.strip() for part in text.split(",") if part.strip())
-
-    def validate(self) -> None:
-        problems = []
-        if self.mode not in MODES:
-            problems.append(f"mode must be one of {', '.join(MODES)}")
-        if not 0.0 < self.strength <= 1.0:
-            problems.append("strength must be in (0, 1]")
-        if self.steps < 1 or self.variants < 1:
-            problems.append("steps and variants must be at least 1")
-        if self.work_size < 64 or self.work_size % 8:
-            problems.append("work size must be a multiple of 8, at least 64")
-        if self.padding < 0 or self.mask_blur < 0:
-            problems.append("padding and mask blur cannot be negative")
-        if self.seed is not None and not 0 <= self.seed < 2**32:
-            problems.append("seed must be between 0 and 4294967295")
-        if self.scheduler not in SCHEDULERS:
-            problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
-        if problems:
-            raise EnhanceSettingsError("Bad enhancement settings: " + "; ".join(problems) + ".")
+from engine.runtime.jobs import JobContext
 
 
 @dataclass
@@ -116,6 +58,7 @@ class EnhanceResult:
     variants: list[Variant] = field(default_factory=list)
     class_name: str = ""
     depth: Image.Image | None = None  # the control image fed to the ControlNet (work size)
+    saved: list[Path] = field(default_factory=list)  # files written (a job asked to save every variant)
 
     def full_pixels(self, variant: Variant) -> np.ndarray:
         """The whole image in native form with `variant` blended in."""
@@ -208,8 +151,6 @@ class _PipelineRunner:
         self.steps_per_variant = max(1, int(recipe.steps * recipe.strength))
 
     def pipeline(self) -> Any:
-        from engine.models.diffusion import set_scheduler
-
         pipe = self.registry.inpaint_pipeline(control=self.recipe.control, memory=self.memory)
         set_scheduler(pipe, self.recipe.scheduler)
         apply_loras(pipe, list(self.recipe.loras))
@@ -240,11 +181,8 @@ class _PipelineRunner:
         total = self.steps_per_variant * recipe.variants
         done_before = index * self.steps_per_variant
 
-        def on_step_end(pipeline: Any, step: int, timestep: Any, tensors: dict) -> dict:
+        def on_step(step: int) -> None:
             _progress(ctx, done_before + step + 1, total, f"variant {index + 1}/{recipe.variants}")
-            if ctx is not None and ctx.cancelled:
-                pipeline._interrupt = True  # diffusers stops at the next step (and still decodes)
-            return tensors
 
         _check_cancelled(ctx)
         arguments: dict[str, Any] = {
@@ -258,7 +196,7 @@ class _PipelineRunner:
             "num_inference_steps": recipe.steps,
             "guidance_scale": recipe.guidance,
             "generator": torch.Generator("cpu").manual_seed(seed),
-            "callback_on_step_end": on_step_end,
+            "callback_on_step_end": StepCallback(ctx, on_step),
         }
         if recipe.control:
             arguments["control_image"] = depth

@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.runtime.jobs import EngineError
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "resources" / "product_classes.toml"
+SHOOT_CLASSES_FILE = "classes.toml"  # a shoot's own classes, in its project store
 
 
 class ClassesError(EngineError):
@@ -143,3 +144,34 @@ def classes_from_argument(value: str | None) -> ClassSet:
     if value.endswith(".toml") or Path(value).is_file():
         return load_classes_file(value, defaults)
     return defaults.select(value.split(","))
+
+
+def load_shoot_classes(store_root: Path) -> ClassSet:
+    """The shoot's own classes (the project store's `classes.toml`) if the user edited them, else the
+    defaults; a damaged file also falls back to the defaults."""
+    path = Path(store_root) / SHOOT_CLASSES_FILE
+    defaults = default_classes()
+    if not path.is_file():
+        return defaults
+    try:
+        return load_classes_file(path, defaults)
+    except ClassesError:
+        return defaults
+
+
+def save_shoot_classes(store_root: Path, class_set: ClassSet) -> Path:
+    """Write the shoot's classes in the `--classes FILE` format, atomically."""
+    import tomli_w
+
+    from engine.runtime.atomic import atomic_write_bytes
+
+    data = {
+        "uncertain_band": class_set.uncertain_band,
+        "templates": list(class_set.templates),
+        "other": list(class_set.other),
+        "class": [
+            {"name": c.name, "prompts": list(c.prompts), "threshold": c.threshold, "margin": c.margin}
+            for c in class_set.classes
+        ],
+    }
+    return atomic_write_bytes(Path(store_root) / SHOOT_CLASSES_FILE, tomli_w.dumps(data).encode("utf-8"))

@@ -1,10 +1,10 @@
 """The product filter: per image, SAM automatic masks → deduplicated → CLIP scores of the masked crops →
-a verdict (engine/verdict.py), with every score and region mask kept in the project store.
+a verdict (engine/filter/verdict.py), with every score and region mask kept in the project store.
 
 ```python
 product_filter = ProductFilter(registry, store, class_set)
-reports = product_filter.run(paths, ctx)            # or: worker.submit(filter_job(...))
-redecide(store, class_set.with_threshold("shoe", 0.3), product_filter.run_key)   # no model runs
+reports = product_filter.run(paths, ctx)            # or: engine.submit(engine.filter(FilterRequest(...)))
+redecide(store, class_set.with_threshold("shoe", 0.3), product_filter.run_key)   # engine/filter/scores.py
 ```
 
 Results are keyed by (image content hash, run key); the run key names the models, the proposal settings
@@ -26,10 +26,12 @@ import numpy as np
 from PIL import Image
 
 from engine.filter.classes import ClassSet
-from engine.filter.verdict import ERROR, OTHER, OTHER_TOTAL, Verdict, call_region, decide, record_verdict
+from engine.filter.scores import redecide
+from engine.filter.verdict import Verdict, call_region
 from engine.imaging.read import ImageReadError, read_image
 from engine.project.store import ProjectStore
-from engine.runtime.jobs import Job, JobCancelled, JobContext, Priority
+from engine.project.values import ERROR, OTHER, OTHER_TOTAL
+from engine.runtime.jobs import JobCancelled, JobContext
 from engine.segment.session import Proposals, ProposalSettings, SamSession, working_size
 
 
@@ -78,6 +80,19 @@ class ImageReport:
         }
 
 
+@dataclass(frozen=True)
+class FilterRun:
+    """What a filter job returns: the run key its results are stored under, and a report per image."""
+
+    run_key: str
+    reports: list[ImageReport]
+
+    @property
+    def failed(self) -> dict[Path, str]:
+        """Images the filter could not process → why."""
+        return {r.path: r.reason for r in self.reports if r.verdict == ERROR}
+
+
 def make_run_key(model_keys: str, settings: FilterSettings, class_set: ClassSet) -> str:
     text = f"{model_keys}|{settings.key()}|{class_set.prompts_key()}"
     return hashlib.sha1(text.encode()).hexdigest()[:12]
@@ -116,26 +131,7 @@ def _region_entries(store: ProjectStore, rows: list, verdict: Verdict, class_set
 
 def decide_stored(store: ProjectStore, image_id: str, run_key: str, class_set: ClassSet) -> Verdict | None:
     """Decide an image from its stored scores and record the verdict; None if it has no result."""
-    result = store.result(image_id, run_key)
-    if result is None:
-        return None
-    if result["status"] == ERROR:
-        verdict = Verdict(ERROR, reason=result["error"] or "unreadable")
-    else:
-        rows = store.region_rows(image_id, run_key)
-        verdict = decide([(row["idx"], json.loads(row["scores"])) for row in rows], class_set)
-    record_verdict(store, image_id, run_key, verdict)
-    return verdict
-
-
-def redecide(store: ProjectStore, class_set: ClassSet, run_key: str) -> dict[str, Verdict]:
-    """Apply (new) thresholds to every stored result of `run_key`; runs no model. image_id → verdict."""
-    verdicts = {}
-    for entry in store.images():
-        verdict = decide_stored(store, entry.image_id, run_key, class_set)
-        if verdict is not None:
-            verdicts[entry.image_id] = verdict
-    return verdicts
+    return redecide(store, class_set, run_key, [image_id]).get(image_id)
 
 
 def downscale(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
@@ -328,8 +324,3 @@ class ProductFilter:
         if ctx is not None:
             ctx.progress(len(paths), len(paths), "done")
         return reports
-
-
-def filter_job(product_filter: ProductFilter, paths: list[Path]) -> Job:
-    """The filter as an engine job (batch priority: a click on the canvas goes first)."""
-    return Job(lambda ctx: product_filter.run(paths, ctx), name="filter", priority=Priority.BATCH)

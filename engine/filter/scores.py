@@ -1,25 +1,25 @@
-"""The product filter as the review desk uses it: run it as an engine job, and re-decide the shoot from
-stored scores while a threshold slider moves (in memory, nothing written) before saving the verdicts.
+"""Deciding from stored scores, without a model: the one re-decide path of the CLI, the filter run and
+the review desk's threshold slider.
 
-An adapter over engine/product_filter.py and engine/verdict.py; no model runs outside the job.
+```python
+scores = StoredScores.load(store, run_key)        # every stored region score of one filter run
+verdicts = scores.decide_all(class_set)           # pure computation: cheap enough while a slider moves
+save_verdicts(store, run_key, verdicts)           # what the browser badges and the enhance batch read
+redecide(store, class_set, run_key)               # the three together
+```
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from engine.filter.classes import ClassSet, default_classes, parse_classes
-from engine.filter.verdict import ERROR, Verdict, decide, record_verdict
+from engine.filter.classes import ClassSet
+from engine.filter.verdict import Verdict, decide, record_verdict
 from engine.project.store import ProjectStore
-from engine.runtime.atomic import atomic_write_bytes
-from engine.runtime.jobs import Job, JobContext, Priority
-
-CLASSES_FILE = "classes.toml"  # the shoot's own classes, in the project store (the CLI reads the format)
+from engine.project.values import ERROR
 
 
 @dataclass
@@ -29,6 +29,36 @@ class StoredScores:
     run_key: str | None
     regions: dict[str, list[tuple[int, dict[str, float]]]] = field(default_factory=dict)  # image_id →
     errors: dict[str, str] = field(default_factory=dict)  # image_id → why it failed
+
+    @classmethod
+    def load(
+        cls, store: ProjectStore, run_key: str | None = None, image_ids: Iterable[str] | None = None
+    ) -> StoredScores:
+        """The scores of `run_key` (default: the run most verdicts came from) for `image_ids` (default:
+        every image of the store). Reads the database: off the UI thread."""
+        if image_ids is None:
+            entries = store.images()
+            image_ids = [entry.image_id for entry in entries]
+            if run_key is None:
+                keys = Counter(entry.run_key for entry in entries if entry.run_key)
+                run_key = keys.most_common(1)[0][0] if keys else None
+        scores = cls(run_key)
+        if run_key is None:
+            return scores
+        for image_id in image_ids:
+            result = store.result(image_id, run_key)
+            if result is None:
+                continue
+            if result["status"] == ERROR:
+                scores.errors[image_id] = result["error"] or "unreadable"
+                continue
+            rows = store.region_rows(image_id, run_key)
+            scores.regions[image_id] = [(row["idx"], json.loads(row["scores"])) for row in rows]
+        return scores
+
+    def scored_classes(self) -> set[str]:
+        """The names that have a stored probability (a class set with others needs a new filter run)."""
+        return {name for regions in self.regions.values() for _, scores in regions for name in scores}
 
     def decide_all(self, class_set: ClassSet) -> dict[str, Verdict]:
         """image_id → verdict under `class_set`'s thresholds (pure computation)."""
@@ -42,84 +72,17 @@ class StoredScores:
         return Counter(v.verdict for v in verdicts.values())
 
 
-def load_scores(store: ProjectStore, run_key: str | None = None) -> StoredScores:
-    """The scores of `run_key` (default: the run most verdicts came from). Slow: off the UI thread."""
-    entries = store.images()
-    if run_key is None:
-        keys = Counter(e.run_key for e in entries if e.run_key)
-        run_key = keys.most_common(1)[0][0] if keys else None
-    scores = StoredScores(run_key)
-    if run_key is None:
-        return scores
-    for entry in entries:
-        result = store.result(entry.image_id, run_key)
-        if result is None:
-            continue
-        if result["status"] == ERROR:
-            scores.errors[entry.image_id] = result["error"] or "unreadable"
-            continue
-        rows = store.region_rows(entry.image_id, run_key)
-        scores.regions[entry.image_id] = [(row["idx"], json.loads(row["scores"])) for row in rows]
-    return scores
-
-
 def save_verdicts(store: ProjectStore, run_key: str, verdicts: dict[str, Verdict]) -> None:
     """Record re-decided verdicts (what the browser badges and the enhance batch read)."""
     for image_id, verdict in verdicts.items():
         record_verdict(store, image_id, run_key, verdict)
 
 
-def load_shoot_classes(store: ProjectStore) -> ClassSet:
-    """The shoot's classes if the user edited them, else the defaults."""
-    path = store.root / CLASSES_FILE
-    defaults = default_classes()
-    if not path.is_file():
-        return defaults
-    try:
-        return parse_classes(tomllib.loads(path.read_text(encoding="utf-8")), str(path), defaults)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError):
-        return defaults
-
-
-def save_shoot_classes(store: ProjectStore, class_set: ClassSet) -> Path:
-    import tomli_w
-
-    data: dict[str, Any] = {
-        "uncertain_band": class_set.uncertain_band,
-        "templates": list(class_set.templates),
-        "other": list(class_set.other),
-        "class": [
-            {"name": c.name, "prompts": list(c.prompts), "threshold": c.threshold, "margin": c.margin}
-            for c in class_set.classes
-        ],
-    }
-    return atomic_write_bytes(store.root / CLASSES_FILE, tomli_w.dumps(data).encode("utf-8"))
-
-
-@dataclass(frozen=True)
-class FilterRun:
-    run_key: str
-    failed: dict[Path, str]  # images the filter could not process → why
-
-
-def filter_job(
-    registry_source: Any,
-    store: ProjectStore,
-    class_set: ClassSet,
-    paths: list[Path],
-    settings: Any = None,
-) -> Job:
-    """Run the product filter over `paths` on the engine thread; returns a `FilterRun`.
-
-    `registry_source()` gives the model registry (shared with the canvas's SAM, so SAM loads once);
-    `settings`: an engine.product_filter.FilterSettings, or None for its defaults."""
-
-    def run(ctx: JobContext) -> FilterRun:
-        from engine.filter.run import ProductFilter
-
-        product_filter = ProductFilter(registry_source(), store, class_set, settings)
-        reports = product_filter.run(paths, ctx)
-        failed = {r.path: r.reason for r in reports if r.verdict == ERROR}
-        return FilterRun(product_filter.run_key, failed)
-
-    return Job(run, name="Product filter", priority=Priority.BATCH, key="review-filter")
+def redecide(
+    store: ProjectStore, class_set: ClassSet, run_key: str, image_ids: Iterable[str] | None = None
+) -> dict[str, Verdict]:
+    """Apply (new) thresholds to the stored results of `run_key` and record them; runs no model.
+    image_id → verdict, for the images that have a result of that run."""
+    verdicts = StoredScores.load(store, run_key, image_ids).decide_all(class_set)
+    save_verdicts(store, run_key, verdicts)
+    return verdicts

@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.filter.classes import ClassSet
-
-PRODUCT, SKIPPED, UNCERTAIN, ERROR = "product", "skipped", "uncertain", "error"
-VERDICTS = (PRODUCT, SKIPPED, UNCERTAIN, ERROR)
-OTHER, OTHER_TOTAL = "other", "other_total"  # best "other" prompt; all of them together
+from engine.project.values import OTHER, PRODUCT, SKIPPED, UNCERTAIN
 
 
 @dataclass

@@ -1,10 +1,8 @@
-"""Thumbnails for the browser: JPEG draft decoding, a disk cache, and background loading that never
-blocks the caller.
+"""Thumbnails for the browser: JPEG draft decoding and a disk cache (the GUI loads them in the
+background, newest request first: gui/browse/thumbnail_browser.py).
 
 A 24 MP JPEG decodes in ~0.4 s; asking libjpeg for a 1/8-scale draft (`Image.draft`) decodes the same
-file in a few tens of milliseconds, and a cached thumbnail reads back in about a millisecond. Requests
-are served newest first (what the user scrolled to now matters more than what scrolled past), and
-requests no longer wanted can be dropped before they start.
+file in a few tens of milliseconds, and a cached thumbnail reads back in about a millisecond.
 """
 
 from __future__ import annotations
@@ -12,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import threading
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,64 +112,3 @@ class ThumbnailCache:
         if not self.cache_dir.is_dir():
             return 0
         return prune_oldest(self.cache_dir.glob("*/*.jpg"), max_bytes)
-
-
-class ThumbnailLoader:
-    """Background thumbnail loading with newest-first order.
-
-    `request(path)` returns at once; `on_ready(thumbnail)` is later called on a loader thread (the GUI
-    moves it to its own thread). A path already pending is moved to the front, not queued twice.
-    """
-
-    def __init__(self, cache: ThumbnailCache, on_ready: Callable[[Thumbnail], None], workers: int = 2):
-        self.cache = cache
-        self._on_ready = on_ready
-        self._pending: dict[Path, None] = {}  # insertion-ordered; the last one is served first
-        self._condition = threading.Condition()
-        self._closed = False
-        self._threads = [
-            threading.Thread(target=self._run, name=f"thumbnails-{i}", daemon=True) for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def request(self, path: Path) -> None:
-        with self._condition:
-            self._pending.pop(path, None)
-            self._pending[path] = None
-            self._condition.notify()
-
-    def retain(self, wanted: Iterable[Path]) -> None:
-        """Drop pending requests that are not in `wanted` (they scrolled out of view)."""
-        keep = set(wanted)
-        with self._condition:
-            for path in [p for p in self._pending if p not in keep]:
-                del self._pending[path]
-
-    @property
-    def pending(self) -> int:
-        with self._condition:
-            return len(self._pending)
-
-    def close(self, timeout: float = 5.0) -> None:
-        with self._condition:
-            self._closed = True
-            self._pending.clear()
-            self._condition.notify_all()
-        for thread in self._threads:
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._pending and not self._closed:
-                    self._condition.wait()
-                if self._closed:
-                    return
-                path = next(reversed(self._pending))
-                del self._pending[path]
-            thumbnail = self.cache.load(path)
-            with self._condition:
-                if self._closed:
-                    return
-            self._on_ready(thumbnail)

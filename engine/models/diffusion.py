@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.diffusion.samplers import SCHEDULERS
 from engine.models.config import RoleSpec
 from engine.models.errors import ModelError
 from engine.models.locate import resolve
@@ -158,15 +157,3 @@ def load_txt2img_pipeline(spec: RoleSpec, choice: DeviceChoice, memory: MemoryOp
 
     pipe = _load_pipeline(StableDiffusionPipeline, spec, choice)
     return _place(pipe, choice, memory or MemoryOptions())
-
-
-def set_scheduler(pipe: Any, name: str) -> None:
-    """Swap the pipeline's scheduler, keeping the model's noise schedule (its config)."""
-    import diffusers
-
-    if name not in SCHEDULERS:
-        raise ModelError(f"Unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}.")
-    class_name, options = SCHEDULERS[name]
-    base = getattr(pipe, "_shootstudio_base_scheduler_config", None) or pipe.scheduler.config
-    pipe._shootstudio_base_scheduler_config = base
-    pipe.scheduler = getattr(diffusers, class_name).from_config(base, **options)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.models.config import RoleSpec
-from engine.models.errors import MissingModel
+from engine.models.config import ModelsConfig, RoleSpec
+from engine.models.errors import MissingModel, ModelError
 
 
 def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
@@ -34,3 +34,18 @@ def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
                 f"`huggingface-cli download {spec.path}` ({type(error).__name__})",
             ) from error
     raise MissingModel(spec.role, str(local))
+
+
+# Roles whose weights are one file (a folder there is a mistake); the others are folders or either.
+FILE_ROLES = frozenset({"sam", "clip"})
+
+
+def role_problem(config: ModelsConfig, role: str) -> str | None:
+    """None when `role`'s weights are found, else the message that names the role, the path and the fix.
+
+    Cheap and torch-free: the GUI asks it to enable or explain its model actions."""
+    try:
+        resolve(config.spec(role), want_dir=False if role in FILE_ROLES else None)
+    except ModelError as error:
+        return str(error)
+    return None

@@ -22,10 +22,9 @@ from engine.project.history import MaskHistory, MaskStep, StrokeRecorder
 from engine.project.mask_ops import BBox, Brush
 from engine.project.masks import RegionLayer, load_region_layers, load_review_mask, save_review_mask
 from engine.project.store import ImageEntry, ProjectStore
+from engine.project.values import FLAGS
 
 MASK_KEY = "product"  # the one editable mask per image (the store keeps one edited mask per image)
-VERDICTS = ("product", "skipped", "uncertain", "error")
-FLAGS = ("pick", "reject")
 
 
 @dataclass
@@ -74,16 +73,17 @@ class ReviewImage:
 def index_entries(
     store: ProjectStore,
     paths: list[Path],
-    check: Callable[[], None] | None = None,
+    stopped: Callable[[], bool] | None = None,
     batch_seconds: float = 0.3,
 ) -> Iterator[dict[Path, ImageEntry]]:
     """Register every path (content hash, cached by size and mtime) and yield what the store knows,
-    in batches: {path: entry}. Run it off the UI thread; unreadable files are skipped."""
+    in batches: {path: entry}. Run it off the UI thread; unreadable files are skipped; it ends early
+    once `stopped()` is true (checked before each file)."""
     pending: list[Path] = []
     last = time.monotonic()
     for path in paths:
-        if check is not None:
-            check()
+        if stopped is not None and stopped():
+            return
         try:
             store.register(path)
         except OSError:
@@ -127,17 +127,20 @@ class ShootDocument:
         self.images: list[ShootImage] = []
         self.review: ReviewImage | None = None
         self._row_of: dict[Path, int] = {}
+        self._owns_store = False
         self._stroke: StrokeRecorder | None = None
         self._stroke_brush: Brush | None = None
         self._stroke_last: tuple[float, float] | None = None
 
     # -- folders -----------------------------------------------------------------------------
     def open_folder(self, folder: Path, store: ProjectStore | None = None) -> None:
-        """List the folder's images at once (no decoding, no hashing) and open its project store."""
+        """List the folder's images at once (no decoding, no hashing) with its project store (the
+        engine's, shared with its jobs; without one the document opens and later closes its own)."""
         folder = Path(folder)
         if not folder.is_dir():
             raise NotADirectoryError(f"Not a folder: {folder}")
         self.close()
+        self._owns_store = store is None
         self.store = store or ProjectStore.open(folder)
         self.folder = folder
         self.images = [ShootImage(path) for path in list_images(folder)]
@@ -146,7 +149,7 @@ class ShootDocument:
 
     def close(self) -> None:
         self.set_review(None)
-        if self.store is not None:
+        if self.store is not None and self._owns_store:
             self.store.close()
         was_open = self.folder is not None
         self.store, self.folder, self.images, self._row_of = None, None, [], {}
@@ -303,9 +306,8 @@ class ShootDocument:
 
 
 __all__ = [
-    "FLAGS",
     "MASK_KEY",
-    "VERDICTS",
+    "RegionLayer",
     "ReviewImage",
     "ShootDocument",
     "ShootImage",

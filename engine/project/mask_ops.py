@@ -24,9 +24,6 @@ class Brush:
     hardness: float = 0.8
     erase: bool = False
 
-    def with_radius(self, radius: float) -> Brush:
-        return Brush(max(1.0, min(radius, 2000.0)), self.hardness, self.erase)
-
 
 def clip_bbox(bbox: BBox, shape: tuple[int, ...]) -> BBox | None:
     y0, y1, x0, x1 = bbox

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.filter.verdict import OTHER, OTHER_TOTAL
 from engine.project.store import ProjectStore
+from engine.project.values import OTHER, OTHER_TOTAL
 
 
 @dataclass

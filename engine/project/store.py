@@ -21,15 +21,13 @@ store.save_recipe(image_id, "enhance", {...}) # free-form JSON recipes (enhance 
 Filter results are stored per (image content hash, run key), where the run key names the models and the
 settings that change model outputs (not the thresholds): `save_result`, `result`, `region_rows`,
 `set_verdict`. Every write is a short SQLite transaction (WAL journal) and every file goes through
-engine/atomic.py, so a crash loses at most the image being processed.
+engine/runtime/atomic.py, so a crash loses at most the image being processed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,15 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import platformdirs
 
+from engine.project.location import STORE_DIRNAME, content_hash, store_root_for
+from engine.project.values import FLAGS
 from engine.runtime.atomic import atomic_save
 from engine.runtime.embedding_cache import EmbeddingCache
 
-STORE_DIRNAME = ".shootstudio"
 SCHEMA_VERSION = 1
-FLAGS = ("pick", "reject")
-HASH_CHUNK = 1 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -67,37 +63,6 @@ CREATE TABLE IF NOT EXISTS flags(
 CREATE TABLE IF NOT EXISTS recipes(
     id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
 """
-
-
-def content_hash(path: Path) -> str:
-    """32 hex digits of BLAKE2b over the file's bytes: the image's identity, whatever its name."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _writable_dir(path: Path) -> bool:
-    try:
-        path.mkdir(parents=False, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-        return True
-    except OSError:
-        return False
-
-
-def store_root_for(folder: Path) -> Path:
-    """FOLDER/.shootstudio when writable, else a directory under the user's data dir for this folder."""
-    folder = folder.resolve()
-    local = folder / STORE_DIRNAME
-    if _writable_dir(local):
-        return local
-    tag = hashlib.sha1(str(folder).encode("utf-8")).hexdigest()[:16]
-    fallback = Path(platformdirs.user_data_dir("ShootStudio", appauthor=False)) / "projects" / tag
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
 
 
 @dataclass

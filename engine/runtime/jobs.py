@@ -1,7 +1,8 @@
 """Jobs: a unit of engine work with progress, cooperative cancellation and exactly one outcome.
 
 A job wraps a function `fn(ctx: JobContext) -> value`. The function reports progress with
-`ctx.progress(...)` and calls `ctx.check_cancelled()` between steps. The job ends in exactly one outcome:
+`ctx.progress(...)`, hands out intermediate results with `ctx.emit(event)` (a generated image, a training
+step), and calls `ctx.check_cancelled()` between steps. The job ends in exactly one outcome:
 `Succeeded(value)`, `Cancelled(reason)`, or `Failed(...)` carrying the error as data, never raised
 across threads.
 """
@@ -23,6 +24,7 @@ class Priority(IntEnum):
     INTERACTIVE = 0
     NORMAL = 5
     BATCH = 10
+    IDLE = 20  # work ahead (SAM embeddings of the next images): only when nothing else waits
 
 
 class JobCancelled(Exception):
@@ -87,6 +89,10 @@ class JobContext:
     def progress(self, done: float, total: float | None = None, message: str = "") -> None:
         self._job._emit_progress(Progress(done, total, message))
 
+    def emit(self, event: Any) -> None:
+        """An intermediate result for whoever watches the job (the GUI shows it while the job runs)."""
+        self._job._emit_event(event)
+
 
 class Job:
     """One piece of engine work. Create it, submit it to an `EngineWorker`, then wait or add callbacks.
@@ -115,6 +121,7 @@ class Job:
         self._outcome: Outcome | None = None
         self._done_callbacks: list[Callable[[Job], None]] = []
         self._progress_callbacks: list[Callable[[Progress], None]] = []
+        self._event_callbacks: list[Callable[[Any], None]] = []
         self.last_progress: Progress | None = None
 
     def __repr__(self) -> str:
@@ -166,6 +173,10 @@ class Job:
         with self._lock:
             self._progress_callbacks.append(callback)
 
+    def add_event_callback(self, callback: Callable[[Any], None]) -> None:
+        with self._lock:
+            self._event_callbacks.append(callback)
+
     # -- used by the worker ----------------------------------------------------------------------
     def _emit_progress(self, progress: Progress) -> None:
         self.last_progress = progress
@@ -173,6 +184,12 @@ class Job:
             callbacks = list(self._progress_callbacks)
         for callback in callbacks:
             callback(progress)
+
+    def _emit_event(self, event: Any) -> None:
+        with self._lock:
+            callbacks = list(self._event_callbacks)
+        for callback in callbacks:
+            callback(event)
 
     def _run(self) -> None:
         if self.cancel_requested:

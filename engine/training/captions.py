@@ -4,16 +4,13 @@ with the LoRA's activation tag first. Existing captions are kept unless asked to
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from engine.imaging.read import ImageReadError, list_images, read_image
 from engine.runtime.atomic import atomic_write_bytes
-from engine.runtime.jobs import EngineError, Job, JobContext, Priority
+from engine.runtime.jobs import EngineError, JobContext
 
 BATCH_SIZE = 8  # BLIP base: ~1 GB of activations at 8 × 384² on a GPU
 MAX_NEW_TOKENS = 40
@@ -21,6 +18,14 @@ MAX_NEW_TOKENS = 40
 
 class CaptionError(EngineError):
     exit_code = 2
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One caption written (an event of the caption job)."""
+
+    image: Path
+    text: str
 
 
 @dataclass
@@ -60,6 +65,8 @@ def read_caption(image: Path) -> str | None:
 
 def blip_captions(bundle: Any, images: list[Any]) -> list[str]:
     """Unconditional BLIP captions for PIL images (the registry's `CaptionerBundle`)."""
+    import torch
+
     model, processor = bundle.model, bundle.processor
     inputs = processor(images=images, return_tensors="pt")
     pixels = inputs["pixel_values"].to(model.device, model.dtype)
@@ -75,9 +82,9 @@ def caption_folder(
     *,
     tag: str | None = None,
     overwrite: bool = False,
-    on_caption: Callable[[Path, str], None] | None = None,
 ) -> CaptionReport:
-    """Caption every image of `folder` (not recursive). Originals are only read."""
+    """Caption every image of `folder` (not recursive), emitting a `Caption` per image written.
+    Originals are only read."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CaptionError(f"Not a folder: {folder}")
@@ -112,17 +119,7 @@ def caption_folder(
             target = caption_path(path)
             atomic_write_bytes(target, text.encode("utf-8"))
             report.written.append(target)
-            if on_caption is not None:
-                on_caption(path, text)
+            ctx.emit(Caption(path, text))
         done = min(start + BATCH_SIZE, len(todo))
         ctx.progress(done, len(todo), f"{done}/{len(todo)} captioned")
     return report
-
-
-def caption_job(folder: Path, registry: Any, *, tag: str | None = None, overwrite: bool = False) -> Job:
-    """The engine job for `caption_folder`; its value is the `CaptionReport`."""
-    return Job(
-        lambda ctx: caption_folder(folder, registry, ctx, tag=tag, overwrite=overwrite),
-        name="caption",
-        priority=Priority.BATCH,
-    )

@@ -13,14 +13,17 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from engine.imaging.read import ImageReadError, is_image_file, list_images, open_image, read_image
 from engine.runtime.jobs import EngineError
 from engine.training.captions import read_caption, tagged
+
+if TYPE_CHECKING:
+    import torch
 
 # Buckets span aspect ratios from 1:2 to 2:1 (kohya's defaults: sides from resolution/2 to resolution·2).
 MIN_BUCKET_FACTOR, MAX_BUCKET_FACTOR = 0.5, 2.0
@@ -137,6 +140,8 @@ def scan_folder(
 
 def load_pixels(image: TrainingImage) -> torch.Tensor:
     """CHW float in [-1, 1] at the image's bucket size: scaled to cover it, then centre-cropped."""
+    import torch
+
     try:
         rgb = read_image(image.path).pil()
     except ImageReadError as error:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.diffusion.callbacks import StepCallback
+from engine.diffusion.recipes import render_prompt
 from engine.imaging.outputs import format_parameters, free_path, save_png
 from engine.runtime.jobs import JobContext
 
@@ -42,8 +44,6 @@ def save_samples(
     import torch
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 
-    from engine.diffusion.generate import render_prompt
-
     pipe = StableDiffusionPipeline(
         vae=parts.vae,
         text_encoder=parts.text_encoder,
@@ -56,11 +56,6 @@ def save_samples(
     )
     pipe.set_progress_bar_config(disable=True)
     prompt = render_prompt(settings.template, settings.product_class, config.tag)
-
-    def stop_on_cancel(pipe: Any, step: int, timestep: Any, kwargs: dict) -> dict:
-        if ctx.cancelled:
-            pipe._interrupt = True
-        return kwargs
 
     paths = []
     for index in range(settings.count):
@@ -75,7 +70,7 @@ def save_samples(
                 num_inference_steps=settings.steps,
                 guidance_scale=settings.guidance,
                 generator=torch.Generator("cpu").manual_seed(seed),
-                callback_on_step_end=stop_on_cancel,
+                callback_on_step_end=StepCallback(ctx),
             ).images[0]
         ctx.check_cancelled()
         parameters = format_parameters(

@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from engine.runtime.jobs import Job, JobCancelled, JobContext, Priority
+from engine.runtime.jobs import JobCancelled, JobContext
 from engine.training.checkpoint import load_resume_state, save_lora, save_resume_state
 from engine.training.config import (
     CheckpointEvent,
@@ -84,11 +83,9 @@ class LoraTrainer:
         parts: Components,
         device: torch.device,
         ctx: JobContext,
-        on_event: Callable[[object], None] | None = None,
     ):
         config.validate()
         self.config, self.parts, self.device, self.ctx = config, parts, device, ctx
-        self.on_event = on_event or (lambda event: None)
         self.precision = resolve_precision(config.mixed_precision, device.type)
         self.weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
         unet, vae, text_encoder = parts.unet, parts.vae, parts.text_encoder
@@ -268,7 +265,7 @@ class LoraTrainer:
                         self.total_steps,
                         f"epoch {epoch + 1}/{config.epochs}, loss {sum(recent) / len(recent):.4f}",
                     )
-                    self.on_event(StepEvent(self.step, self.total_steps, epoch + 1, loss))
+                    self.ctx.emit(StepEvent(self.step, self.total_steps, epoch + 1, loss))
                 self._end_of_epoch(epoch + 1)
         except JobCancelled:
             save_resume_state(self)  # cancel keeps the epoch checkpoints and where it stopped
@@ -293,7 +290,7 @@ class LoraTrainer:
             )
             save_resume_state(self)
             self.result.checkpoints.append(path)
-            self.on_event(CheckpointEvent(epoch, path))
+            self.ctx.emit(CheckpointEvent(epoch, path))
         sample = config.sample
         if sample.every_epochs and (epoch % sample.every_epochs == 0 or epoch == config.epochs):
             for model in self.trainable:
@@ -305,24 +302,15 @@ class LoraTrainer:
             for model in self.trainable:
                 model.train()
             self.result.samples += paths
-            self.on_event(SampleEvent(epoch, paths))
+            self.ctx.emit(SampleEvent(epoch, paths))
 
 
-def train_lora(
-    config: TrainingConfig, registry: Any, ctx: JobContext, on_event: Callable[[object], None] | None = None
-) -> TrainingResult:
+def train_lora(config: TrainingConfig, registry: Any, ctx: JobContext) -> TrainingResult:
+    """Train the LoRA `config` describes; steps, checkpoints and samples are emitted as events
+    (`StepEvent`, `CheckpointEvent`, `SampleEvent`) to the job's watchers."""
     config.validate()  # before loading a model
     ctx.progress(0, None, "loading SD 1.5")
     device = registry.choice.device
     precision = resolve_precision(config.mixed_precision, device.type)
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
-    return LoraTrainer(config, load_components(registry, dtype), device, ctx, on_event).run()
-
-
-def training_job(
-    config: TrainingConfig, registry: Any, on_event: Callable[[object], None] | None = None
-) -> Job:
-    """The engine job; its value is the `TrainingResult`. `on_event` runs on the engine thread."""
-    return Job(
-        lambda ctx: train_lora(config, registry, ctx, on_event), name="train LoRA", priority=Priority.BATCH
-    )
+    return LoraTrainer(config, load_components(registry, dtype), device, ctx).run()

@@ -4,9 +4,6 @@ shoot from stored scores while they move (no model runs)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,23 +23,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.filter.classes import ClassSet, ProductClass
-from engine.filter.scores import (
+from engine.api import (
+    ERROR,
+    PICK,
+    PRODUCT,
+    REJECT,
+    SKIPPED,
+    UNCERTAIN,
+    ClassSet,
+    Failed,
+    FilterRequest,
+    Job,
+    Outcome,
+    ProductClass,
     StoredScores,
-    filter_job,
-    load_scores,
+    Succeeded,
     load_shoot_classes,
     save_shoot_classes,
     save_verdicts,
 )
 from engine.project.document import ShootDocument
-from engine.runtime.jobs import Failed, Job, Succeeded
-from gui.background import Background
+from gui.background import BackgroundTasks
 from gui.bridge import EngineBridge
 from gui.browse.thumbnail_browser import ThumbnailBrowser
 
-SHOWN = (("product", "Product"), ("uncertain", "Uncertain"), ("skipped", "Skipped"), ("error", "Error"))
-FLAGS = (("Any flag", "any"), ("Picked", "pick"), ("Rejected", "reject"), ("Unflagged", None))
+SHOWN = ((PRODUCT, "Product"), (UNCERTAIN, "Uncertain"), (SKIPPED, "Skipped"), (ERROR, "Error"))
+FLAG_CHOICES = (("Any flag", "any"), ("Picked", PICK), ("Rejected", REJECT), ("Unflagged", None))
 
 
 class FilterPanel(QWidget):
@@ -51,22 +57,15 @@ class FilterPanel(QWidget):
         document: ShootDocument,
         browser: ThumbnailBrowser,
         bridge: EngineBridge,
-        background: Background,
-        registry_source: Callable[[], object],
+        tasks: BackgroundTasks,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.document, self.browser, self.bridge, self.background = document, browser, bridge, background
-        # Class edits are saved on pool threads; saves must not overtake each other (latest wins).
-        self._classes_to_save: tuple | None = None
-        self._pending_lock, self._write_lock = threading.Lock(), threading.Lock()
-        self._save_generation = 0  # bumps with each verdict save asked for; only the newest writes
-        self.registry_source = registry_source
+        self.document, self.browser, self.bridge, self.tasks = document, browser, bridge, tasks
         self.class_set: ClassSet | None = None
         self.scores = StoredScores(None)
-        self._decide_generation = 0
         self._job: Job | None = None
-        self.filter_settings = None  # engine.product_filter.FilterSettings; None: the filter's defaults
+        self.filter_settings = None  # engine/filter/run.FilterSettings; None: the filter's defaults
         layout = QVBoxLayout(self)
 
         show = QGroupBox("Show")
@@ -81,7 +80,7 @@ class FilterPanel(QWidget):
         self.class_combo = QComboBox()
         self.class_combo.currentIndexChanged.connect(self._apply_criteria)
         self.flag_combo = QComboBox()
-        for label, value in FLAGS:
+        for label, value in FLAG_CHOICES:
             self.flag_combo.addItem(label, value)
         self.flag_combo.currentIndexChanged.connect(self._apply_criteria)
         grid.addWidget(self.class_combo, 3, 0)
@@ -137,7 +136,6 @@ class FilterPanel(QWidget):
 
         self._refresh_timer = QTimer(self, interval=700)  # verdicts fill in while the filter runs
         self._refresh_timer.timeout.connect(self._refresh_entries)
-        bridge.job_finished.connect(self._job_finished)
         document.folder_opened.connect(self._folder_opened)
         document.entries_updated.connect(lambda rows: self._show_counts())
 
@@ -169,7 +167,11 @@ class FilterPanel(QWidget):
     # -- classes -----------------------------------------------------------------------------
     def _folder_opened(self, folder) -> None:
         store = self.document.store
-        self.background.run(lambda: (load_shoot_classes(store), load_scores(store)), self._loaded)
+        self.tasks.run(
+            "filter-panel-load",
+            lambda: (load_shoot_classes(store.root), StoredScores.load(store)),
+            self._loaded,
+        )
 
     def _loaded(self, value) -> None:
         self.class_set, self.scores = value
@@ -242,20 +244,10 @@ class FilterPanel(QWidget):
         prompts_changed = self.class_set is None or class_set.prompts_key() != self.class_set.prompts_key()
         self.class_set = class_set
         self._fill_table()
-        if store is not None:
-            with self._pending_lock:
-                self._classes_to_save = (store, class_set)
-            self.background.run(self._write_latest_classes)
+        if store is not None:  # latest wins: an older save never lands after a newer one
+            self.tasks.run("save-classes", lambda: save_shoot_classes(store.root, class_set))
         if prompts_changed and self.scores.run_key:
             self.counts_label.setText("Classes or prompts changed: run the filter again to score them.")
-
-    def _write_latest_classes(self) -> None:
-        """On a pool thread: write the newest class set; an older save never lands after a newer one."""
-        with self._write_lock:
-            with self._pending_lock:
-                pending, self._classes_to_save = self._classes_to_save, None
-            if pending is not None:
-                save_shoot_classes(*pending)
 
     def _class_selected(self) -> None:
         row = self.table.currentRow()
@@ -279,75 +271,66 @@ class FilterPanel(QWidget):
         self.redecide(save=not self.threshold_slider.isSliderDown())
 
     def redecide(self, save: bool = False) -> None:
-        """Verdicts for the current thresholds, computed off the UI thread (latest wins)."""
-        if self.class_set is None or not self.scores.run_key:
+        """Verdicts for the current thresholds from the stored scores, computed off the UI thread (latest
+        wins); with `save`, also recorded in the store with the classes."""
+        class_set, scores, store = self.class_set, self.scores, self.document.store
+        if class_set is None or not scores.run_key or store is None:
             return
-        self._decide_generation += 1
-        generation, class_set, scores = self._decide_generation, self.class_set, self.scores
-        if set(class_set.names) - {n for r in scores.regions.values() for _, s in r for n in s}:
+        if set(class_set.names) - scores.scored_classes():
             return  # a class the stored run never scored: the filter must run again
-        store = self.document.store
+        self.tasks.run("decide", lambda: scores.decide_all(class_set), self._decided)
         if save:
-            self._save_generation += 1
-            with self._pending_lock:
-                self._classes_to_save = (store, class_set)
-        save_generation = self._save_generation
+            self.tasks.run(
+                "save-verdicts", lambda: save_verdicts(store, scores.run_key, scores.decide_all(class_set))
+            )
+            self.tasks.run("save-classes", lambda: save_shoot_classes(store.root, class_set))
 
-        def work():
-            verdicts = scores.decide_all(class_set)
-            if save:
-                with self._write_lock:  # an older decision never lands over a newer one
-                    if save_generation == self._save_generation:
-                        save_verdicts(store, scores.run_key, verdicts)
-                self._write_latest_classes()
-            return verdicts
-
-        def done(verdicts) -> None:
-            if generation == self._decide_generation:
-                self.document.apply_verdicts(verdicts)
-                counts = StoredScores.count(verdicts)
-                counts[None] = len(self.document.images) - len(verdicts)
-                self._show_counts(counts)
-
-        self.background.run(work, done)
+    def _decided(self, verdicts: dict) -> None:
+        self.document.apply_verdicts(verdicts)
+        counts = StoredScores.count(verdicts)
+        counts[None] = len(self.document.images) - len(verdicts)
+        self._show_counts(counts)
 
     def _save_decisions(self) -> None:
         self.redecide(save=True)
 
     # -- running the filter ------------------------------------------------------------------
     def run(self, selection: bool = False) -> Job | None:
-        store = self.document.store
-        if store is None or self.class_set is None:
+        folder = self.document.folder
+        if folder is None or self.class_set is None:
             return None
         rows = self.browser.selected_rows() if selection else range(len(self.document.images))
         paths = [self.document.images[r].path for r in rows]
         if not paths:
             return None
-        self._job = filter_job(self.registry_source, store, self.class_set, paths, self.filter_settings)
-        self.bridge.submit(self._job)
+        request = FilterRequest(folder, paths, self.class_set, self.filter_settings)
+        self._job = self.bridge.submit(self.bridge.engine.filter(request), on_done=self._finished, owner=self)
         self._refresh_timer.start()
         return self._job
 
     def _refresh_entries(self) -> None:
         store = self.document.store
         if store is not None:
-            self.background.run(
-                lambda: {entry.path: entry for entry in store.images()}, self.document.apply_index
+            self.tasks.run(
+                "refresh-entries",
+                lambda: {entry.path: entry for entry in store.images()},
+                self.document.apply_index,
             )
 
-    def _job_finished(self, job: Job) -> None:
-        if job is not self._job:
-            return
+    def _finished(self, outcome: Outcome) -> None:
+        self._job = None
         self._refresh_timer.stop()
         self._refresh_entries()
         store = self.document.store
-        if isinstance(job.outcome, Succeeded) and store is not None:
-            run = job.outcome.value
-            self.background.run(lambda: load_scores(store, run.run_key), self._scores_loaded)
+        if isinstance(outcome, Succeeded) and store is not None:
+            run = outcome.value
+            self.tasks.run(
+                "filter-panel-scores", lambda: StoredScores.load(store, run.run_key), self._scores_loaded
+            )
             if run.failed:
                 self._show_failures(run.failed)
-        elif isinstance(job.outcome, Failed):
-            self.problem_label.setText(f"The filter stopped: {job.outcome.message}")
+        elif isinstance(outcome, Failed):
+            self.problem_label.setText(f"The filter stopped: {outcome.message}")
             self.problem_label.setVisible(True)
 
     def _show_failures(self, failed: dict) -> None:
@@ -355,7 +338,7 @@ class FilterPanel(QWidget):
         rows = []
         for row, image in enumerate(self.document.images):
             if image.path in failed:
-                image.verdict, image.reason, image.classes = "error", failed[image.path], {}
+                image.verdict, image.reason, image.classes = ERROR, failed[image.path], {}
                 rows.append(row)
         self.document.entries_updated.emit(rows)
         first = next(iter(failed.values()))

@@ -2,8 +2,9 @@
 badges, and a grid view that asks only for what it shows.
 
 Qt's list view calls `data()` only for the items it paints (with uniform item sizes), so a thumbnail is
-requested only when it scrolls into view; a loader thread decodes it (engine/thumbnails.py) and the model
-repaints that one cell. Scrolling never waits: a cell without its thumbnail yet draws a placeholder.
+requested only when it scrolls into view; a background task decodes it (engine/imaging/thumbnails.py),
+newest request first, and the model repaints that one cell. Scrolling never waits: a cell without its
+thumbnail yet draws a placeholder, and requests that scrolled away are dropped before they start.
 """
 
 from __future__ import annotations
@@ -28,24 +29,19 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from engine.imaging.thumbnails import Thumbnail, ThumbnailCache, ThumbnailLoader
+from engine.api import ERROR, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, Thumbnail, ThumbnailCache
 from engine.project.document import ShootDocument, ShootImage
+from gui.background import BackgroundTasks
 
 ImageRole = Qt.ItemDataRole.UserRole + 1
 MEMORY_THUMBNAILS = 1500  # ~130 kB each: the LRU holds a few screens of a big folder
 CELL = QSize(176, 168)
 VERDICT_COLOURS = {
-    "product": QColor(46, 160, 90),
-    "skipped": QColor(110, 110, 110),
-    "uncertain": QColor(215, 150, 30),
-    "error": QColor(200, 50, 50),
+    PRODUCT: QColor(46, 160, 90),
+    SKIPPED: QColor(110, 110, 110),
+    UNCERTAIN: QColor(215, 150, 30),
+    ERROR: QColor(200, 50, 50),
 }
-
-
-class _Relay(QObject):
-    """Carries loader-thread results to the GUI thread (queued signal)."""
-
-    ready = Signal(object, object)  # Path, QImage | str (error)
 
 
 class ThumbnailModel(QAbstractListModel):
@@ -55,48 +51,47 @@ class ThumbnailModel(QAbstractListModel):
         super().__init__(parent)
         self.document = document
         self._cache_dir = cache_dir
+        self._cache: ThumbnailCache | None = None
         self._images: OrderedDict[Path, QImage] = OrderedDict()
         self._errors: dict[Path, str] = {}
-        self._requested: set[Path] = set()
+        self._requested: set[Path] = set()  # asked for, not arrived yet
         self._row_of: dict[Path, int] = {}
         self.arrived = 0
-        self._relay = _Relay()
-        self._relay.ready.connect(self._on_ready)
-        self.loader: ThumbnailLoader | None = None
+        self.tasks = BackgroundTasks(workers=2, newest_first=True, parent=self)
         document.folder_opened.connect(self._reset)
         document.folder_closed.connect(lambda: self._reset(None))
         document.entries_updated.connect(self._rows_changed)
 
     def close(self) -> None:
-        if self.loader is not None:
-            self.loader.close()
-            self.loader = None
+        self.tasks.close()
 
     def _reset(self, folder: Path | None) -> None:
         """A folder opened (or, with None, closed): start over with its images."""
         self.beginResetModel()
-        self.close()
+        self.tasks.retain(lambda key: False)
         self._images.clear()
         self._errors.clear()
         self._requested.clear()
         self._row_of = {image.path: row for row, image in enumerate(self.document.images)}
         self.arrived = 0
         store = self.document.store
+        self._cache = None
         if store is not None:
-            cache_dir = self._cache_dir or store.root / "cache" / "thumbnails"
-            self.loader = ThumbnailLoader(ThumbnailCache(cache_dir), self._from_loader)
+            self._cache = ThumbnailCache(self._cache_dir or store.root / "cache" / "thumbnails")
         self.endResetModel()
 
-    def _from_loader(self, thumb: Thumbnail) -> None:
-        # Loader thread: QImage (unlike QPixmap) may be built here; copy() detaches it from numpy.
+    def _decode(self, cache: ThumbnailCache, path: Path) -> QImage | str:
+        """On a background thread: QImage (unlike QPixmap) may be built here; copy() detaches it."""
+        thumb: Thumbnail = cache.load(path)
         if thumb.rgb is None:
-            self._relay.ready.emit(thumb.path, thumb.error)
-            return
+            return thumb.error
         rgb = np.ascontiguousarray(thumb.rgb)
         image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
-        self._relay.ready.emit(thumb.path, image.copy())
+        return image.copy()
 
-    def _on_ready(self, path: Path, image: QImage | str) -> None:
+    def _on_ready(self, cache: ThumbnailCache, path: Path, image: QImage | str) -> None:
+        if cache is not self._cache:
+            return  # another folder opened meanwhile
         self._requested.discard(path)
         if isinstance(image, str):
             self._errors[path] = image
@@ -128,17 +123,21 @@ class ThumbnailModel(QAbstractListModel):
         if image is not None:
             self._images.move_to_end(path)
             return image
-        if path not in self._requested and path not in self._errors and self.loader is not None:
+        cache = self._cache
+        if cache is not None and path not in self._errors and path not in self._requested:
             self._requested.add(path)
-            self.loader.request(path)
+            self.tasks.run(
+                path,
+                lambda: self._decode(cache, path),
+                lambda result: self._on_ready(cache, path, result),
+                lambda error: self._on_ready(cache, path, f"{path.name}: {error}"),
+            )
         return None
 
     def keep_only(self, rows: range) -> None:
         """Forget pending requests outside `rows` (they scrolled away before decoding)."""
-        if self.loader is None:
-            return
         wanted = {self.document.images[r].path for r in rows if 0 <= r < len(self.document.images)}
-        self.loader.retain(wanted)
+        self.tasks.retain(lambda path: path in wanted)
         self._requested &= wanted
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -218,7 +217,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             size = thumb.size().scaled(picture_area.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(picture_area.center())
-            if image.flag == "reject":
+            if image.flag == REJECT:
                 painter.setOpacity(0.35)
             painter.drawImage(target, thumb)
             painter.setOpacity(1.0)
@@ -231,9 +230,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         )
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignCenter, name)
         if image.verdict:
-            label = (
-                ", ".join(image.classes) if image.verdict == "product" and image.classes else image.verdict
-            )
+            label = ", ".join(image.classes) if image.verdict == PRODUCT and image.classes else image.verdict
             self._chip(painter, picture_area, label, VERDICT_COLOURS.get(image.verdict, QColor(90, 90, 90)))
         if image.flag:
             self._flag(painter, picture_area, image.flag)
@@ -260,10 +257,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def _flag(self, painter: QPainter, area: QRect, flag: str) -> None:
         rect = QRect(area.right() - 26, area.y() + 4, 22, 22)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(40, 170, 80) if flag == "pick" else QColor(210, 50, 50))
+        painter.setBrush(QColor(40, 170, 80) if flag == PICK else QColor(210, 50, 50))
         painter.drawEllipse(rect)
         painter.setPen(QPen(QColor(255, 255, 255), 2.2))
-        if flag == "pick":  # a tick
+        if flag == PICK:  # a tick
             painter.drawPolyline([rect.center() + QPoint(dx, dy) for dx, dy in ((-6, 0), (-2, 5), (6, -5))])
         else:  # a cross
             c = rect.center()

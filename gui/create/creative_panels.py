@@ -1,17 +1,15 @@
 """Wire the enhancement and generation panels and the LoRA training dialog into the review desk.
 
-They share the review desk's model registry (created lazily on the engine side), so SAM, CLIP and
-SD 1.5 are loaded once and released together under one memory budget.
+They all go through the window's engine bridge, so SAM, CLIP and SD 1.5 live in one model registry and
+are loaded once and released together under one memory budget.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtGui import QAction
 
-from engine.diffusion.batch import items_from_store
 from gui.create.enhance_panel import EnhancePanel
 from gui.create.generate_panel import GeneratePanel
 from gui.create.training_dialog import TrainingDialog
@@ -19,24 +17,13 @@ from gui.create.training_dialog import TrainingDialog
 OUTPUT_FOLDER = "ShootStudio output"  # beside the originals, never over them; not listed as a shoot image
 
 
-class LazyRegistry:
-    """Looks like the model registry; creates it on first use (creating it imports torch)."""
-
-    def __init__(self, provider):
-        self._provider = provider
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._provider(), name)
-
-
 class CreativePanels:
     """Owns the Enhance and Generate docks and the Train LoRA dialog of one main window."""
 
     def __init__(self, window):
         self.window = window
-        provider = window.sam.sam.registry
-        self.enhance = EnhancePanel(window.bridge, provider)
-        self.generate = GeneratePanel(window.bridge, LazyRegistry(provider))
+        self.enhance = EnhancePanel(window.bridge)
+        self.generate = GeneratePanel(window.bridge)
         self.enhance_dock = window.add_panel("Enhance", self.enhance)
         self.generate_dock = window.add_panel("Generate", self.generate)
         window.mask_dock.raise_()
@@ -55,9 +42,8 @@ class CreativePanels:
     def _folder_opened(self, folder: Path) -> None:
         output = folder / OUTPUT_FOLDER
         self.enhance.set_output_dir(output / "enhanced")
+        self.enhance.set_batch_folder(folder)
         self.generate.output.setText(str(output / "generated"))
-        store = self.window.document.store
-        self.enhance.set_batch_source(lambda class_name: items_from_store(store, class_name or None))
 
     def _review_changed(self, review) -> None:
         if review is None:
@@ -74,9 +60,7 @@ class CreativePanels:
 
     def show_training(self) -> TrainingDialog:
         if self.training is None or not self.training.isVisible():
-            registry = LazyRegistry(self.window.sam.sam.registry)
-            folder = self.window.folder
-            self.training = TrainingDialog(self.window.bridge, registry, folder, parent=self.window)
+            self.training = TrainingDialog(self.window.bridge, self.window.folder, parent=self.window)
         self.training.show()
         self.training.raise_()
         return self.training

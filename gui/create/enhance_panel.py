@@ -2,20 +2,18 @@
 
 A standalone widget the main window docks beside the canvas:
 
-    panel = EnhancePanel(bridge, registry_provider=lambda: registry, output_dir=folder / "enhanced")
+    panel = EnhancePanel(bridge, output_dir=folder / "enhanced")
     panel.set_image(path, mask, class_name)      # mask: HxW bool/uint8, upright, the image's size
     panel.variant_accepted.connect(...)          # Path of the written file
-    panel.set_batch_source(lambda cls: items_from_store(store, cls))   # enables "Enhance all of class"
+    panel.set_batch_folder(folder)               # enables "Enhance all of this class" (the store's images)
 
-All model work runs as engine jobs through `EngineBridge` (the GUI thread never touches torch); results
-come back as the job's outcome on the GUI thread.
+All model work runs as engine jobs through `EngineBridge` (the GUI thread never touches torch); each
+job's outcome comes back to this panel's own callback on the GUI thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -34,14 +32,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.diffusion.batch import BatchItem, enhance_batch
-from engine.diffusion.enhance import (
+from engine.api import (
+    BatchItem,
+    BatchRequest,
+    Cancelled,
     EnhanceRecipe,
-    EnhanceResult,
-    enhance,
-    save_variant,
+    EnhanceRequest,
+    Failed,
+    Job,
+    Outcome,
+    Progress,
+    Succeeded,
 )
-from engine.runtime.jobs import Cancelled, Failed, Job, Priority, Succeeded
 from gui.bridge import EngineBridge
 from gui.create.enhance_compare import CompareView, qimage_from_rgb8
 from gui.create.enhance_settings import EnhanceSettings
@@ -56,26 +58,15 @@ class EnhancePanel(QWidget):
     run_finished = Signal(str)  # "done" | "cancelled" | "failed"
     batch_finished = Signal(object)  # BatchReport, or None when cancelled/failed
 
-    def __init__(
-        self,
-        bridge: EngineBridge,
-        registry_provider: Callable[[], Any],
-        output_dir: Path | None = None,
-        parent: QWidget | None = None,
-    ):
+    def __init__(self, bridge: EngineBridge, output_dir: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.bridge = bridge
-        self.registry_provider = registry_provider
         self.output_dir = output_dir
         self._image: tuple[Path, np.ndarray, str] | None = None
-        self._job: Job | None = None
-        self._save_job: Job | None = None
-        self._batch_job: Job | None = None
-        self._batch_source: Callable[[str], list[BatchItem]] | None = None
-        self._result: EnhanceResult | None = None
+        self._job: Job | None = None  # a single run or a batch: progress and Cancel follow it
+        self._batch_folder: Path | None = None
+        self._result = None  # the last run's EnhanceResult
         self._build()
-        bridge.job_progress.connect(self._on_progress)
-        bridge.job_finished.connect(self._on_finished)
         self._update_buttons()
 
     # -- public API ------------------------------------------------------------------------------------
@@ -92,43 +83,37 @@ class EnhancePanel(QWidget):
     def set_output_dir(self, folder: Path) -> None:
         self.output_dir = Path(folder)
 
-    def set_batch_source(self, source: Callable[[str], list[BatchItem]] | None) -> None:
-        """`source(class_name)` gives the batch items (e.g. `items_from_store(store, class_name)`)."""
-        self._batch_source = source
+    def set_batch_folder(self, folder: Path | None) -> None:
+        """The shoot whose `product` images "Enhance all of this class" works on (its project store)."""
+        self._batch_folder = folder
         self._update_buttons()
 
     def run_batch(self, items: list[BatchItem] | None = None, class_name: str | None = None) -> Job | None:
         """Apply the current recipe to every `product` item of `class_name` (default: the current
-        image's class) into the output folder: progress per image, Cancel stops it, a rerun resumes."""
+        image's class) into the output folder: progress per image, Cancel stops it, a rerun resumes.
+        Without `items`, the items are the batch folder's images."""
         class_name = class_name if class_name is not None else self.settings.class_edit.text()
-        if self._job is not None or self._batch_job is not None or self.output_dir is None:
+        if self._job is not None or self.output_dir is None or (items is None and self._batch_folder is None):
             return None
         try:
             recipe = self.recipe()
             recipe.validate()
-            if items is None and self._batch_source is not None:
-                items = self._batch_source(class_name)
         except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
             self.status.setText(str(error))
             return None
-        provider, folder, chosen = self.registry_provider, self.output_dir, list(items or [])
-        self._batch_job = Job(
-            lambda ctx: enhance_batch(chosen, recipe, provider(), folder, ctx, class_name or None),
-            name=f"enhance all {class_name or 'images'}",
-            priority=Priority.BATCH,
-        )
-        self._job = self._batch_job  # progress and Cancel follow it like a single run
+        folder = self._batch_folder if items is None else None
+        request = BatchRequest(recipe, self.output_dir, folder, class_name or None, list(items or []))
         self.status.setText(f"Enhancing every {class_name or 'product'} image…")
-        self.bridge.submit(self._batch_job)
-        self._update_buttons()
-        return self._batch_job
+        self._start(self.bridge.engine.enhance_batch(request), self._batch_done)
+        return self._job
 
     def recipe(self) -> EnhanceRecipe:
         """The settings as the user set them (raises `EngineError` for a bad LoRA entry)."""
         return self.settings.recipe()
 
     @property
-    def result(self) -> EnhanceResult | None:
+    def result(self):
+        """The last run's `EnhanceResult`, or None."""
         return self._result
 
     # -- building --------------------------------------------------------------------------------------
@@ -196,19 +181,18 @@ class EnhancePanel(QWidget):
             self.status.setText(str(error))
             return None
         path, live_mask, class_name = self._image
-        mask = live_mask.copy()  # the job's own snapshot: the canvas may keep painting meanwhile
-        provider = self.registry_provider
-
-        def work(ctx):
-            return enhance(path, mask, recipe, provider(), ctx, class_name=class_name)
-
+        # The job's own snapshot: the canvas may keep painting meanwhile.
+        request = EnhanceRequest(path, live_mask.copy(), recipe, class_name)
         self._show_result(None)
-        self._job = Job(work, name=f"enhance {path.name}", priority=Priority.NORMAL)
         self.progress.setValue(0)
         self.status.setText(f"Enhancing {path.name}…")
-        self.bridge.submit(self._job)
-        self._update_buttons()
+        self._start(self.bridge.engine.enhance(request), self._run_done)
         return self._job
+
+    def _start(self, job: Job, on_done) -> None:
+        self._job = job
+        self.bridge.submit(job, on_done=on_done, on_progress=self._on_progress, owner=self)
+        self._update_buttons()
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -222,38 +206,29 @@ class EnhancePanel(QWidget):
             if self.output_dir is None:
                 self.status.setText("No output folder set.")
             return None
-        variant, folder, keep = result.variants[row], self.output_dir, self.settings.keep_format.isChecked()
-        job = Job(lambda ctx: save_variant(result, variant, folder, keep), name="save variant")
-        self._save_job = job
-        self.bridge.submit(job)
+        job = self.bridge.engine.save_variant(
+            result, row, self.output_dir, self.settings.keep_format.isChecked()
+        )
+        self.bridge.submit(job, on_done=self._saved, owner=self)
         self.status.setText(f"Saving variant {row + 1}…")
         return job
 
-    # -- engine events (GUI thread) ----------------------------------------------------------------------
-    def _on_progress(self, job: Job, progress) -> None:
-        if job is self._job and progress.fraction is not None:
+    # -- engine results (GUI thread) ---------------------------------------------------------------------
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.fraction is not None:
             self.progress.setValue(int(progress.fraction * 1000))
             if progress.message:
                 self.status.setText(f"Enhancing: {progress.message}")
 
-    def _on_finished(self, job: Job) -> None:
-        if job is self._save_job:
-            self._save_job = None
-            if isinstance(job.outcome, Succeeded):
-                self.status.setText(f"Saved {job.outcome.value.name}")
-                self.variant_accepted.emit(job.outcome.value)
-            else:
-                self.status.setText(f"Not saved: {getattr(job.outcome, 'message', 'cancelled')}")
-            return
-        if job is not self._job:
-            return
+    def _saved(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            self.status.setText(f"Saved {outcome.value.name}")
+            self.variant_accepted.emit(outcome.value)
+        else:
+            self.status.setText(f"Not saved: {getattr(outcome, 'message', 'cancelled')}")
+
+    def _run_done(self, outcome: Outcome) -> None:
         self._job = None
-        outcome = job.outcome
-        if job is self._batch_job:
-            self._batch_job = None
-            self._report_batch(outcome)
-            self._update_buttons()
-            return
         if isinstance(outcome, Succeeded):
             self._show_result(outcome.value)
             self.progress.setValue(1000)
@@ -268,7 +243,8 @@ class EnhancePanel(QWidget):
             self.run_finished.emit("failed")
         self._update_buttons()
 
-    def _report_batch(self, outcome) -> None:
+    def _batch_done(self, outcome: Outcome) -> None:
+        self._job = None
         if isinstance(outcome, Succeeded):
             report = outcome.value
             self.progress.setValue(1000)
@@ -282,9 +258,10 @@ class EnhancePanel(QWidget):
             text = "cancelled (finished images are kept; run again to resume)"
             self.status.setText(f"Batch {text if isinstance(outcome, Cancelled) else outcome.message}")
             self.batch_finished.emit(None)
+        self._update_buttons()
 
     # -- display ---------------------------------------------------------------------------------------
-    def _show_result(self, result: EnhanceResult | None) -> None:
+    def _show_result(self, result) -> None:
         self._result = result
         self.strip.clear()
         self.compare.set_images(None, None)
@@ -314,6 +291,6 @@ class EnhancePanel(QWidget):
     def _update_buttons(self) -> None:
         running = self._job is not None
         self.run_button.setEnabled(self._image is not None and not running)
-        self.batch_button.setEnabled(self._batch_source is not None and not running)
+        self.batch_button.setEnabled(self._batch_folder is not None and not running)
         self.cancel_button.setEnabled(running)
         self.accept_button.setEnabled(self._result is not None and not running)

@@ -5,21 +5,16 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
-    QSpinBox,
     QWidget,
 )
 
-from engine.diffusion.enhance import DEFAULT_NEGATIVE, DEFAULT_TEMPLATE, EnhanceRecipe
-from engine.diffusion.lora import parse_lora_arg
-from engine.diffusion.samplers import SCHEDULERS
+from engine.api import DEFAULT_TEMPLATE, ENHANCE_NEGATIVE, SCHEDULERS, EnhanceRecipe
+from gui.widgets.forms import float_spin, int_spin
+from gui.widgets.lora_picker import LoraPicker
 
 
 class EnhanceSettings(QGroupBox):
@@ -31,14 +26,13 @@ class EnhanceSettings(QGroupBox):
 
     def recipe(self) -> EnhanceRecipe:
         """The recipe the fields describe (raises `EngineError` for a bad LoRA entry)."""
-        loras = tuple(parse_lora_arg(t.strip()) for t in self.lora_edit.text().split(";") if t.strip())
         seed = self.seed_spin.value()
         return EnhanceRecipe(
             prompt=self.prompt_edit.toPlainText().strip() or DEFAULT_TEMPLATE,
             negative_prompt=self.negative_edit.text(),
             control=self.control_check.isChecked(),
             control_scale=self.control_scale.value(),
-            loras=loras,
+            loras=tuple(self.loras.specs()),
             strength=self.strength.value(),
             steps=self.steps.value(),
             guidance=self.guidance.value(),
@@ -59,31 +53,24 @@ class EnhanceSettings(QGroupBox):
         self.prompt_edit = QPlainTextEdit(DEFAULT_TEMPLATE)
         self.prompt_edit.setFixedHeight(60)
         self.prompt_edit.setToolTip("{class} is replaced by the product's class")
-        self.negative_edit = QLineEdit(DEFAULT_NEGATIVE)
+        self.negative_edit = QLineEdit(ENHANCE_NEGATIVE)
         self.class_edit = QLineEdit()
         self.class_edit.setReadOnly(True)
         self.control_check = QCheckBox("Depth ControlNet")
         self.control_check.setChecked(True)
-        self.control_scale = _double(0.0, 2.0, 1.0, 0.05)
-        self.lora_edit = QLineEdit()
-        self.lora_edit.setPlaceholderText("product.safetensors:0.8; style.safetensors:0.4")
-        lora_browse = QPushButton("…")
-        lora_browse.clicked.connect(self._browse_lora)
-        lora_row = QHBoxLayout()
-        lora_row.addWidget(self.lora_edit, 1)
-        lora_row.addWidget(lora_browse)
-        self.strength = _double(0.05, 1.0, 0.75, 0.05)
-        self.steps = _int(1, 150, 30)
-        self.guidance = _double(1.0, 30.0, 7.5, 0.5)
+        self.control_scale = float_spin(0.0, 2.0, 1.0, 0.05)
+        self.loras = LoraPicker()
+        self.strength = float_spin(0.05, 1.0, 0.75, 0.05)
+        self.steps = int_spin(1, 150, 30)
+        self.guidance = float_spin(1.0, 30.0, 7.5, 0.5)
         self.scheduler = QComboBox()
         self.scheduler.addItems(list(SCHEDULERS))
-        self.seed_spin = _int(-1, 2**31 - 1, -1)
+        self.seed_spin = int_spin(-1, 2**31 - 1, -1)
         self.seed_spin.setSpecialValueText("random")
-        self.variants = _int(1, 16, 4)
-        self.mask_blur = _double(0.0, 64.0, 4.0, 1.0)
-        self.padding = _int(0, 1024, 32)
-        self.work_size = _int(64, 2048, 512)
-        self.work_size.setSingleStep(64)
+        self.variants = int_spin(1, 16, 4)
+        self.mask_blur = float_spin(0.0, 64.0, 4.0, 1.0)
+        self.padding = int_spin(0, 1024, 32)
+        self.work_size = int_spin(64, 2048, 512, 64)
         self.mode = QComboBox()
         self.mode.addItems(["Crop to the mask", "Whole image"])
         self.save_memory = QCheckBox("Save GPU memory (CPU offload, VAE tiling)")
@@ -93,7 +80,7 @@ class EnhanceSettings(QGroupBox):
         form.addRow("Negative", self.negative_edit)
         form.addRow("Class", self.class_edit)
         form.addRow(self.control_check, self.control_scale)
-        form.addRow("LoRA", lora_row)
+        form.addRow("LoRA", self.loras)
         form.addRow("Strength", self.strength)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
@@ -107,23 +94,3 @@ class EnhanceSettings(QGroupBox):
         form.addRow(self.save_memory)
         form.addRow(self.retry_offload)
         form.addRow(self.keep_format)
-
-    def _browse_lora(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "LoRA files", "", "LoRA (*.safetensors)")
-        if files:
-            self.lora_edit.setText("; ".join(f"{f}:1.0" for f in files))
-
-
-def _int(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
-
-
-def _double(low: float, high: float, value: float, step: float) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    return spin

@@ -1,13 +1,13 @@
 """The Generate panel: prompt template with {class}, settings, LoRAs with scales, and a results grid.
 
-It talks to the engine only through `EngineBridge` jobs; each finished image appears in the grid as soon as
-it is written. Double-click (or "Open in review desk") hands images to the review desk via a signal.
+It talks to the engine only through `EngineBridge` jobs; each finished image (an event of the job) appears
+in the grid as soon as it is written. Double-click (or "Open in review desk") hands images to the review
+desk via a signal.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListView,
@@ -28,63 +27,26 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.diffusion.generate import (
-    DEFAULT_NEGATIVE,
+from engine.api import (
     DEFAULT_TEMPLATE,
+    GENERATE_NEGATIVE,
     SCHEDULER_CHOICES,
-    GeneratedImage,
+    Cancelled,
+    Failed,
     GenerateRequest,
-    generate_job,
+    Job,
+    Outcome,
+    Succeeded,
 )
-from engine.diffusion.lora import LoraSpec, parse_lora_arg
-from engine.runtime.jobs import Cancelled, Failed, Job, Succeeded
 from gui.bridge import EngineBridge
 from gui.widgets.forms import int_spin, show_done, show_progress, widget_row
+from gui.widgets.lora_picker import LoraPicker
 
 THUMB = 160
-
-
-class LoraTable(QTableWidget):
-    """LoRA files with a scale each (kohya or diffusers/peft .safetensors)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(0, 2, parent)
-        self.setHorizontalHeaderLabels(["LoRA file", "scale"])
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setVisible(False)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setMaximumHeight(110)
-
-    def add_lora(self, path: Path, scale: float = 1.0) -> None:
-        row = self.rowCount()
-        self.insertRow(row)
-        name = QLabel(path.name)
-        name.setToolTip(str(path))
-        name.setProperty("path", str(path))
-        self.setCellWidget(row, 0, name)
-        spin = QDoubleSpinBox()
-        spin.setRange(-2.0, 2.0)
-        spin.setSingleStep(0.05)
-        spin.setValue(scale)
-        self.setCellWidget(row, 1, spin)
-
-    def remove_selected(self) -> None:
-        for row in sorted({index.row() for index in self.selectedIndexes()}, reverse=True):
-            self.removeRow(row)
-
-    def specs(self) -> list[LoraSpec]:
-        """Validated specs; raises the engine's LoraError for a missing or non-safetensors file."""
-        specs = []
-        for row in range(self.rowCount()):
-            path = self.cellWidget(row, 0).property("path")
-            spec = parse_lora_arg(path)
-            specs.append(LoraSpec(spec.path, self.cellWidget(row, 1).value()))
-        return specs
 
 
 class GeneratePanel(QWidget):
@@ -96,23 +58,13 @@ class GeneratePanel(QWidget):
 
     images_generated = Signal(list)
     open_in_review = Signal(list)
-    _image_ready = Signal(object)  # GeneratedImage, emitted on the engine thread (delivery is queued)
 
-    def __init__(
-        self,
-        bridge: EngineBridge,
-        registry: Any,
-        output_dir: Path | None = None,
-        parent: QWidget | None = None,
-    ):
+    def __init__(self, bridge: EngineBridge, output_dir: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.bridge, self.registry = bridge, registry
+        self.bridge = bridge
         self.job: Job | None = None
         self._written: list[Path] = []
         self._build(output_dir or Path.home() / "ShootStudio" / "generated")
-        self._image_ready.connect(self._add_result)
-        bridge.job_progress.connect(self._show_progress)
-        bridge.job_finished.connect(self._finished)
 
     # -- building --------------------------------------------------------------------------------------
     def _build(self, output_dir: Path) -> None:
@@ -121,7 +73,7 @@ class GeneratePanel(QWidget):
         self.template.setToolTip("{class} is replaced by each product class in turn")
         self.classes = QLineEdit("hand bag")
         self.classes.setPlaceholderText("comma-separated, e.g. hand bag, shoe")
-        self.negative = QLineEdit(DEFAULT_NEGATIVE)
+        self.negative = QLineEdit(GENERATE_NEGATIVE)
         self.width_box, self.height_box = int_spin(64, 2048, 512, 8), int_spin(64, 2048, 512, 8)
         self.steps = int_spin(1, 500, 30)
         self.guidance = QDoubleSpinBox()
@@ -132,10 +84,7 @@ class GeneratePanel(QWidget):
         self.seed = int_spin(-1, 2**31 - 1, -1)
         self.seed.setSpecialValueText("random")
         self.count = int_spin(1, 100, 4)
-        self.loras = LoraTable()
-        add_lora, remove_lora = QPushButton("Add LoRA…"), QPushButton("Remove")
-        add_lora.clicked.connect(self._choose_lora)
-        remove_lora.clicked.connect(self.loras.remove_selected)
+        self.loras = LoraPicker()
         self.output = QLineEdit(str(output_dir))
         browse = QPushButton("…")
         browse.clicked.connect(self._choose_output)
@@ -149,7 +98,6 @@ class GeneratePanel(QWidget):
         form.addRow("Scheduler", self.scheduler)
         form.addRow("Seed / images per class", widget_row(self.seed, self.count))
         form.addRow("LoRAs", self.loras)
-        form.addRow("", widget_row(add_lora, remove_lora))
         form.addRow("Output folder", widget_row(self.output, browse))
 
         self.generate_button, self.cancel_button = QPushButton("Generate"), QPushButton("Cancel")
@@ -187,11 +135,6 @@ class GeneratePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
-    def _choose_lora(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add LoRA", "", "LoRA (*.safetensors)")
-        for name in files:
-            self.loras.add_lora(Path(name))
-
     def _choose_output(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
         if folder:
@@ -226,24 +169,26 @@ class GeneratePanel(QWidget):
             QMessageBox.warning(self, "Generate", str(error))
             return None
         self._written = []
-        self.job = generate_job(request, self.registry, on_image=self._image_ready.emit)
+        self.job = self.bridge.submit(
+            self.bridge.engine.generate(request),
+            on_done=self._finished,
+            on_progress=lambda progress: show_progress(self.progress, self.status, progress),
+            on_event=self._add_result,
+            owner=self,
+        )
         self.generate_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText("Starting…")
         self.progress.setRange(0, 0)
-        return self.bridge.submit(self.job)
+        return self.job
 
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel()
             self.status.setText("Cancelling after the current step…")
 
-    def _show_progress(self, job: Job, progress) -> None:
-        if job is not self.job:
-            return
-        show_progress(self.progress, self.status, progress)
-
-    def _add_result(self, image: GeneratedImage) -> None:
+    def _add_result(self, image) -> None:
+        """A `GeneratedImage` the job just wrote."""
         self._written.append(image.path)
         picture = QImage(str(image.path))
         icon = QIcon(QPixmap.fromImage(picture.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)))
@@ -252,14 +197,11 @@ class GeneratePanel(QWidget):
         item.setToolTip(f"{image.prompt}\nseed {image.seed}\n{image.path}")
         self.results.insertItem(0, item)
 
-    def _finished(self, job: Job) -> None:
-        if job is not self.job:
-            return
+    def _finished(self, outcome: Outcome) -> None:
         self.job = None
         self.generate_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         show_done(self.progress)
-        outcome = job.outcome
         if isinstance(outcome, Succeeded):
             self.status.setText(f"{len(outcome.value)} image(s) in {self.output.text()}")
         elif isinstance(outcome, Cancelled):

@@ -1,13 +1,12 @@
 """The LoRA training dialog: the `train-lora` options, a folder check, a live loss plot, sample images.
 
-The engine does the work in one bridge job; its step / checkpoint / sample events arrive here through a
-queued signal. The loss plot is drawn with QPainter (QtCharts is not part of PySide6-Essentials).
+The engine does the work in one job; its step / checkpoint / sample events arrive here on the UI thread
+through the bridge. The loss plot is drawn with QPainter (QtCharts is not part of PySide6-Essentials).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
@@ -30,19 +29,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.runtime.jobs import Cancelled, Failed, Job, Succeeded
-from engine.training.captions import caption_job
-from engine.training.config import (
+from engine.api import (
     LR_SCHEDULERS,
     PRECISIONS,
+    SAMPLE_TEMPLATE,
+    Cancelled,
+    CaptionRequest,
     CheckpointEvent,
+    Failed,
+    Job,
+    Outcome,
     SampleEvent,
+    SampleSettings,
     StepEvent,
+    Succeeded,
     TrainingConfig,
+    TrainingInputError,
+    scan_folder,
 )
-from engine.training.data import TrainingInputError, scan_folder
-from engine.training.samples import SAMPLE_TEMPLATE, SampleSettings
-from engine.training.trainer import training_job
 from gui.bridge import EngineBridge
 from gui.widgets.forms import float_spin, int_spin, show_done, show_progress, widget_row
 
@@ -111,17 +115,13 @@ class TrainingDialog(QDialog):
     """Train a product LoRA. Signal `training_finished(object)`: the engine's TrainingResult."""
 
     training_finished = Signal(object)
-    _event = Signal(object)  # engine events, emitted on the engine thread (delivery is queued)
 
-    def __init__(self, bridge: EngineBridge, registry: Any, folder: Path | None = None, parent=None):
+    def __init__(self, bridge: EngineBridge, folder: Path | None = None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Train a product LoRA")
-        self.bridge, self.registry = bridge, registry
+        self.bridge = bridge
         self.job: Job | None = None
         self._build()
-        self._event.connect(self._on_event)
-        bridge.job_progress.connect(self._show_progress)
-        bridge.job_finished.connect(self._finished)
         if folder is not None:
             self.folder.setText(str(folder))
             self.out.setText(str(folder.parent / f"{folder.name}-lora.safetensors"))
@@ -297,7 +297,13 @@ class TrainingDialog(QDialog):
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
         self.status.setText(message)
-        return self.bridge.submit(job)
+        return self.bridge.submit(
+            job,
+            on_done=self._finished,
+            on_progress=lambda progress: show_progress(self.progress, self.status, progress),
+            on_event=self._on_event,
+            owner=self,
+        )
 
     def start(self) -> Job | None:
         if self.job is not None or not self.check_folder():
@@ -309,13 +315,14 @@ class TrainingDialog(QDialog):
             return None
         self.plot.clear()
         self.samples.clear()
-        return self._submit(training_job(config, self.registry, self._event.emit), "Loading SD 1.5…")
+        return self._submit(self.bridge.engine.train(config), "Loading SD 1.5…")
 
     def caption_folder(self) -> Job | None:
         if self.job is not None or not self.check_folder():
             return None
         folder = Path(self.folder.text().strip()).expanduser()
-        return self._submit(caption_job(folder, self.registry, tag=self.tag.text().strip()), "Captioning…")
+        request = CaptionRequest(folder, self.tag.text().strip() or None)
+        return self._submit(self.bridge.engine.caption(request), "Captioning…")
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -334,19 +341,11 @@ class TrainingDialog(QDialog):
         elif isinstance(event, CheckpointEvent):
             self.status.setText(f"Epoch {event.epoch} saved: {event.path.name}")
 
-    def _show_progress(self, job: Job, progress) -> None:
-        if job is not self.job:
-            return
-        show_progress(self.progress, self.status, progress)
-
-    def _finished(self, job: Job) -> None:
-        if job is not self.job:
-            return
+    def _finished(self, outcome: Outcome) -> None:
         self.job = None
         self.cancel_button.setEnabled(False)
         self.caption_button.setEnabled(True)
         show_done(self.progress)
-        outcome = job.outcome
         if isinstance(outcome, Succeeded) and hasattr(outcome.value, "lora"):
             result = outcome.value
             self.status.setText(f"Saved {result.lora} ({result.steps} steps, {result.seconds:.0f} s).")

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engine.project.document import ReviewImage
-from engine.project.masks import RegionLayer
+from engine.project.document import RegionLayer, ReviewImage
 from gui.review.image_pyramid import Pyramid
 
 CLASS_PALETTE = [(64, 200, 255), (255, 200, 40), (120, 230, 90), (200, 120, 255), (255, 140, 60)]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF
 
-from engine.project.mask_ops import Brush
+from engine.api import Brush
 
 if TYPE_CHECKING:
     from gui.review.mask_canvas import MaskCanvas

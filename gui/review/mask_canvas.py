@@ -1,5 +1,8 @@
 """The mask canvas: the image under review with its mask, zoom/pan, brush, eraser and SAM prompts.
 
+The tool, brush and overlay are the editor state's (engine/project/editor.py) and the SAM points the
+prompt session's (engine/segment/prompts.py): the canvas reads them and redraws on their events.
+
 Drawing is lazy and screen-sized: the image, the filter's regions and the mask are resampled from their
 pyramids (gui/image_pyramid.py) into buffers the size of the widget. A stroke only marks the bounding box
 it touched; the next paint refreshes that part of the mask pyramid and that part of the screen, so a
@@ -8,17 +11,21 @@ it touched; the next paint refreshes that part of the mask pyramid and that part
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from engine.api import mask_ops
 from engine.project.document import ReviewImage, ShootDocument
-from engine.project.mask_ops import BBox, Brush, union_bbox
+from engine.project.editor import EditorState
+from engine.segment.prompts import PromptSession
 from gui.review.canvas_content import CanvasContent, class_colour, edges
 from gui.review.canvas_gestures import Gesture, PanGesture, PromptGesture, StrokeGesture
 
-TOOLS = ("sam", "brush", "eraser")
+BBox = mask_ops.BBox
 MASK_COLOUR = (255, 64, 96)  # the editable product mask
 MIN_ZOOM, MAX_ZOOM = 0.002, 32.0
 
@@ -27,24 +34,22 @@ class MaskCanvas(QWidget):
     prompt_point = Signal(object)  # (x, y, positive) in image pixels
     prompt_box = Signal(object)  # (x0, y0, x1, y1) in image pixels
     view_changed = Signal()
-    brush_changed = Signal(object)  # Brush
-    tool_changed = Signal(str)
     navigate = Signal(int)  # arrow keys on the canvas: previous (-1) / next (+1) image
     prompt_finished = Signal()  # Enter: keep the SAM result, the next click starts a new prompt
 
-    def __init__(self, document: ShootDocument, parent: QWidget | None = None):
+    def __init__(
+        self,
+        document: ShootDocument,
+        editor: EditorState,
+        prompts: PromptSession,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
-        self.document = document
+        self.document, self.editor, self.prompts = document, editor, prompts
         self.content: CanvasContent | None = None
         self.scale = 1.0
         self.offset = (0.0, 0.0)
-        self.tool = "brush"
-        self.brush = Brush(radius=40.0, hardness=0.8)
-        self.opacity = 0.45
-        self.outline = False
-        self.show_mask = True
         self.busy_message = ""
-        self.prompts: list[tuple[float, float, bool]] = []
         self._box_preview: QRectF | None = None
         self._gesture: Gesture | None = None
         self._space_down = False
@@ -61,15 +66,17 @@ class MaskCanvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(200, 200)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.set_tool("brush")
+        self._restore_cursor()
         document.mask_changed.connect(self._on_mask_changed)
         document.review_changed.connect(self._on_review_changed)
+        editor.tool_changed.connect(lambda tool: (self._restore_cursor(), self.update()))
+        editor.brush_changed.connect(lambda brush: self.update())
+        editor.overlay_changed.connect(self.refresh_regions)
 
     # -- content -----------------------------------------------------------------------------
     def set_content(self, content: CanvasContent | None) -> None:
         """Show `content` (its review must be the document's next review)."""
         self.content = content
-        self.prompts.clear()
         self._mask_dirty = None
         self.fit()
 
@@ -83,7 +90,7 @@ class MaskCanvas(QWidget):
         if bbox is None:
             h, w = self.content.mask.shape[:2]
             bbox = (0, h, 0, w)
-        self._mask_dirty = union_bbox(self._mask_dirty, bbox)
+        self._mask_dirty = mask_ops.union_bbox(self._mask_dirty, bbox)
         self.update(self._screen_rect(bbox).adjusted(-2, -2, 2, 2))
 
     def refresh_regions(self) -> None:
@@ -149,28 +156,7 @@ class MaskCanvas(QWidget):
             self._view_dirty = True
         super().resizeEvent(event)
 
-    # -- tools -------------------------------------------------------------------------------
-    def set_tool(self, tool: str) -> None:
-        if tool not in TOOLS:
-            raise ValueError(f"unknown tool {tool!r}")
-        self.tool = tool
-        self.setCursor(Qt.CursorShape.CrossCursor if tool == "sam" else Qt.CursorShape.BlankCursor)
-        self.tool_changed.emit(tool)
-        self.update()
-
-    def set_brush(self, brush: Brush) -> None:
-        self.brush = brush
-        self.brush_changed.emit(brush)
-        self.update()
-
-    def set_overlay(self, opacity: float | None = None, outline: bool | None = None) -> None:
-        if opacity is not None:
-            self.opacity = max(0.0, min(1.0, opacity))
-        if outline is not None:
-            self.outline = outline
-        self._view_dirty = True
-        self.update()
-
+    # -- transient state ---------------------------------------------------------------------
     def show_box_preview(self, box: QRectF | None) -> None:
         self._box_preview = box
         self.update()
@@ -204,10 +190,10 @@ class MaskCanvas(QWidget):
             return
         x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
         target = self._mask_buf[y : y + h, x : x + w, 3]
-        if not self.show_mask:
+        if not self.editor.show_mask:
             target[:] = 0
             return
-        if self.outline:
+        if self.editor.outline:
             pad = 2  # the edge of a pixel depends on its neighbours
             big = self.content.mask.render(
                 self.scale, self.offset, (x - pad, y - pad, w + 2 * pad, h + 2 * pad)
@@ -216,7 +202,7 @@ class MaskCanvas(QWidget):
             target[:] = np.where(edge, np.uint8(255), np.uint8(0))
         else:
             alpha = self.content.mask.render(self.scale, self.offset, (x, y, w, h))
-            target[:] = (alpha.astype(np.uint16) * int(self.opacity * 256) >> 8).astype(np.uint8)
+            target[:] = (alpha.astype(np.uint16) * int(self.editor.opacity * 256) >> 8).astype(np.uint8)
 
     def paintEvent(self, event) -> None:
         self.frames += 1
@@ -259,7 +245,7 @@ class MaskCanvas(QWidget):
 
     def _paint_decorations(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for x, y, positive in self.prompts:
+        for x, y, positive in self.prompts.points:
             centre = self.to_screen(x, y)
             painter.setPen(QPen(QColor(255, 255, 255), 2))
             painter.setBrush(QColor(40, 200, 90) if positive else QColor(230, 50, 50))
@@ -271,17 +257,17 @@ class MaskCanvas(QWidget):
             painter.drawRect(
                 QRectF(self.to_screen(box.left(), box.top()), self.to_screen(box.right(), box.bottom()))
             )
-        if self.tool in ("brush", "eraser") and self._hover is not None:
+        if self.editor.tool in ("brush", "eraser") and self._hover is not None:
             # Thin, non-antialiased rings: an antialiased wide or dotted circle costs ~1 ms per frame.
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            radius = self.brush.radius * self.scale
+            radius = self.editor.brush.radius * self.scale
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(QColor(0, 0, 0), 1))
             painter.drawEllipse(self._hover, radius + 1, radius + 1)
             painter.setPen(QPen(QColor(255, 255, 255), 1))
             painter.drawEllipse(self._hover, radius, radius)
-            if self.brush.hardness < 1.0:  # where the soft edge begins
-                inner = radius * max(self.brush.hardness, 0.05)
+            if self.editor.brush.hardness < 1.0:  # where the soft edge begins
+                inner = radius * max(self.editor.brush.hardness, 0.05)
                 painter.setPen(QPen(QColor(255, 255, 255, 110), 1))
                 painter.drawEllipse(self._hover, inner, inner)
 
@@ -299,7 +285,7 @@ class MaskCanvas(QWidget):
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _cursor_rect(self, pos: QPointF) -> QRect:
-        r = self.brush.radius * self.scale + 4
+        r = self.editor.brush.radius * self.scale + 4
         return QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect()
 
     # -- input -------------------------------------------------------------------------------
@@ -315,17 +301,17 @@ class MaskCanvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self.content is None:
             return
-        elif self.tool == "sam" and button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+        elif self.editor.tool == "sam" and button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
             self._gesture = PromptGesture(self, pos, button == Qt.MouseButton.LeftButton and not alt)
-        elif self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
-            brush = Brush(self.brush.radius, self.brush.hardness, erase=self.tool == "eraser")
+        elif self.editor.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
+            brush = replace(self.editor.brush, erase=self.editor.tool == "eraser")
             self._gesture = StrokeGesture(self, pos, brush)
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
-        if self.tool in ("brush", "eraser"):
+        if self.editor.tool in ("brush", "eraser"):
             old = self._hover
             self._hover = pos
             self.update(self._cursor_rect(pos))
@@ -383,4 +369,6 @@ class MaskCanvas(QWidget):
         if self._space_down:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
         else:
-            self.setCursor(Qt.CursorShape.CrossCursor if self.tool == "sam" else Qt.CursorShape.BlankCursor)
+            self.setCursor(
+                Qt.CursorShape.CrossCursor if self.editor.tool == "sam" else Qt.CursorShape.BlankCursor
+            )

@@ -1,7 +1,7 @@
 """The Mask panel: tools, brush, overlay settings, mask operations and the filter's regions.
 
-A thin view over the canvas and the document: widget changes go straight to them, and their changes come
-back with signals blocked, so the panel keeps no state of its own.
+A thin view over the editor state and the document: widget changes go straight to them, and their
+changes come back with signals blocked, so the panel keeps no state of its own.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.project import mask_ops
+from engine.api import Brush, mask_ops
 from engine.project.document import ShootDocument
-from engine.project.mask_ops import Brush
+from engine.project.editor import EditorState
 from gui.review.canvas_content import class_colour
 from gui.review.mask_canvas import MaskCanvas
 
@@ -40,10 +40,11 @@ def _slider(low: int, high: int, value: int) -> QSlider:
 
 
 class MaskPanel(QWidget):
-    def __init__(self, document: ShootDocument, canvas: MaskCanvas, parent: QWidget | None = None):
+    def __init__(
+        self, document: ShootDocument, editor: EditorState, canvas: MaskCanvas, parent: QWidget | None = None
+    ):
         super().__init__(parent)
-        self.document = document
-        self.canvas = canvas
+        self.document, self.editor, self.canvas = document, editor, canvas
         layout = QVBoxLayout(self)
 
         tools = QGroupBox("Tool")
@@ -58,7 +59,7 @@ class MaskPanel(QWidget):
             button = QPushButton(label)
             button.setCheckable(True)
             button.setToolTip(tip)
-            button.clicked.connect(lambda _=False, t=tool: canvas.set_tool(t))
+            button.clicked.connect(lambda _=False, t=tool: editor.set_tool(t))
             group.addButton(button)
             tool_row.addWidget(button)
             self.tool_buttons[tool] = button
@@ -70,27 +71,23 @@ class MaskPanel(QWidget):
 
         brush_box = QGroupBox("Brush")
         form = QFormLayout(brush_box)
-        self.size_slider = _slider(1, 800, int(canvas.brush.radius))
-        self.hardness_slider = _slider(0, 100, int(canvas.brush.hardness * 100))
+        self.size_slider = _slider(1, 800, int(editor.brush.radius))
+        self.hardness_slider = _slider(0, 100, int(editor.brush.hardness * 100))
         form.addRow("Size  [ ]", self.size_slider)
         form.addRow("Hardness", self.hardness_slider)
-        self.size_slider.valueChanged.connect(
-            lambda v: canvas.set_brush(Brush(float(v), canvas.brush.hardness))
-        )
-        self.hardness_slider.valueChanged.connect(
-            lambda v: canvas.set_brush(Brush(canvas.brush.radius, v / 100.0))
-        )
+        self.size_slider.valueChanged.connect(lambda v: editor.set_brush(radius=v))
+        self.hardness_slider.valueChanged.connect(lambda v: editor.set_brush(hardness=v / 100.0))
         layout.addWidget(brush_box)
 
         overlay = QGroupBox("Overlay")
         form = QFormLayout(overlay)
-        self.opacity_slider = _slider(0, 100, int(canvas.opacity * 100))
-        self.opacity_slider.valueChanged.connect(lambda v: canvas.set_overlay(opacity=v / 100.0))
+        self.opacity_slider = _slider(0, 100, int(editor.opacity * 100))
+        self.opacity_slider.valueChanged.connect(lambda v: editor.set_overlay(opacity=v / 100.0))
         self.outline_box = QCheckBox("Outline only")
-        self.outline_box.toggled.connect(lambda on: canvas.set_overlay(outline=on))
+        self.outline_box.toggled.connect(lambda on: editor.set_overlay(outline=on))
         self.show_box = QCheckBox("Show mask")
-        self.show_box.setChecked(True)
-        self.show_box.toggled.connect(self._show_mask)
+        self.show_box.setChecked(editor.show_mask)
+        self.show_box.toggled.connect(lambda on: editor.set_overlay(show=on))
         form.addRow("Opacity", self.opacity_slider)
         form.addRow(self.outline_box)
         form.addRow(self.show_box)
@@ -149,11 +146,12 @@ class MaskPanel(QWidget):
         layout.addLayout(history)
         layout.addStretch(1)
 
-        canvas.tool_changed.connect(self._tool_changed)
-        canvas.brush_changed.connect(self._brush_changed)
+        editor.tool_changed.connect(self._tool_changed)
+        editor.brush_changed.connect(self._brush_changed)
+        editor.overlay_changed.connect(self._overlay_changed)
         document.review_changed.connect(self._review_changed)
         document.history_changed.connect(self._history_changed)
-        self._tool_changed(canvas.tool)
+        self._tool_changed(editor.tool)
         self._review_changed(None)
 
     # -- model → widgets (signals blocked: no feedback loops) --------------------------------
@@ -167,6 +165,15 @@ class MaskPanel(QWidget):
             self.size_slider.setValue(round(brush.radius))
         with QSignalBlocker(self.hardness_slider):
             self.hardness_slider.setValue(round(brush.hardness * 100))
+
+    def _overlay_changed(self) -> None:
+        for widget, set_value in (
+            (self.opacity_slider, lambda: self.opacity_slider.setValue(round(self.editor.opacity * 100))),
+            (self.outline_box, lambda: self.outline_box.setChecked(self.editor.outline)),
+            (self.show_box, lambda: self.show_box.setChecked(self.editor.show_mask)),
+        ):
+            with QSignalBlocker(widget):
+                set_value()
 
     def _review_changed(self, review) -> None:
         with QSignalBlocker(self.region_list):
@@ -192,10 +199,6 @@ class MaskPanel(QWidget):
         self.redo_button.setEnabled(bool(review and review.history.can_redo))
 
     # -- widgets → model ---------------------------------------------------------------------
-    def _show_mask(self, on: bool) -> None:
-        self.canvas.show_mask = on
-        self.canvas.set_overlay()
-
     def _region_toggled(self, item: QListWidgetItem) -> None:
         review = self.document.review
         row = self.region_list.row(item)

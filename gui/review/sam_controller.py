@@ -1,5 +1,10 @@
-"""SAM on the canvas: embeds the image under review (busy state while it runs), prefetches the next
-image, and turns prompt clicks into mask updates through engine jobs. Stale results are dropped."""
+"""SAM on the canvas: asks the engine to embed the image under review (the canvas says so meanwhile) and
+the next one ahead of the user, and turns the prompt session's changes into SAM jobs whose masks replace
+the document's mask. The prompt itself lives in engine/segment/prompts.PromptSession.
+
+Stale results are dropped: a result carries its image and prompt-session generation, and the engine's
+latest-wins keys cancel a prediction still waiting when a newer click comes.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.models.config import ModelsConfig
+from engine.api import Failed, Outcome, SamImage, SamPrompt, SamResult, Succeeded
 from engine.project.document import ReviewImage, ShootDocument
-from engine.runtime.jobs import Failed, Job, Succeeded
-from engine.segment.interactive import Prompt, ReviewSam, missing_sam
+from engine.segment.prompts import PromptSession
 from gui.bridge import EngineBridge
 from gui.review.mask_canvas import MaskCanvas
 
@@ -24,138 +28,118 @@ class SamController(QObject):
         self,
         bridge: EngineBridge,
         document: ShootDocument,
+        prompts: PromptSession,
         canvas: MaskCanvas,
-        config: ModelsConfig,
         next_image: Callable[[int], tuple[str | None, Path] | None],
     ):
         super().__init__(canvas)
-        self.bridge = bridge
-        self.document = document
-        self.canvas = canvas
+        self.bridge, self.document, self.prompts, self.canvas = bridge, document, prompts, canvas
         self.next_image = next_image
-        self._handlers: dict[int, Callable[[Job], None]] = {}
-        self._points: list[tuple[float, float, bool]] = []
-        self._box: tuple[float, float, float, float] | None = None
-        self._base = None
+        self.embedded_image: str | None = None  # the image whose embedding SAM holds
         self._applying = False
-        self.embedded_image: str | None = None
-        self.set_config(config)
-        bridge.job_finished.connect(self._job_finished)
+        self.problem = bridge.engine.model_problem("sam")
         canvas.prompt_point.connect(self.add_point)
         canvas.prompt_box.connect(self.set_box)
+        canvas.prompt_finished.connect(prompts.end)
+        prompts.changed.connect(self._prompt_changed)
         document.folder_opened.connect(self._folder_opened)
         document.review_changed.connect(self._review_changed)
         document.mask_committed.connect(self._mask_committed)
 
-    def set_config(self, config: ModelsConfig) -> None:
-        """(Re)point at the models; `problem` says why SAM cannot run, or is None."""
-        self.sam = ReviewSam(config)
-        self.problem = missing_sam(config)
+    def refresh_problem(self) -> None:
+        """After the models changed: `problem` says why SAM cannot run, or is None."""
+        self.problem = self.bridge.engine.model_problem("sam")
 
-    # -- jobs --------------------------------------------------------------------------------
-    def _submit(self, job: Job, handler: Callable[[Job], None]) -> None:
-        self._handlers[job.id] = handler
-        self.bridge.submit(job)
-
-    def _job_finished(self, job: Job) -> None:
-        handler = self._handlers.pop(job.id, None)
-        if handler is not None:
-            handler(job)
-
+    # -- embedding ---------------------------------------------------------------------------
     def _folder_opened(self, folder: Path) -> None:
-        if not self.problem and self.document.store is not None:
-            self._submit(self.sam.load_job(self.document.store), self._loaded)
+        if not self.problem:
+            self.bridge.submit(self.bridge.engine.load_sam(folder), on_done=self._loaded, owner=self)
 
-    def _loaded(self, job: Job) -> None:
-        if isinstance(job.outcome, Failed):
-            self.message.emit(f"SAM could not be loaded: {job.outcome.message}")
+    def _loaded(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Failed):
+            self.message.emit(f"SAM could not be loaded: {outcome.message}")
 
     def _review_changed(self, review: ReviewImage | None) -> None:
-        self.end_session()
+        self.prompts.end()
         self.embedded_image = None
-        if review is None or self.problem or self.document.store is None:
+        if review is None or self.problem or self.document.folder is None:
             return
         self.canvas.set_busy("Computing the SAM embedding…")
-        job = self.sam.embed_job(self.document.store, review.image_id, review.rgb)
-        self._submit(job, lambda finished: self._embedded(finished, review))
+        job = self.bridge.engine.embed(self._sam_image(review))
+        self.bridge.submit(job, on_done=lambda outcome: self._embedded(outcome, review), owner=self)
 
-    def _embedded(self, job: Job, review: ReviewImage) -> None:
+    def _sam_image(self, review: ReviewImage) -> SamImage:
+        assert self.document.folder is not None
+        return SamImage(self.document.folder, review.image_id, review.rgb)
+
+    def _embedded(self, outcome: Outcome, review: ReviewImage) -> None:
         if self.document.review is not review:
             return  # the user moved on; that image's embedding is cached anyway
         self.canvas.set_busy("")
-        if isinstance(job.outcome, Succeeded):
+        if isinstance(outcome, Succeeded):
             self.embedded_image = review.image_id
             self._prefetch(review.row)
-        elif isinstance(job.outcome, Failed):
-            self.message.emit(f"SAM failed: {job.outcome.message}")
+        elif isinstance(outcome, Failed):
+            self.message.emit(f"SAM failed: {outcome.message}")
 
     def _prefetch(self, row: int) -> None:
         following = self.next_image(row)
-        store = self.document.store
-        if following is None or store is None:
+        store, folder = self.document.store, self.document.folder
+        if following is None or store is None or folder is None:
             return
         image_id, path = following
         try:
             image_id = image_id or store.register(path)
         except OSError:
             return
-        self._submit(self.sam.prefetch_job(store, image_id, path), lambda job: None)
+        self.bridge.submit(self.bridge.engine.prefetch(folder, image_id, path), owner=self)
 
     # -- prompts -----------------------------------------------------------------------------
     def add_point(self, point: tuple[float, float, bool]) -> None:
-        if self._start():
-            self._points.append(point)
-            self._predict()
+        if self._can_prompt():
+            self.prompts.add_point(point, self.document.review.mask)
 
     def set_box(self, box: tuple[float, float, float, float]) -> None:
-        if self._start():
-            self._box = box
-            self._predict()
+        if self._can_prompt():
+            self.prompts.set_box(box, self.document.review.mask)
 
-    def _start(self) -> bool:
-        review = self.document.review
+    def _can_prompt(self) -> bool:
         if self.problem:
             self.message.emit(self.problem)
             return False
-        if review is None or self.document.store is None:
-            return False
-        if self._base is None:  # a new prompt session starts from the mask as it is now
-            self._base = review.mask.copy()
-        return True
+        return self.document.review is not None and self.document.folder is not None
 
-    def _predict(self) -> None:
+    def _prompt_changed(self) -> None:
+        self.canvas.update()  # the prompt's points
+        review, prompts = self.document.review, self.prompts
+        if review is None or not prompts.active:
+            return
+        request = SamPrompt(self._sam_image(review), prompts.base, prompts.prompt, prompts.generation)
+        self.bridge.submit(self.bridge.engine.predict(request), on_done=self._predicted, owner=self)
+
+    def _predicted(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Failed):
+            self.message.emit(f"SAM failed: {outcome.message}")
+            return
+        if not isinstance(outcome, Succeeded):
+            return
+        result: SamResult = outcome.value
         review = self.document.review
-        self.canvas.prompts = list(self._points)
-        self.canvas.update()
-        prompt = Prompt(tuple(self._points), self._box)
-        job = self.sam.predict_job(self.document.store, review.image_id, review.rgb, self._base, prompt)
-        session = id(self._base)
-        self._submit(job, lambda finished: self._predicted(finished, review, session))
-
-    def _predicted(self, job: Job, review: ReviewImage, session: int) -> None:
         # Latest wins: drop results for another image or an ended session.
-        if self.document.review is not review or self._base is None or id(self._base) != session:
+        if review is None or review.image_id != result.image_id or not self.prompts.active:
             return
-        if isinstance(job.outcome, Failed):
-            self.message.emit(f"SAM failed: {job.outcome.message}")
-            return
-        if not isinstance(job.outcome, Succeeded):
+        if result.generation != self.prompts.generation:
             return
         self._applying = True
         try:
-            self.document.replace_mask(job.outcome.value.mask, "SAM")
+            self.document.replace_mask(result.mask, "SAM")
         finally:
             self._applying = False
         self.result_applied.emit()
 
     def _mask_committed(self, review: ReviewImage) -> None:
         if not self._applying:
-            self.end_session()  # painted or undone by hand: the next click starts a new session
+            self.prompts.end()  # painted or undone by hand: the next click starts a new session
 
     def end_session(self) -> None:
-        self._points.clear()
-        self._box = None
-        self._base = None
-        if self.canvas.prompts:
-            self.canvas.prompts = []
-            self.canvas.update()
+        self.prompts.end()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QSpinBox, QWidget
 
-from engine.runtime.jobs import Progress
+from engine.api import Progress
 
 
 def int_spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:

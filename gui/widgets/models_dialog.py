@@ -22,20 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
-from engine.models.errors import ModelError
-from engine.models.locate import resolve
-
-# Roles stored as one file; the others are folders (diffusers / transformers) or either.
-FILE_ROLES = {"sam", "clip"}
-
-
-def role_problem(config: ModelsConfig, role: str) -> str | None:
-    try:
-        resolve(config.spec(role))
-    except ModelError as error:
-        return str(error)
-    return None
+from engine.api import FILE_ROLES, ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path, role_problem
 
 
 class ModelsDialog(QDialog):

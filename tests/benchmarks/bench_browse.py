@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -80,34 +79,36 @@ def time_naive(paths: list[Path]) -> tuple[float, float]:
 
 
 def time_loader(paths: list[Path], cache_dir: Path) -> tuple[float, float, int]:
-    """Through ThumbnailLoader as the browser uses it: the first screen is requested last (newest first)."""
-    from engine.imaging.thumbnails import ThumbnailCache, ThumbnailLoader
+    """Through the browser's background tasks (2 threads, newest first): the first screen is requested
+    last, as scrolling does."""
+    from PySide6.QtWidgets import QApplication
 
+    from engine.api import ThumbnailCache
+    from gui.background import BackgroundTasks
+
+    app = QApplication.instance() or QApplication([])
+    cache = ThumbnailCache(cache_dir)
+    tasks = BackgroundTasks(workers=2, newest_first=True)
     first_screen = set(paths[:FIRST_SCREEN])
-    lock = threading.Lock()
     state = {"first": 0, "all": 0, "cached": 0}
-    first_done, all_done = threading.Event(), threading.Event()
 
     def ready(thumb) -> None:
-        with lock:
-            state["all"] += 1
-            state["cached"] += thumb.from_cache
-            if thumb.path in first_screen:
-                state["first"] += 1
-                if state["first"] == FIRST_SCREEN:
-                    first_done.set()
-            if state["all"] == len(paths):
-                all_done.set()
+        state["all"] += 1
+        state["cached"] += thumb.from_cache
+        state["first"] += thumb.path in first_screen
 
-    loader = ThumbnailLoader(ThumbnailCache(cache_dir), ready, workers=2)
     started = time.perf_counter()
     for path in reversed(paths):
-        loader.request(path)
-    first_done.wait()
+        tasks.run(path, lambda path=path: cache.load(path), ready)
+    while state["first"] < FIRST_SCREEN:
+        app.processEvents()
+        time.sleep(0.0005)
     first = time.perf_counter() - started
-    all_done.wait()
+    while state["all"] < len(paths):
+        app.processEvents()
+        time.sleep(0.0005)
     total = time.perf_counter() - started
-    loader.close()
+    tasks.close()
     return first, total, state["cached"]
 
 
@@ -166,9 +167,9 @@ def main() -> None:
         naive_first, naive_all = time_naive(paths)
         rows.append(("naive: full decode + resize", naive_first, naive_all, ""))
         cold_first, cold_all, _ = time_loader(paths, work / "cold")
-        rows.append(("ThumbnailLoader, empty cache (JPEG draft)", cold_first, cold_all, ""))
+        rows.append(("background tasks, empty cache (JPEG draft)", cold_first, cold_all, ""))
         warm_first, warm_all, cached = time_loader(paths, work / "cold")
-        rows.append(("ThumbnailLoader, disk cache", warm_first, warm_all, f"{cached} from cache"))
+        rows.append(("background tasks, disk cache", warm_first, warm_all, f"{cached} from cache"))
         print(
             f"\n{'':<44}{'first ' + str(FIRST_SCREEN) + ' (s)':>14}{'all ' + str(COUNT) + ' (s)':>12}"
             f"{'vs naive':>12}"

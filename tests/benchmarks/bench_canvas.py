@@ -25,9 +25,11 @@ from PySide6.QtWidgets import QApplication
 
 from engine.project import mask_ops
 from engine.project.document import ReviewImage, ShootDocument
+from engine.project.editor import EditorState
+from engine.segment.prompts import PromptSession
 from gui.review.canvas_content import prepare_content
 from gui.review.mask_canvas import MaskCanvas
-from tests.gui_fixtures import mouse
+from tests.fixtures.gui import mouse
 
 WIDTH, HEIGHT = 6000, 4000
 VIEW = (1400, 900)
@@ -97,7 +99,8 @@ def main() -> None:
     began = time.perf_counter()
     content = prepare_content(review)
     prepare_ms = (time.perf_counter() - began) * 1000
-    canvas = MaskCanvas(document)
+    editor = EditorState()
+    canvas = MaskCanvas(document, editor, PromptSession())
     canvas.resize(*VIEW)
     canvas.show()
     canvas.set_content(content)
@@ -114,19 +117,19 @@ def main() -> None:
         setup()
         canvas.repaint()
         radius_screen = 40.0
-        canvas.brush = canvas.brush.with_radius(radius_screen / canvas.scale)
+        editor.set_brush(radius=radius_screen / canvas.scale)
         times = paint_stroke(canvas, (300, 300), (1100, 600))
         rows.append((f"MaskCanvas stroke, {label}", *summary(times)))
     canvas.fit()
     canvas.repaint()
     full = paint_stroke(canvas, (300, 800), (1100, 500), full_repaint=True)
     rows.append(("MaskCanvas stroke, fit, whole view repainted", *summary(full)))
-    canvas.set_overlay(outline=True)
+    editor.set_overlay(outline=True)
     canvas.repaint()
     rows.append(
         ("MaskCanvas stroke, fit, outline mode", *summary(paint_stroke(canvas, (300, 700), (1100, 200))))
     )
-    canvas.set_overlay(outline=False)
+    editor.set_overlay(outline=False)
     naive = summary(naive_frames(review.mask))
     rows.append(("naive: full-res mask → overlay per move", *naive))
 
@@ -139,12 +142,12 @@ def main() -> None:
     history = review.history
     history.clear()
     canvas.fit()
-    canvas.brush = canvas.brush.with_radius(60.0)
+    editor.set_brush(radius=60.0)
     stroke_sizes = []
     for i in range(10):
         before = history.nbytes
         y = 400 + i * 300
-        document.begin_stroke((500.0, float(y)), canvas.brush)
+        document.begin_stroke((500.0, float(y)), editor.brush)
         for x in range(500, 2500, 20):
             document.stroke_to((float(x), y + 100 * np.sin(x / 300)))
         document.end_stroke()

@@ -118,7 +118,8 @@ def timed(cls: type, method: str, totals: dict, key: str) -> None:
 def run_one(name: str, image_path: Path, mask_path: Path, out_dir: Path) -> dict:
     from diffusers import StableDiffusionControlNetInpaintPipeline
 
-    from engine.diffusion.enhance import EnhanceRecipe, enhance, load_mask, save_variant
+    from engine.diffusion.enhance import enhance, load_mask, save_variant
+    from engine.diffusion.recipes import EnhanceRecipe
     from engine.models.depth import DetectorDepth
 
     totals: dict[str, float] = {}

@@ -69,7 +69,7 @@ def child(name: str, steps: int, threads: int) -> None:
     from engine.runtime.jobs import Job, JobContext
     from engine.training.config import TrainingConfig
     from engine.training.trainer import LoraTrainer
-    from tests.lora_fixtures import product_photos
+    from tests.fixtures.lora import product_photos
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -1,0 +1,298 @@
+"""The `Engine`: the engine thread, the model registry and the open project stores, and a job factory
+for every feature. Each factory takes a job description (engine/api/requests.py) or plain values and
+returns a `Job` that is not yet submitted; the job imports its model libraries when it runs."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.api.requests import (
+    BatchRequest,
+    CaptionRequest,
+    EnhanceRequest,
+    FilterRequest,
+    SamImage,
+    SamPrompt,
+)
+from engine.diffusion.recipes import GenerateRequest
+from engine.filter.classes import ClassSet, default_classes
+from engine.models.config import ModelsConfig
+from engine.models.locate import role_problem
+from engine.project.store import ProjectStore
+from engine.runtime.jobs import Job, JobContext, Outcome, Priority, Progress
+from engine.runtime.worker import EngineWorker
+from engine.segment.prompts import SamResult, apply_prompt
+from engine.training.config import TrainingConfig
+
+
+def load_models(path: Path | str | None = None) -> ModelsConfig:
+    """The models.toml at `path` (default: $SHOOTSTUDIO_MODELS, else the user's config)."""
+    return ModelsConfig.load(path)
+
+
+class Engine:
+    """The engine thread, the model registry and the open project stores of one app or command."""
+
+    def __init__(
+        self,
+        models: ModelsConfig | None = None,
+        device: str = "auto",
+        *,
+        registry: Any = None,
+        name: str = "shootstudio-engine",
+    ):
+        self.models = models if models is not None else getattr(registry, "config", ModelsConfig.defaults())
+        self.device = device
+        self._registry = registry
+        self._worker = EngineWorker(name=name)
+        self._lock = threading.Lock()
+        self._stores: dict[Path, ProjectStore] = {}
+        self._sam: dict[Path, Any] = {}  # embedding cache folder → SamSession
+
+    # -- the engine thread ---------------------------------------------------------------------
+    def submit(self, job: Job) -> Job:
+        """Queue `job`; a job with the same key that is still waiting is cancelled (latest wins)."""
+        return self._worker.submit(job)
+
+    def run(
+        self,
+        job: Job,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> Outcome:
+        """Submit `job` and wait for its outcome; callbacks run on the engine thread."""
+        if on_progress is not None:
+            job.add_progress_callback(on_progress)
+        if on_event is not None:
+            job.add_event_callback(on_event)
+        return self.submit(job).wait()
+
+    def cancel_all(self, reason: str = "cancelled") -> None:
+        self._worker.cancel_all(reason)
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Cancel every job, stop the thread and close the stores; True when the thread stopped."""
+        stopped = self._worker.shutdown(timeout)
+        with self._lock:
+            stores, self._stores = list(self._stores.values()), {}
+        for store in stores:
+            store.close()
+        return stopped
+
+    # -- models ------------------------------------------------------------------------------
+    @property
+    def registry(self) -> Any:
+        """The model registry (engine thread: creating it imports torch). Models load on first use."""
+        with self._lock:
+            if self._registry is None:
+                from engine.models.registry import ModelRegistry
+
+                self._registry = ModelRegistry(self.models, self.device)
+            return self._registry
+
+    def set_models(self, models: ModelsConfig) -> None:
+        """Point the roles elsewhere; the next model job loads from there (running jobs finish)."""
+        with self._lock:
+            self.models, self._registry = models, None
+            self._sam.clear()
+
+    def model_problem(self, role: str) -> str | None:
+        """Why `role` cannot load (which role, where it looked, how to fix it), or None. No torch."""
+        return role_problem(self.models, role)
+
+    # -- project stores ----------------------------------------------------------------------
+    def store(self, folder: Path | str) -> ProjectStore:
+        """The project store of a shoot folder, opened (or created) once and shared by every job."""
+        key = Path(folder).resolve()
+        with self._lock:
+            if key not in self._stores:
+                self._stores[key] = ProjectStore.open(key)
+            return self._stores[key]
+
+    def close_store(self, folder: Path | str) -> None:
+        """Close a folder's store once the job running now is over (it may still be writing to it)."""
+        with self._lock:
+            store = self._stores.pop(Path(folder).resolve(), None)
+        if store is not None:
+            self.submit(Job(lambda ctx: store.close(), name="close store", priority=Priority.INTERACTIVE))
+
+    # -- SAM on the review desk ----------------------------------------------------------------
+    def _sam_session(self, folder: Path) -> Any:
+        from engine.segment.session import SamSession
+
+        store = self.store(folder)
+        registry = self.registry
+        with self._lock:
+            session = self._sam.get(store.embeddings.folder)
+        if session is None:
+            session = SamSession(registry, store.embeddings)
+            with self._lock:
+                self._sam[store.embeddings.folder] = session
+        return session
+
+    def load_sam(self, folder: Path) -> Job:
+        """Load SAM ahead of the first embedding (on opening a folder), so a click only pays for SAM."""
+
+        def run(ctx: JobContext) -> None:
+            ctx.progress(0, None, "loading SAM")
+            self._sam_session(folder)
+            # A full garbage collection holds the GIL for 0.2-0.4 s once torch and Qt are loaded, and an
+            # automatic one can land in the middle of an embedding, freezing the UI thread: move what
+            # is loaded now (modules, weights) out of the collector's sight.
+            gc.freeze()
+
+        # Interactive, so it runs before the first embedding (which is interactive too).
+        return Job(run, name="Loading SAM", priority=Priority.INTERACTIVE, key="sam-load")
+
+    def embed(self, image: SamImage) -> Job:
+        """Make `image` SAM's current image (its embedding from the disk cache when there); the value
+        says whether it came from the cache."""
+
+        def run(ctx: JobContext) -> bool:
+            ctx.progress(0, None, "loading SAM")
+            session = self._sam_session(image.folder)
+            ctx.check_cancelled()
+            ctx.progress(0, None, "computing the image embedding")
+            session.set_image(image.image_id, image.rgb)
+            return session.last_embed_from_cache
+
+        return Job(run, name="SAM embedding", priority=Priority.INTERACTIVE, key="sam-embed")
+
+    def prefetch(self, folder: Path, image_id: str, path: Path) -> Job:
+        """Embed an image into the cache ahead of the user (idle priority); True if it already was."""
+
+        def run(ctx: JobContext) -> bool:
+            from engine.imaging.read import read_image
+
+            session = self._sam_session(folder)
+            if self.store(folder).embeddings.get(image_id, session.model_key) is not None:
+                return True
+            rgb = read_image(path).rgb
+            ctx.check_cancelled()
+            return session.embed(image_id, rgb)
+
+        return Job(run, name="SAM prefetch", priority=Priority.IDLE, key="sam-prefetch")
+
+    def predict(self, request: SamPrompt) -> Job:
+        """SAM's mask for a prompt, combined with the session's base mask → `SamResult`."""
+
+        def run(ctx: JobContext) -> SamResult:
+            image = request.image
+            session = self._sam_session(image.folder)
+            ctx.check_cancelled()
+            mask, score = apply_prompt(session, image.image_id, image.rgb, request.base, request.prompt)
+            return SamResult(image.image_id, request.generation, mask, score, session.last_embed_from_cache)
+
+        return Job(run, name="SAM", priority=Priority.INTERACTIVE, key="sam-predict")
+
+    # -- the product filter ------------------------------------------------------------------
+    def filter(self, request: FilterRequest) -> Job:
+        """SAM proposals + CLIP classes for every image → a `FilterRun` (results in the store)."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.filter.run import FilterRun, ProductFilter
+            from engine.imaging.read import list_images
+
+            paths = request.paths
+            if paths is None:
+                paths = list_images(request.folder, recursive=request.recursive)
+            classes = request.classes or default_classes()
+            product_filter = ProductFilter(
+                self.registry, self.store(request.folder), classes, request.settings
+            )
+            return FilterRun(product_filter.run_key, product_filter.run(paths, ctx))
+
+        return Job(run, name="Product filter", priority=Priority.BATCH, key="filter")
+
+    def redecide(self, folder: Path, classes: ClassSet, run_key: str) -> Job:
+        """Re-decide every stored result of `run_key` under `classes`' thresholds (no model)."""
+
+        def run(ctx: JobContext) -> dict:
+            from engine.filter.scores import redecide
+
+            return redecide(self.store(folder), classes, run_key)
+
+        return Job(run, name="Re-decide", priority=Priority.NORMAL)
+
+    # -- enhancement and generation ----------------------------------------------------------
+    def enhance(self, request: EnhanceRequest) -> Job:
+        """SD 1.5 inpainting + depth ControlNet on the masked product → `EnhanceResult`."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.diffusion.enhance import enhance, save_variant
+
+            result = enhance(
+                request.image, request.mask, request.recipe, self.registry, ctx, request.class_name
+            )
+            if request.save_to is not None:
+                ctx.check_cancelled()  # all variants or none
+                result.saved = [
+                    save_variant(result, variant, request.save_to, request.keep_format)
+                    for variant in result.variants
+                ]
+            return result
+
+        return Job(run, name=f"Enhance {request.image.name}", priority=Priority.NORMAL)
+
+    def save_variant(self, result: Any, index: int, out: Path, keep_format: bool = False) -> Job:
+        """Write variant `index` of an `EnhanceResult` into `out`, atomically → its path."""
+
+        def run(ctx: JobContext) -> Path:
+            from engine.diffusion.enhance import save_variant
+
+            return save_variant(result, result.variants[index], out, keep_format)
+
+        return Job(run, name="Save variant", priority=Priority.INTERACTIVE)
+
+    def enhance_batch(self, request: BatchRequest) -> Job:
+        """One recipe over many images → `BatchReport`; a rerun resumes after what was written."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.diffusion.batch import enhance_batch, items_from_store
+
+            items = request.items
+            if request.folder is not None:
+                items = items_from_store(self.store(request.folder), request.class_name)
+            return enhance_batch(
+                items, request.recipe, self.registry, request.out_dir, ctx, request.class_name
+            )
+
+        name = f"Enhance all {request.class_name or 'images'}"
+        return Job(run, name=name, priority=Priority.BATCH)
+
+    def generate(self, request: GenerateRequest) -> Job:
+        """Text-to-image with SD 1.5 + LoRAs; each written image is emitted as a `GeneratedImage`."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.diffusion.generate import generate_images
+
+            return generate_images(request, self.registry, ctx)
+
+        return Job(run, name="Generate", priority=Priority.NORMAL)
+
+    # -- LoRA training -------------------------------------------------------------------------
+    def caption(self, request: CaptionRequest) -> Job:
+        """BLIP captions beside the images → `CaptionReport`; each written one is emitted."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.training.captions import caption_folder
+
+            return caption_folder(
+                request.folder, self.registry, ctx, tag=request.tag, overwrite=request.overwrite
+            )
+
+        return Job(run, name="Caption", priority=Priority.BATCH)
+
+    def train(self, config: TrainingConfig) -> Job:
+        """Train a product LoRA → `TrainingResult`; steps, checkpoints and samples are emitted."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.training.trainer import train_lora
+
+            return train_lora(config, self.registry, ctx)
+
+        return Job(run, name="Train LoRA", priority=Priority.BATCH)

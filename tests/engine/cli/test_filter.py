@@ -1,0 +1,144 @@
+"""Every kind of bad or unusual input gets the right verdict or a clear error, and the run goes on.
+
+Driven through `python main.py filter` (in-process) on the tiny models, with --report."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.cli.main import main as cli
+from engine.project.store import STORE_DIRNAME
+from tests.fixtures.filter import shoot_image
+
+TINY_SAM_ARGS = ["--points-per-side", "2", "--iou-thresh", "0", "--stability-thresh", "0"]
+
+
+def _bad_shoot(folder):
+    """A folder with one file of each awkward kind; returns {name: expected verdict kind}."""
+    shoot_image(folder / "plain.png")
+    rgb = np.asarray(Image.open(folder / "plain.png"))
+    (folder / "zero bytes.jpg").write_bytes(b"")
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG")
+    (folder / "truncated.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    (folder / "notes.png").write_text("this is not an image")
+    Image.fromarray(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    deep = (rgb[..., 0].astype(np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(deep).save(folder / "deep16.png")  # mode I;16
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.png")
+    rgba = np.dstack([rgb, np.where(rgb[..., 0] > 100, 255, 0).astype(np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
+    Image.fromarray(rgb).convert("L").save(folder / "gray.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    Image.fromarray(rgb).save(folder / "rotated.jpg", exif=exif)
+    shoot_image(folder / "name with spaces é ü 商品.png", color=(20, 20, 200))
+    shoot_image(folder / "sub folder" / "nested.png", color=(20, 200, 20))
+    return {
+        "zero bytes.jpg": "empty file",
+        "truncated.jpg": "truncated",
+        "notes.png": "not an image",
+    }
+
+
+def _digests(folder):
+    return {
+        p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and STORE_DIRNAME not in p.parts
+    }
+
+
+def _run(folder, tiny_models, tmp_path, *extra):
+    report = tmp_path / "report.json"
+    code = cli(
+        ["filter", str(folder), "--models", str(tiny_models), "--report", str(report), *TINY_SAM_ARGS, *extra]
+    )
+    return code, json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_bad_inputs_get_a_verdict_or_a_clear_error(tiny_models, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    errors = _bad_shoot(folder)
+    before = _digests(folder)
+    code, report = _run(folder, tiny_models, tmp_path, "--recursive")
+    assert code == 0  # the run completed, although some images are unreadable
+    by_name = {entry["path"].split("/shoot/")[1]: entry for entry in report["images"]}
+    assert set(by_name) == {str(p) for p in before}  # every file, the nested and non-ASCII ones too
+    for name, entry in by_name.items():
+        if name in errors:
+            assert entry["verdict"] == "error", name
+            assert errors[name] in entry["error"] and name in entry["error"]
+        else:
+            assert entry["verdict"] in ("product", "skipped", "uncertain"), (name, entry)
+            assert entry["error"] is None and entry["regions_scored"] >= 1
+    assert _digests(folder) == before  # originals untouched
+    out = capsys.readouterr().out
+    assert "zero bytes.jpg" in out and "empty file" in out and "12 images:" in out
+
+
+def test_other_classes_on_the_command_line_rescore_the_stored_regions(tiny_models, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    shoot_image(folder / "b.png", color=(20, 40, 200))
+    _run(folder, tiny_models, tmp_path)
+    assert "(0 decided from stored scores)" in capsys.readouterr().out
+    code, report = _run(folder, tiny_models, tmp_path, "--classes", "hand bag,shoe")
+    assert code == 0 and report["classes"] != []
+    assert "(0 decided from stored scores, 2 re-scored from stored regions)" in capsys.readouterr().out
+
+
+def test_exif_rotation_is_applied_before_segmenting(tiny_models, tmp_path):
+    import sqlite3
+
+    folder = tmp_path / "shoot"
+    _bad_shoot(folder)
+    _run(folder, tiny_models, tmp_path)
+    db = sqlite3.connect(folder / STORE_DIRNAME / "project.db")
+    sizes = dict(
+        db.execute(
+            "SELECT f.rel_path, r.width || 'x' || r.height FROM files f JOIN results r USING(image_id)"
+        )
+    )
+    assert sizes["plain.png"] == "160x120" and sizes["rotated.jpg"] == "120x160"
+    assert "sub folder/nested.png" not in sizes  # not --recursive: subfolders are left alone
+
+
+def test_read_only_folder_keeps_its_store_elsewhere(tiny_models, tmp_path, monkeypatch):
+    import engine.project.location as location_module
+
+    real = location_module._writable_dir
+    # Root ignores permission bits: make the probe see what a read-only card shows.
+    monkeypatch.setattr(location_module, "_writable_dir", lambda p: p.name != STORE_DIRNAME and real(p))
+    folder = tmp_path / "card"
+    shoot_image(folder / "a.png")
+    folder.chmod(0o555)
+    try:
+        code, report = _run(folder, tiny_models, tmp_path)
+    finally:
+        folder.chmod(0o755)
+    assert code == 0 and report["images"][0]["verdict"] != "error"
+    assert "xdg-data" in report["store"] and not (folder / STORE_DIRNAME).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["filter", "/no/such/folder"], 2, "is not a folder"),
+        (["filter", "{folder}", "--classes", " , "], 2, "no product classes"),
+        (["filter", "{folder}", "--classes", "{folder}/missing.toml"], 2, "not found"),
+        (["filter", "{folder}", "--models", "{folder}/models.toml"], 3, "sam"),
+    ],
+)
+def test_bad_usage_and_missing_models(args, code, message, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    (folder / "models.toml").write_text('[sam]\npath = "nowhere.pth"\n')
+    assert cli([a.format(folder=folder) for a in args]) == code
+    assert message in capsys.readouterr().err
