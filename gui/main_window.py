@@ -344,7 +344,9 @@ class MainWindow(QMainWindow):
 
     # -- closing -----------------------------------------------------------------------------
     def shutdown_engine(self) -> None:
-        """Cancel the jobs, let the writes land, and stop every thread the window started."""
+        """Cancel the jobs, let the writes land, and stop every thread and timer the window started."""
+        for timer in self.findChildren(QTimer):
+            timer.stop()
         self._close_folder()
         self.tasks.close()
         self.thumbnails.close()

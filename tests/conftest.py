@@ -15,8 +15,8 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 from pathlib import Path  # noqa: E402
 
-# The review desk's `window` fixture (and its helpers) for every GUI test module.
-pytest_plugins = ["tests.fixtures.gui"]
+# The review desk's `window` fixture (and its helpers) for every GUI test module; the leak check for all.
+pytest_plugins = ["tests.fixtures.gui", "tests.fixtures.leaks", "pytester"]
 
 import pytest  # noqa: E402
 
