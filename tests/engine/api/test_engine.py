@@ -1,0 +1,105 @@
+"""The engine's one door, on the tiny models: SAM jobs, the filter and enhancement as job descriptions,
+shared stores, model problems and model changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.api import (
+    EnhanceRecipe,
+    EnhanceRequest,
+    Failed,
+    FilterRequest,
+    Prompt,
+    SamImage,
+    SamPrompt,
+    Succeeded,
+    load_models,
+)
+from engine.filter.run import FilterRun, FilterSettings
+from engine.segment.session import ProposalSettings, SamSession
+from tests.fixtures.enhance import box_mask, textured_rgb
+from tests.fixtures.filter import CANDIDATE_PROMPTS, one_class, shoot_image
+
+
+def test_a_store_is_opened_once_per_folder_and_closed_after_the_running_job(tiny_engine, tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    store = tiny_engine.store(folder)
+    assert tiny_engine.store(folder / ".") is store  # one store per folder, shared by every job
+    tiny_engine.close_store(folder)
+    tiny_engine.run(tiny_engine.redecide(folder, one_class("a", []), "no-run"))  # after the close
+    with pytest.raises(Exception, match="closed"):
+        store.images()
+    assert tiny_engine.store(folder) is not store  # opened afresh
+
+
+def test_sam_jobs_embed_once_and_a_prompt_combines_with_the_base_mask(tiny_engine, tiny_registry, tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    rgb = textured_rgb(120, 160)
+    Image.fromarray(rgb).save(folder / "a.png")
+    image = SamImage(folder, "img-1", rgb)
+    assert tiny_engine.run(tiny_engine.embed(image)) == Succeeded(False)  # computed, and cached on disk
+    assert list(tiny_engine.store(folder).embeddings.folder.rglob("img-1.npz"))
+    assert tiny_engine.run(tiny_engine.prefetch(folder, "img-1", folder / "a.png")) == Succeeded(True)
+
+    base = np.zeros((120, 160), np.uint8)
+    base[:10, :10] = 255  # what the user had before the prompt
+    prompt = Prompt(((80.0, 60.0, True),))
+    outcome = tiny_engine.run(tiny_engine.predict(SamPrompt(image, base, prompt, generation=7)))
+    result = outcome.value
+    assert (result.image_id, result.generation) == ("img-1", 7)
+    expected = SamSession(tiny_registry)
+    expected.set_image("same pixels", rgb)
+    masks, scores, _ = expected.predict(points=[[80.0, 60.0]], labels=[1])
+    np.testing.assert_array_equal(result.mask, np.where(masks[0], 255, base))
+    assert result.score == pytest.approx(float(scores[0]))
+
+    cut = Prompt(((80.0, 60.0, False),))  # a session of negative clicks cuts SAM's region out
+    full = np.full((120, 160), 255, np.uint8)
+    outcome = tiny_engine.run(tiny_engine.predict(SamPrompt(image, full, cut)))
+    np.testing.assert_array_equal(outcome.value.mask, np.where(masks[0], 0, 255))
+
+
+def test_the_filter_job_decides_every_image_of_a_folder(tiny_engine, tmp_path):
+    folder = tmp_path / "shoot"
+    for i in range(2):
+        shoot_image(folder / f"{i}.png", color=(200, 60 * i, 20))
+    classes = one_class("a photo of a red bag.", CANDIDATE_PROMPTS[4:], threshold=0.0, margin=-1.0)
+    proposals = ProposalSettings(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
+    request = FilterRequest(folder, None, classes, FilterSettings(proposals, min_area_fraction=0))
+    run: FilterRun = tiny_engine.run(tiny_engine.filter(request)).value
+    assert [r.rel_path for r in run.reports] == ["0.png", "1.png"]
+    assert {r.verdict for r in run.reports} == {"product"} and run.failed == {}
+    stored = {e.rel_path: e.verdict for e in tiny_engine.store(folder).images()}
+    assert stored == {"0.png": "product", "1.png": "product"}
+
+
+def test_enhance_saves_every_variant_or_none(tiny_engine, tmp_path):
+    path = tmp_path / "IMG_1.png"
+    Image.fromarray(textured_rgb(96, 120)).save(path)
+    recipe = EnhanceRecipe(steps=2, work_size=64, padding=8, seed=3, variants=2, control=False)
+    request = EnhanceRequest(path, box_mask(96, 120, (40, 30, 80, 60)), recipe, "hand bag", tmp_path / "out")
+    result = tiny_engine.run(tiny_engine.enhance(request)).value
+    assert [p.name for p in result.saved] == ["IMG_1_enh_3.png", "IMG_1_enh_4.png"]
+
+    job = tiny_engine.enhance(EnhanceRequest(path, request.mask, recipe, "bag", tmp_path / "cancelled"))
+    outcome = tiny_engine.run(job, lambda progress: job.cancel() if progress.done else None)
+    assert not isinstance(outcome, Succeeded) and not (tmp_path / "cancelled").exists()
+
+
+def test_model_problems_name_the_role_without_loading_anything(tiny_engine, tmp_path):
+    assert tiny_engine.model_problem("sam") is None
+    toml = tmp_path / "models.toml"
+    toml.write_text(f'[sam]\npath = "{tmp_path / "nowhere.pth"}"\n')
+    tiny_engine.set_models(load_models(toml))
+    problem = tiny_engine.model_problem("sam")
+    assert "'sam'" in problem and "nowhere.pth" in problem
+    # The next model job loads from the new configuration: SAM is missing there.
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    outcome = tiny_engine.run(tiny_engine.load_sam(folder))
+    assert isinstance(outcome, Failed) and outcome.exit_code == 3 and "nowhere.pth" in outcome.message
