@@ -95,17 +95,24 @@ class EnhancePanel(QWidget):
         class_name = class_name if class_name is not None else self.settings.class_edit.text()
         if self._job is not None or self.output_dir is None or (items is None and self._batch_folder is None):
             return None
-        try:
-            recipe = self.recipe()
-            recipe.validate()
-        except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
-            self.status.setText(str(error))
+        recipe = self._checked_recipe()
+        if recipe is None:
             return None
         folder = self._batch_folder if items is None else None
         request = BatchRequest(recipe, self.output_dir, folder, class_name or None, list(items or []))
         self.status.setText(f"Enhancing every {class_name or 'product'} image…")
         self._start(self.bridge.engine.enhance_batch(request), self._batch_done)
         return self._job
+
+    def _checked_recipe(self) -> EnhanceRecipe | None:
+        """The settings as a valid recipe, or None with the reason shown (a bad entry starts nothing)."""
+        try:
+            recipe = self.recipe()
+            recipe.validate()
+        except Exception as error:  # the engine's message is written for the user
+            self.status.setText(str(error))
+            return None
+        return recipe
 
     def recipe(self) -> EnhanceRecipe:
         """The settings as the user set them (raises `EngineError` for a bad LoRA entry)."""
@@ -174,11 +181,8 @@ class EnhancePanel(QWidget):
         """Start enhancing the current image with the current settings (one job at a time)."""
         if self._image is None or self._job is not None:
             return None
-        try:
-            recipe = self.recipe()
-            recipe.validate()
-        except Exception as error:  # a bad entry is the user's to fix: say it, start nothing
-            self.status.setText(str(error))
+        recipe = self._checked_recipe()
+        if recipe is None:
             return None
         path, live_mask, class_name = self._image
         # The job's own snapshot: the canvas may keep painting meanwhile.
