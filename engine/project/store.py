@@ -234,7 +234,7 @@ class ProjectStore:
             image = image.convert("L")
             if size is not None and image.size != tuple(size):
                 image = image.resize(tuple(size), Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
+            return np.array(image, dtype=np.uint8)  # a writable copy: the editor paints into it
 
     def save_proposal_mask(self, image_id: str, run_key: str, index: int, mask: np.ndarray) -> str:
         """Write one filter region's mask; returns its path relative to the store root."""

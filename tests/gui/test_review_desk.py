@@ -75,6 +75,12 @@ def test_a_brush_stroke_undoes_exactly_and_comes_back_after_reopening(qtbot, win
     assert reopened.row == 0 and reopened.mask_source == "edited"
     np.testing.assert_array_equal(reopened.mask, painted)
     qtbot.waitUntil(lambda: window.document.images[0].has_edited_mask, timeout=5000)
+    # The reopened edit can be painted on (it was a read-only array once) and undone.
+    spot = canvas.to_screen(600, 60)
+    drag(canvas, [(spot.x(), spot.y()), (spot.x() + 5, spot.y())])
+    assert reopened.mask[60, 600] == 255
+    window.document.undo()
+    np.testing.assert_array_equal(reopened.mask, painted)
 
 
 def test_a_sam_click_makes_the_mask_sam_predicts(qtbot, window, tmp_path, tiny_registry):
