@@ -51,6 +51,7 @@ class Engine:
         self._worker = EngineWorker(name=name)
         self._lock = threading.Lock()
         self._stores: dict[Path, ProjectStore] = {}
+        self._closing: list[ProjectStore] = []  # closed by a job after the running one, or at shutdown
         self._sam: dict[Path, Any] = {}  # embedding cache folder → SamSession
 
     # -- the engine thread ---------------------------------------------------------------------
@@ -78,7 +79,8 @@ class Engine:
         """Cancel every job, stop the thread and close the stores; True when the thread stopped."""
         stopped = self._worker.shutdown(timeout)
         with self._lock:
-            stores, self._stores = list(self._stores.values()), {}
+            stores, self._stores = [*self._stores.values(), *self._closing], {}
+            self._closing = []
         for store in stores:
             store.close()
         return stopped
@@ -117,8 +119,18 @@ class Engine:
         """Close a folder's store once the job running now is over (it may still be writing to it)."""
         with self._lock:
             store = self._stores.pop(Path(folder).resolve(), None)
-        if store is not None:
-            self.submit(Job(lambda ctx: store.close(), name="close store", priority=Priority.INTERACTIVE))
+            if store is None:
+                return
+            self._closing.append(store)
+
+        def close(ctx: JobContext) -> None:
+            with self._lock:
+                if store not in self._closing:
+                    return  # shut down meanwhile
+                self._closing.remove(store)
+            store.close()
+
+        self.submit(Job(close, name="close store", priority=Priority.INTERACTIVE))
 
     # -- SAM on the review desk ----------------------------------------------------------------
     def _sam_session(self, folder: Path) -> Any:
