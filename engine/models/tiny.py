@@ -2,6 +2,12 @@
 
 Every pipeline can then be smoke-tested offline in seconds, through the same loading code as real
 weights. Sizes follow ../shared/TESTING.md (what is known to work with each library).
+
+The tiny models keep the real models' geometry (everything that sets a tensor's shape from the input
+size: SD 1.5's ×8 VAE and 4-level UNet/ControlNet, SAM's 1024 px input and 64×64 embedding, the input
+sizes of CLIP ViT-B/32, DPT-hybrid and BLIP) and shrink only widths and depths. A tiny model with the
+wrong geometry is slow at real work sizes (a 2-block VAE at 512 px gives 256×256 latents and a 65,536-token
+attention) and hides shape bugs that only the real sizes show.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ from engine.models.config import ModelsConfig, RoleSpec
 from engine.models.sam import SamSpec, build_sam
 from engine.runtime.atomic import atomic_write_bytes
 
+# SAM's real 1024 px input, 16 px patches (a 64×64 embedding, 256×256 low-res masks) and vit_b's 14-wide
+# windows; 2 blocks of width 32, the last one global. One head: the global attention over 4,096 tokens is
+# most of the embedding's time (0.13 s against 0.24 s with 2 heads here).
 TINY_SAM = SamSpec(
     encoder_embed_dim=32,
     encoder_depth=2,
-    encoder_num_heads=2,
+    encoder_num_heads=1,
     encoder_global_attn_indexes=(1,),
-    image_size=256,
+    image_size=1024,
     patch_size=16,
-    window_size=4,
+    window_size=14,
     prompt_embed_dim=32,
     decoder_depth=1,
     decoder_mlp_dim=64,
@@ -31,9 +40,10 @@ TINY_SAM = SamSpec(
     iou_head_hidden_dim=32,
 )
 
+# ViT-B-32's geometry (224 px, 32 px patches: 7×7 tokens) at width 32.
 TINY_CLIP_CONFIG = {
     "embed_dim": 32,
-    "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
+    "vision_cfg": {"image_size": 224, "layers": 1, "width": 32, "patch_size": 32, "head_width": 16},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
 }
 TINY_CLIP_ARCH = "shootstudio-tiny-clip"
@@ -126,13 +136,23 @@ def _write_clip_tokenizer(folder: Path) -> Path:
 write_clip_tokenizer = _write_clip_tokenizer
 
 
+# SD 1.5's 4 levels (3 downsamplings); widths (320, 640, 1280, 1280) and 2 layers a block in the real one.
+TINY_BLOCK_OUT_CHANNELS = (32, 32, 64, 64)
+SD15_DOWN_BLOCKS = ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D")
+SD15_UP_BLOCKS = ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")
+TINY_TEXT_HIDDEN = 32  # the tiny text encoder's hidden size = the UNet's cross_attention_dim
+# diffusers' SD 1.5 config names the number of heads `attention_head_dim` (8 there). At width 32, 8 heads
+# of 4 channels cost 4× the time of 2 heads over the 4,096 tokens of a 512 px image's 64×64 latent.
+TINY_ATTENTION_HEADS = 2
+
+
 def _tiny_text_encoder():
     from transformers import CLIPTextConfig, CLIPTextModel
 
     return CLIPTextModel(
         CLIPTextConfig(
             vocab_size=49408,
-            hidden_size=32,
+            hidden_size=TINY_TEXT_HIDDEN,
             intermediate_size=64,
             num_hidden_layers=2,
             num_attention_heads=2,
@@ -146,15 +166,15 @@ def _tiny_unet(in_channels: int):
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel(
-        sample_size=8,
+        sample_size=64,  # 512 px / 8, as SD 1.5
         in_channels=in_channels,
         out_channels=4,
-        block_out_channels=(32, 64),
+        block_out_channels=TINY_BLOCK_OUT_CHANNELS,
         layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
+        down_block_types=SD15_DOWN_BLOCKS,
+        up_block_types=SD15_UP_BLOCKS,
+        cross_attention_dim=TINY_TEXT_HIDDEN,
+        attention_head_dim=TINY_ATTENTION_HEADS,
         norm_num_groups=32,
     )
 
@@ -168,15 +188,18 @@ def _write_sd(folder: Path, tokenizer_dir: Path, in_channels: int) -> None:
     )
     from transformers import CLIPImageProcessor, CLIPTokenizer
 
+    # SD 1.5's 4 blocks (×8 downsampling, 4 latent channels); its widths (128, 256, 512, 512) and 2 layers a
+    # block shrunk. The first blocks run at full resolution: 16 channels there halve encode + decode time.
     vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        block_out_channels=(32, 64),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(16, 16, 32, 32),
+        layers_per_block=1,
         latent_channels=4,
-        norm_num_groups=32,
-        sample_size=64,
+        norm_num_groups=16,
+        sample_size=512,
     )
     # The same scheduler settings as SD 1.5's scheduler_config.json.
     scheduler = DDIMScheduler(
@@ -195,7 +218,7 @@ def _write_sd(folder: Path, tokenizer_dir: Path, in_channels: int) -> None:
         unet=_tiny_unet(in_channels),
         scheduler=scheduler,
         safety_checker=None,
-        feature_extractor=CLIPImageProcessor(crop_size=64, size=64),
+        feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
         requires_safety_checker=False,
     )
     pipe.save_pretrained(str(folder), safe_serialization=True)
@@ -206,14 +229,14 @@ def _write_controlnet(folder: Path) -> None:
 
     controlnet = ControlNetModel(
         in_channels=4,
-        block_out_channels=(32, 64),
+        block_out_channels=TINY_BLOCK_OUT_CHANNELS,
         layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
+        down_block_types=SD15_DOWN_BLOCKS,
+        cross_attention_dim=TINY_TEXT_HIDDEN,
+        attention_head_dim=TINY_ATTENTION_HEADS,
         norm_num_groups=32,
-        # Must downsample by the VAE's factor (2 blocks → 2×).
-        conditioning_embedding_out_channels=(16, 32),
+        # Must downsample by the VAE's factor: 4 widths → 3 stride-2 convs → ×8 (SD 1.5: (16, 32, 96, 256)).
+        conditioning_embedding_out_channels=(8, 16, 16, 32),
     )
     controlnet.save_pretrained(str(folder), safe_serialization=True)
 
@@ -221,12 +244,13 @@ def _write_controlnet(folder: Path) -> None:
 def _write_depth(folder: Path) -> None:
     from transformers import DPTConfig, DPTForDepthEstimation, DPTImageProcessor
 
+    # DPT-hybrid's 384 px input (24×24 patches of 16 px), width 32.
     config = DPTConfig(
         hidden_size=32,
         num_hidden_layers=4,
         num_attention_heads=2,
         intermediate_size=64,
-        image_size=64,
+        image_size=384,
         patch_size=16,
         backbone_out_indices=[0, 1, 2, 3],
         neck_hidden_sizes=[16, 16, 32, 32],
@@ -235,7 +259,9 @@ def _write_depth(folder: Path) -> None:
         reassemble_factors=[4, 2, 1, 0.5],
     )
     DPTForDepthEstimation(config).save_pretrained(str(folder), safe_serialization=True)
-    DPTImageProcessor(size={"height": 64, "width": 64}, keep_aspect_ratio=False).save_pretrained(str(folder))
+    DPTImageProcessor(size={"height": 384, "width": 384}, keep_aspect_ratio=False).save_pretrained(
+        str(folder)
+    )
 
 
 def _write_blip(folder: Path) -> None:
@@ -260,7 +286,7 @@ def _write_blip(folder: Path) -> None:
             "intermediate_size": 64,
             "num_hidden_layers": 1,
             "num_attention_heads": 2,
-            "image_size": 64,
+            "image_size": 384,  # BLIP base's input (24×24 patches of 16 px)
             "patch_size": 16,
         },
         text_config={
@@ -278,6 +304,6 @@ def _write_blip(folder: Path) -> None:
     )
     BlipForConditionalGeneration(config).save_pretrained(str(folder), safe_serialization=True)
     processor = BlipProcessor(
-        image_processor=BlipImageProcessor(size={"height": 64, "width": 64}), tokenizer=tokenizer
+        image_processor=BlipImageProcessor(size={"height": 384, "width": 384}), tokenizer=tokenizer
     )
     processor.save_pretrained(str(folder))

@@ -39,8 +39,8 @@ def test_embedding_is_cached_on_disk_and_reused(tiny_registry, rgb, tmp_path):
     assert second.last_embed_from_cache
     masks2, scores2, _ = second.predict(points=[[60, 45]], labels=[1])
     assert (
-        masks1.shape == (3, 96, 128) and masks1.dtype == bool and low1.shape == (3, 64, 64)
-    )  # 4x the embedding grid (256 for real SAM)
+        masks1.shape == (3, 96, 128) and masks1.dtype == bool and low1.shape == (3, 256, 256)
+    )  # 4x the 64x64 embedding grid, as real SAM
     assert np.array_equal(masks1, masks2) and np.allclose(scores1, scores2)
     assert list(scores1) == sorted(scores1, reverse=True)
     box_masks, _, _ = second.predict(box=[30, 20, 90, 70], multimask=False)
@@ -49,7 +49,7 @@ def test_embedding_is_cached_on_disk_and_reused(tiny_registry, rgb, tmp_path):
 
 @pytest.mark.parametrize(
     ("iou_quantile", "scale"),
-    [(None, 1), (0.5, 1), (0.5, 2)],  # scale 2: the image is SAM's input size, one resize fewer
+    [(None, 1), (0.5, 1), (0.5, 8)],  # scale 8: 1024 px wide, SAM's input size: one resize fewer
 )
 def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile, scale):
     sam = tiny_registry.sam()
@@ -58,7 +58,7 @@ def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile,
     def library(iou_thresh, nms):
         generator = SamAutomaticMaskGenerator(
             sam,
-            points_per_side=6,
+            points_per_side=4,
             pred_iou_thresh=iou_thresh,
             stability_score_thresh=0.0,
             box_nms_thresh=nms,
@@ -71,7 +71,7 @@ def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile,
     if iou_quantile is not None:  # a threshold that drops about half: exercises the split decoder
         iou_thresh = float(np.quantile([a["predicted_iou"] for a in library(0.0, 1.0)], iou_quantile))
     settings = ProposalSettings(
-        points_per_side=6,
+        points_per_side=4,
         points_per_batch=50,
         pred_iou_thresh=iou_thresh,
         stability_score_thresh=0.0,
@@ -81,13 +81,16 @@ def test_proposals_match_the_library_generator(tiny_registry, rgb, iou_quantile,
     session.set_image("img", rgb)
     ours = session.propose(settings)
     theirs = library(iou_thresh, 1.0)
-    assert 0 < len(ours) == len(theirs) <= 3 * 36 - (3 * 36 // 2 if iou_quantile else 0)
+    assert 0 < len(ours) == len(theirs) <= 3 * 16 - (3 * 16 // 2 if iou_quantile else 0)
     assert ours.masks.shape[1:] == rgb.shape[:2] and ours.masks.dtype == bool
-    assert {m.tobytes() for m in ours.masks} == {a["segmentation"].tobytes() for a in theirs}
-    assert {tuple(b) for b in ours.boxes} == {
-        (x, y, x + w, y + h) for x, y, w, h in (a["bbox"] for a in theirs)
-    }
     assert np.allclose(sorted(ours.pred_iou), sorted(a["predicted_iou"] for a in theirs), atol=1e-6)
+    # The same masks, paired by predicted IoU, up to pixels whose logit is at rounding level (the decoder's
+    # arithmetic is reordered): a handful of a 1024 px image's 786k, so the boxes agree within a pixel.
+    mine, by_iou = np.argsort(ours.pred_iou), sorted(theirs, key=lambda a: a["predicted_iou"])
+    for mask, box, their in zip(ours.masks[mine], ours.boxes[mine], by_iou, strict=True):
+        assert np.count_nonzero(mask != their["segmentation"]) <= max(2, mask.size // 100_000)
+        x, y, w, h = their["bbox"]
+        assert np.abs(box - np.array([x, y, x + w, y + h])).max() <= 1
     deduplicated = session.propose(replace(settings, box_nms_thresh=0.7))
     assert len(deduplicated) == len(library(iou_thresh, 0.7)) < len(ours)
 

@@ -50,7 +50,7 @@ def run_job(job: Job):
 def small_config(folder: Path, out: Path | None = None, **overrides) -> TrainingConfig:
     out = out or folder / "lora.safetensors"
     settings = dict(folder=folder, tag=TAG, out=out, rank=4, learning_rate=1e-2,
-                    repeats=2, epochs=2, batch_size=2, resolution=32, seed=7)  # fmt: skip
+                    repeats=2, epochs=2, batch_size=2, resolution=128, seed=7)  # fmt: skip
     return TrainingConfig(**{**settings, **overrides})
 
 
@@ -58,7 +58,8 @@ def small_config(folder: Path, out: Path | None = None, **overrides) -> Training
 def trained(tiny_registry, tmp_path_factory):
     """One training run of 28 steps on four synthetic product photos (square, wide, tall)."""
     root = tmp_path_factory.mktemp("train")
-    images = product_photos(root / "shoot", [(64, 64), (72, 72), (96, 64), (64, 96)])
+    # SD 1.5's buckets step by 64 px: at 128 px a 2:1 image gets a bucket of its own (3:2 would not).
+    images = product_photos(root / "shoot", [(64, 64), (72, 72), (128, 64), (64, 128)])
     (root / "shoot" / "product-00.txt").write_text(f"{TAG}, a red bag on a table", encoding="utf-8")
     config = small_config(
         root / "shoot", root / "out" / "product.safetensors", repeats=3, epochs=4, measure_fixed_loss=True,
@@ -102,7 +103,7 @@ def test_saved_file_is_in_the_kohya_format_a1111_loads(trained, tiny_registry):
     # kohya names a layer `lora_unet_` + its diffusers module path with `_` for `.`: each is a real layer.
     unet = tiny_registry.txt2img_pipeline().unet
     real = {"lora_unet_" + name.replace(".", "_") for name, _ in unet.named_modules()}
-    assert set(modules) <= real and len(modules) == 32  # 4 projections × 2 attentions × 4 blocks
+    assert set(modules) <= real and len(modules) == 80  # 4 projections × 2 attentions × 10 transformers
     for module, parts in modules.items():
         assert parts == set(A1111_PART)
         down, up = state[f"{module}.lora_down.weight"], state[f"{module}.lora_up.weight"]

@@ -21,10 +21,11 @@ from tests.fixtures.gui import drop
 
 @pytest.fixture
 def filtered_shoot(tmp_path, tiny_registry):
-    """Four images the filter already ran on (forced product mask, threshold 0: all 'product')."""
+    """Four images the filter already ran on (forced product mask, threshold 0, margin -1: all 'product',
+    whichever prompt the random CLIP ranks first)."""
     folder = tmp_path / "shoot"
     paths = [shoot_image(folder / f"{i}.png", color=(200, 40 * i, 20)) for i in range(4)]
-    class_set = one_class("a photo of a red bag.", ["a photo of a wall.", "a photo of a floor."])
+    class_set = one_class("a photo of a red bag.", ["a photo of a wall.", "a photo of a floor."], margin=-1.0)
     with ProjectStore.open(folder) as store:
         save_shoot_classes(store.root, class_set)
         ProductFilter(tiny_registry, store, class_set, propose=forced([product_mask((120, 160))])).run(paths)

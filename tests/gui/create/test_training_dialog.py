@@ -60,11 +60,11 @@ def test_generate_panel_refuses_bad_settings_without_a_job(
 
 def test_training_dialog_trains_with_a_live_loss_plot_and_samples(qtbot, bridge, tiny_registry, tmp_path):
     folder = tmp_path / "shoot"
-    product_photos(folder, [(64, 64), (64, 64), (96, 64)])
+    product_photos(folder, [(64, 64), (64, 64), (128, 64)])
     dialog = TrainingDialog(bridge, folder=folder)
     qtbot.addWidget(dialog)
     assert "too small to train at 512 px" in dialog.folder_status.text()  # the default resolution
-    for box, value in ((dialog.rank, 4), (dialog.repeats, 2), (dialog.epochs, 2), (dialog.resolution, 32),
+    for box, value in ((dialog.rank, 4), (dialog.repeats, 2), (dialog.epochs, 2), (dialog.resolution, 128),
                        (dialog.sample_steps, 2)):  # fmt: skip
         box.setValue(value)
     dialog.alpha.setValue(4)
