@@ -76,7 +76,7 @@ from engine.training.config import (
     StepEvent,
     TrainingConfig,
 )
-from engine.training.data import TrainingInputError, scan_folder
+from engine.training.data import SD15_BUCKET_STEP, TrainingInputError, scan_folder
 from engine.training.samples import SAMPLE_TEMPLATE, SampleSettings
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "SAMPLE_TEMPLATE",
     "SCHEDULERS",
     "SCHEDULER_CHOICES",
+    "SD15_BUCKET_STEP",
     "SKIPPED",
     "UNCERTAIN",
     "VERDICTS",

@@ -91,11 +91,11 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.training.data import scan_folder
+    from engine.training.data import SD15_BUCKET_STEP, scan_folder
 
     config = config_from_args(args)
     config.validate()
-    scan_folder(config.folder, config.tag, config.resolution, 8)  # bad input fails before SD loads
+    scan_folder(config.folder, config.tag, config.resolution, SD15_BUCKET_STEP)  # fails before SD loads
     engine = open_engine(args)
     code, result = run_job(engine, engine.train(config))
     if result is None:

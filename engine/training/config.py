@@ -76,8 +76,8 @@ class TrainingConfig:
                 "repeats, epochs and batch size must be at least 1",
             ),
             (
-                self.resolution % 8 == 0 and 32 <= self.resolution <= 2048,
-                f"resolution {self.resolution}: use a multiple of 8 from 32 to 2048",
+                self.resolution % 8 == 0 and 64 <= self.resolution <= 2048,
+                f"resolution {self.resolution}: use a multiple of 8 from 64 to 2048",
             ),
             (self.mixed_precision in PRECISIONS, f"mixed precision: one of {', '.join(PRECISIONS)}"),
             (self.lr_scheduler in LR_SCHEDULERS, f"lr scheduler: one of {', '.join(LR_SCHEDULERS)}"),

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 # Buckets span aspect ratios from 1:2 to 2:1 (kohya's defaults: sides from resolution/2 to resolution·2).
 MIN_BUCKET_FACTOR, MAX_BUCKET_FACTOR = 0.5, 2.0
+# Bucket sides are multiples of what the model downsamples by: SD 1.5's VAE (×8) and its UNet's three
+# downsamplings (×8). The trainer derives it from the loaded model; previews before loading use this.
+SD15_BUCKET_STEP = 64
 
 
 class TrainingInputError(EngineError):
@@ -73,6 +76,8 @@ class TrainingSet:
 
 def make_buckets(resolution: int, step: int) -> list[tuple[int, int]]:
     """(width, height) sizes, multiples of `step`, each at most resolution² pixels."""
+    if resolution < step:
+        raise TrainingInputError(f"Resolution {resolution} px is below the model's size step of {step} px.")
     low = max(step, int(resolution * MIN_BUCKET_FACTOR) // step * step)
     high = int(resolution * MAX_BUCKET_FACTOR) // step * step
     area = resolution * resolution

@@ -33,6 +33,7 @@ from engine.api import (
     LR_SCHEDULERS,
     PRECISIONS,
     SAMPLE_TEMPLATE,
+    SD15_BUCKET_STEP,
     Cancelled,
     CaptionRequest,
     CheckpointEvent,
@@ -141,7 +142,7 @@ class TrainingDialog(QDialog):
             int_spin(1, 1000, 10),
             int_spin(1, 64, 2),
         )
-        self.resolution = int_spin(32, 2048, 512, 64)
+        self.resolution = int_spin(64, 2048, 512, 64)
         self.resolution.valueChanged.connect(self.check_folder)
         self.precision, self.scheduler = QComboBox(), QComboBox()
         self.precision.addItems(PRECISIONS)
@@ -239,9 +240,8 @@ class TrainingDialog(QDialog):
             self.start_button.setEnabled(False)
             return False
         try:
-            found = scan_folder(
-                Path(text).expanduser(), self.tag.text().strip() or "tag", self.resolution.value(), 8
-            )
+            tag, resolution = self.tag.text().strip() or "tag", self.resolution.value()
+            found = scan_folder(Path(text).expanduser(), tag, resolution, SD15_BUCKET_STEP)
         except TrainingInputError as error:
             self.folder_status.setText(str(error))
             self.start_button.setEnabled(False)

@@ -249,6 +249,8 @@ def test_buckets_follow_the_aspect_ratio():
     assert nearest_bucket((3000, 2000), buckets) == (640, 384)  # 3:2 → the nearest kohya bucket (5:3)
     assert nearest_bucket((2000, 3000), buckets) == (384, 640)
     assert nearest_bucket((800, 800), buckets) == (512, 512)
+    with pytest.raises(TrainingInputError, match="below the model's size step of 64 px"):
+        make_buckets(32, 64)
 
 
 def test_scan_reports_orphan_captions_tiny_and_broken_images(tmp_path):
@@ -292,6 +294,7 @@ def test_bad_settings_are_refused(tmp_path):
         ({"out": tmp_path / "taken.safetensors"}, "exists"),
         ({"rank": 0}, "rank 0"),
         ({"resolution": 500}, "resolution 500"),
+        ({"resolution": 32}, "from 64"),  # below SD 1.5's bucket step: it used to divide by zero
         ({"tag": "a, b"}, "one token"),
         ({"resume": tmp_path / "none.pt"}, "not found"),
     ]:
