@@ -49,7 +49,8 @@ class Engine:
         self.device = device
         self._registry = registry
         self._worker = EngineWorker(name=name)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # stores and SAM sessions: held briefly, the UI thread may take it
+        self._registry_lock = threading.Lock()  # engine thread only: creating a registry imports torch
         self._stores: dict[Path, ProjectStore] = {}
         self._closing: list[ProjectStore] = []  # closed by a job after the running one, or at shutdown
         self._sam: dict[Path, Any] = {}  # embedding cache folder → SamSession
@@ -88,18 +89,20 @@ class Engine:
     # -- models ------------------------------------------------------------------------------
     @property
     def registry(self) -> Any:
-        """The model registry (engine thread: creating it imports torch). Models load on first use."""
-        with self._lock:
-            if self._registry is None:
+        """The model registry for the current models (engine thread: creating it imports torch, under a
+        lock of its own so that the UI thread, opening a store, never waits for it)."""
+        with self._registry_lock:
+            models = self.models
+            if self._registry is None or self._registry.config is not models:
                 from engine.models.registry import ModelRegistry
 
-                self._registry = ModelRegistry(self.models, self.device)
+                self._registry = ModelRegistry(models, self.device)
             return self._registry
 
     def set_models(self, models: ModelsConfig) -> None:
         """Point the roles elsewhere; the next model job loads from there (running jobs finish)."""
         with self._lock:
-            self.models, self._registry = models, None
+            self.models = models
             self._sam.clear()
 
     def model_problem(self, role: str) -> str | None:

@@ -103,3 +103,33 @@ def test_model_problems_name_the_role_without_loading_anything(tiny_engine, tmp_
     folder.mkdir()
     outcome = tiny_engine.run(tiny_engine.load_sam(folder))
     assert isinstance(outcome, Failed) and outcome.exit_code == 3 and "nowhere.pth" in outcome.message
+
+
+def test_opening_a_store_never_waits_for_the_registry_to_load(tmp_path, monkeypatch):
+    """The UI thread opens stores while the engine thread may be importing torch for the registry."""
+    import threading
+
+    from engine.api import Engine, Job, ModelsConfig
+
+    building, release = threading.Event(), threading.Event()
+
+    class SlowRegistry:
+        def __init__(self, config, device):
+            self.config = config
+            building.set()
+            assert release.wait(10)
+
+    monkeypatch.setattr("engine.models.registry.ModelRegistry", SlowRegistry)
+    engine = Engine(ModelsConfig.defaults())
+    try:
+        job = engine.submit(Job(lambda ctx: engine.registry))
+        assert building.wait(10)  # the engine thread is creating the registry now
+        folder = tmp_path / "shoot"
+        folder.mkdir()
+        assert engine.store(folder).folder == folder.resolve()  # returned without waiting
+        assert not job.done
+        release.set()
+        assert isinstance(job.wait(10).value, SlowRegistry)
+    finally:
+        release.set()
+        engine.shutdown()
