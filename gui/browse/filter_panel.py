@@ -278,11 +278,16 @@ class FilterPanel(QWidget):
             return
         if set(class_set.names) - scores.scored_classes():
             return  # a class the stored run never scored: the filter must run again
-        self.tasks.run("decide", lambda: scores.decide_all(class_set), self._decided)
-        if save:
-            self.tasks.run(
-                "save-verdicts", lambda: save_verdicts(store, scores.run_key, scores.decide_all(class_set))
-            )
+
+        def decide() -> dict:
+            verdicts = scores.decide_all(class_set)
+            if save:  # the slider was released: what the badges show is what the store records
+                save_verdicts(store, scores.run_key, verdicts)
+            return verdicts
+
+        # Latest wins: while the slider moves only the newest position is decided; the release comes last.
+        self.tasks.run("decide", decide, self._decided)
+        if save:  # the same key as class edits, so the newest classes always land last
             self.tasks.run("save-classes", lambda: save_shoot_classes(store.root, class_set))
 
     def _decided(self, verdicts: dict) -> None:
