@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from engine.runtime.atomic import atomic_save, atomic_write_bytes
@@ -27,3 +30,13 @@ def test_a_failed_write_keeps_the_old_content_and_leaves_no_temp_file(tmp_path):
         atomic_save(target, explode)
     assert target.read_bytes() == b"old mask"
     assert [p.name for p in tmp_path.iterdir()] == ["mask.png"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_written_file_gets_the_mode_the_umask_allows_not_mkstemps_0600(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        target = atomic_write_bytes(tmp_path / "out.png", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
