@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QWidget,
@@ -38,10 +40,14 @@ from gui.review.canvas_content import prepare_content
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
+from gui.settings import user_settings
 from gui.widgets.models_dialog import ModelsDialog
 
 RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
+PREFERRED_SIZE = QSize(1440, 900)
+PANEL_MIN_WIDTH = 260  # a docked panel scrolls rather than forcing the window wider or taller
+STATE_VERSION = 2  # bump when the dock layout changes, so an old saved layout is not restored onto it
 
 
 class MainWindow(QMainWindow):
@@ -56,7 +62,7 @@ class MainWindow(QMainWindow):
     ):
         super().__init__()
         self.setWindowTitle("ShootStudio")
-        self.resize(1440, 900)
+        self._fit_to_screen()
         self.setAcceptDrops(True)
         self.engine = engine or Engine(models or self._load_models())
         self.bridge = EngineBridge(self.engine, parent=self)
@@ -91,6 +97,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.mask_dock], [340], Qt.Orientation.Horizontal)
         self._show_model_problems()
         self._build_status_bar()
+        self.restore_layout()
 
         self._open_timer = QTimer(self, singleShot=True, interval=80)  # arrow-key repeat: latest wins
         self._open_timer.timeout.connect(self._open_current)
@@ -108,15 +115,31 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(message, 15000))
             return ModelsConfig.defaults()
 
+    def _fit_to_screen(self) -> None:
+        """The preferred size, or the screen's available area on a smaller (laptop) screen."""
+        screen = QGuiApplication.primaryScreen()
+        size = QSize(PREFERRED_SIZE)
+        if screen is not None:
+            size = size.boundedTo(screen.availableGeometry().size())
+        self.resize(size)
+
     def add_panel(
         self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea
     ) -> QDockWidget:
         """Dock a side panel (Mask, Filter, Enhance, Generate, ...) and list it in the Tools menu.
 
-        Panels on the same side share one tabbed dock area."""
+        Panels on the same side share one tabbed dock area. Each panel scrolls inside its dock, so a tall
+        panel never sets the window's minimum height (the desk must fit a 1280×720 laptop)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
-        dock.setWidget(widget)
+        scroller = QScrollArea()
+        scroller.setObjectName(f"scroll-{title}")
+        scroller.setWidget(widget)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        scroller.setMinimumWidth(PANEL_MIN_WIDTH)
+        dock.setWidget(scroller)
         existing = [
             d for d in self.findChildren(QDockWidget) if d is not dock and self.dockWidgetArea(d) == area
         ]
@@ -130,6 +153,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.job_label = QLabel("")
+        self.job_label.setMaximumWidth(360)  # a long job message must not widen the window
         self.job_progress = QProgressBar()
         self.job_progress.setMaximumWidth(200)
         self.job_progress.setVisible(False)
@@ -171,12 +195,12 @@ class MainWindow(QMainWindow):
             self.open_folder(Path(folder))
 
     def recent_folders(self) -> list[str]:
-        value = QSettings().value("recent_folders", [])
+        value = user_settings().value("recent_folders", [])
         return [value] if isinstance(value, str) else list(value or [])
 
     def _remember(self, folder: Path) -> None:
         recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
-        QSettings().setValue("recent_folders", recent[:RECENT_LIMIT])
+        user_settings().setValue("recent_folders", recent[:RECENT_LIMIT])
 
     def open_folder(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -353,6 +377,26 @@ class MainWindow(QMainWindow):
         self.bridge.shutdown()
 
     def closeEvent(self, event) -> None:
+        self.save_layout()
         self.bridge.cancel_all()
         self.tasks.flush()
         super().closeEvent(event)
+
+    # -- remembered layout -------------------------------------------------------------------
+    def save_layout(self) -> None:
+        settings = user_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState(STATE_VERSION))
+        settings.setValue("window/splitter", self.splitter.saveState())
+
+    def restore_layout(self) -> None:
+        """The geometry, docks and splitter the user left (nothing on a first start)."""
+        settings = user_settings()
+        for key, restore in (
+            ("window/geometry", self.restoreGeometry),
+            ("window/state", lambda data: self.restoreState(data, STATE_VERSION)),
+            ("window/splitter", self.splitter.restoreState),
+        ):
+            value = settings.value(key)
+            if isinstance(value, QByteArray) and not value.isEmpty():
+                restore(value)
