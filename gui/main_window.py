@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -35,18 +35,22 @@ from gui.browse.drop_hint import DropHint
 from gui.browse.filter_panel import FilterPanel
 from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 from gui.create.creative_panels import CreativePanels
-from gui.menus import build_menus
+from gui.desk_undo import DeskUndo
+from gui.menus import build_menus, menu_shortcuts
 from gui.review.canvas_content import prepare_content
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
+from gui.review.space_pan import SpacePan
 from gui.settings import user_settings
 from gui.widgets.models_dialog import ModelsDialog
+from gui.widgets.shortcuts_sheet import ShortcutsSheet
 
 RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
 PREFERRED_SIZE = QSize(1440, 900)
 PANEL_MIN_WIDTH = 260  # a docked panel scrolls rather than forcing the window wider or taller
+FILMSTRIP_HEIGHT = 196  # one row of cells plus the horizontal scroll bar
 STATE_VERSION = 2  # bump when the dock layout changes, so an old saved layout is not restored onto it
 
 
@@ -71,6 +75,7 @@ class MainWindow(QMainWindow):
         self.document = ShootDocument()
         self.editor = EditorState()
         self.prompts = PromptSession()
+        self.undo = DeskUndo(self.document)
 
         self.thumbnails = ThumbnailModel(self.document, thumbnail_cache, parent=self)
         self.browser = ThumbnailBrowser(self.thumbnails)
@@ -78,12 +83,13 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.drop_hint = DropHint()
         self.pages.addWidget(self.drop_hint)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.browser)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.canvas)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([380, 1000])
+        self.splitter.addWidget(self.browser)
         self.pages.addWidget(self.splitter)
+        self.browser_mode = ""
+        self.space_pan = SpacePan(self, self.canvas)
         self.setCentralWidget(self.pages)
 
         self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
@@ -97,6 +103,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.mask_dock], [340], Qt.Orientation.Horizontal)
         self._show_model_problems()
         self._build_status_bar()
+        self.set_browser_mode(str(user_settings().value("browser/mode", "filmstrip")))
         self.restore_layout()
 
         self._open_timer = QTimer(self, singleShot=True, interval=80)  # arrow-key repeat: latest wins
@@ -148,7 +155,56 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(existing[-1], dock)
             existing[0].raise_()
         self.tools_menu.addAction(dock.toggleViewAction())
+        number = len(self.panels_menu.actions()) + 1
+        show = self.panels_menu.addAction(f"{title} Panel")
+        show.setShortcut(f"Alt+{number}")
+        show.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        show.triggered.connect(lambda: self.show_panel(dock))
         return dock
+
+    def show_panel(self, dock: QDockWidget) -> None:
+        """Bring a panel to the front (Alt+1, Alt+2, ...), showing the panels if they were hidden."""
+        dock.show()
+        dock.raise_()
+        dock.widget().widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def toggle_panels(self) -> None:
+        """F7: hide every panel for a full-size canvas, or bring back the ones that were open."""
+        docks = self.findChildren(QDockWidget)
+        shown = [d for d in docks if d.isVisible()]
+        if shown:
+            self._hidden_panels = shown
+            for dock in shown:
+                dock.hide()
+        else:
+            for dock in getattr(self, "_hidden_panels", None) or docks:
+                dock.show()
+
+    def set_browser_mode(self, mode: str) -> None:
+        """G: the grid beside the canvas; E: the loupe (large canvas) with a filmstrip under it."""
+        mode = mode if mode in ("grid", "filmstrip") else "filmstrip"
+        if mode == self.browser_mode:
+            return
+        self.browser_mode = mode
+        self.browser.set_mode(mode)
+        if mode == "grid":
+            self.splitter.setOrientation(Qt.Orientation.Horizontal)
+            self.splitter.insertWidget(0, self.browser)
+            self.browser.setMaximumHeight(16777215)
+            total = max(self.splitter.width(), 800)
+            self.splitter.setSizes([total * 55 // 100, total * 45 // 100])
+        else:
+            self.splitter.setOrientation(Qt.Orientation.Vertical)
+            self.splitter.insertWidget(0, self.canvas)
+            self.browser.setMaximumHeight(FILMSTRIP_HEIGHT)
+            total = max(self.splitter.height(), 400)
+            self.splitter.setSizes([total - FILMSTRIP_HEIGHT, FILMSTRIP_HEIGHT])
+        user_settings().setValue("browser/mode", mode)
+
+    def show_shortcuts(self) -> ShortcutsSheet:
+        sheet = ShortcutsSheet(menu_shortcuts(self), parent=self)
+        sheet.show()
+        return sheet
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -315,7 +371,11 @@ class MainWindow(QMainWindow):
         index = self.browser.currentIndex()
         target = self.browser.proxy.index(max(0, index.row() + delta), 0)
         if target.isValid():
-            self.browser.setCurrentIndex(target)
+            # Select just the target: setCurrentIndex() would read the held Ctrl as "extend the selection",
+            # and P / X / U would then flag every image passed over.
+            flags = QItemSelectionModel.SelectionFlag
+            self.browser.selectionModel().setCurrentIndex(target, flags.ClearAndSelect | flags.Rows)
+            self.browser.scrollTo(target)
 
     def flag_selection(self, flag: str | None) -> None:
         """P / X / U on the selected images (the current one when none is selected)."""
@@ -323,7 +383,7 @@ class MainWindow(QMainWindow):
             [self.browser.current_row()] if self.browser.current_row() is not None else []
         )
         if rows and self.document.store is not None:
-            self.document.set_flag(rows, flag)
+            self.undo.set_flag(rows, flag)
 
     def zoom(self, factor: float) -> None:
         centre = self.canvas.rect().center().toPointF()
@@ -371,6 +431,7 @@ class MainWindow(QMainWindow):
         """Cancel the jobs, let the writes land, and stop every thread and timer the window started."""
         for timer in self.findChildren(QTimer):
             timer.stop()
+        self.space_pan.close()
         self._close_folder()
         self.tasks.close()
         self.thumbnails.close()
@@ -387,7 +448,7 @@ class MainWindow(QMainWindow):
         settings = user_settings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState(STATE_VERSION))
-        settings.setValue("window/splitter", self.splitter.saveState())
+        settings.setValue(f"window/splitter-{self.browser_mode}", self.splitter.saveState())
 
     def restore_layout(self) -> None:
         """The geometry, docks and splitter the user left (nothing on a first start)."""
@@ -395,7 +456,7 @@ class MainWindow(QMainWindow):
         for key, restore in (
             ("window/geometry", self.restoreGeometry),
             ("window/state", lambda data: self.restoreState(data, STATE_VERSION)),
-            ("window/splitter", self.splitter.restoreState),
+            (f"window/splitter-{self.browser_mode}", self.splitter.restoreState),
         ):
             value = settings.value(key)
             if isinstance(value, QByteArray) and not value.isEmpty():

@@ -1,9 +1,15 @@
-"""The main window's menu bar: every action and its keyboard shortcut in one place."""
+"""The main window's menu bar: every action and its keyboard shortcut in one place.
+
+Shortcuts are application-wide (Qt.ApplicationShortcut): they work whatever widget has focus, floating
+docks included. Text fields still get their own keys, because Qt offers a key to the focused field first
+(ShortcutOverride) and a line edit claims the characters it types.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -14,6 +20,7 @@ def _action(window, menu, text: str, slot, shortcut=None, checkable: bool = Fals
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
     action.setCheckable(checkable)
     action.triggered.connect(slot)
     menu.addAction(action)
@@ -24,7 +31,7 @@ def build_menus(window) -> None:
     """File, Edit, View, Review, Tools, Settings and Help, with the review desk's shortcuts.
 
     `window` is the MainWindow (its public methods); tools and brush go to its editor state. The Tools
-    menu is kept as `window.tools_menu` for side panels."""
+    menu is kept as `window.tools_menu` for side panels, the View → Panels menu as `window.panels_menu`."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     _action(window, file_menu, "&Open Folder…", window.choose_folder, QKeySequence.StandardKey.Open)
@@ -34,14 +41,20 @@ def build_menus(window) -> None:
     _action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
     edit = bar.addMenu("&Edit")
-    _action(window, edit, "&Undo", window.document.undo, "Ctrl+Z")
-    _action(window, edit, "&Redo", window.document.redo, "Ctrl+Shift+Z")
+    _action(window, edit, "&Undo", window.undo.undo, "Ctrl+Z")
+    _action(window, edit, "&Redo", window.undo.redo, "Ctrl+Shift+Z")
 
     view = bar.addMenu("&View")
+    _action(window, view, "&Grid", lambda: window.set_browser_mode("grid"), "G")
+    _action(window, view, "&Loupe with Filmstrip", lambda: window.set_browser_mode("filmstrip"), "E")
+    view.addSeparator()
     _action(window, view, "&Fit in Window", window.canvas.fit, "Ctrl+0")
     _action(window, view, "&Actual Pixels (100%)", window.canvas.actual_size, "Ctrl+1")
     _action(window, view, "Zoom &In", lambda: window.zoom(1.25), "Ctrl+=")
     _action(window, view, "Zoom &Out", lambda: window.zoom(0.8), "Ctrl+-")
+    view.addSeparator()
+    _action(window, view, "Show/Hide &Panels", window.toggle_panels, "F7")
+    window.panels_menu = view.addMenu("Pa&nels")  # add_panel() lists each panel here with Alt+N
 
     review = bar.addMenu("&Review")
     _action(window, review, "&Pick", lambda: window.flag_selection(PICK), "P")
@@ -54,7 +67,7 @@ def build_menus(window) -> None:
     window.tools_menu = bar.addMenu("&Tools")
     editor, tools = window.editor, window.tools_menu
     _action(window, tools, "&Brush", lambda: editor.set_tool("brush"), "B")
-    _action(window, tools, "&Eraser", lambda: editor.set_tool("eraser"), "E")
+    _action(window, tools, "&Eraser", lambda: editor.set_tool("eraser"), "Shift+E")
     _action(window, tools, "&SAM Prompts", lambda: editor.set_tool("sam"), "S")
     _action(window, tools, "Larger Brush", lambda: editor.scale_brush(1.2), "]")
     _action(window, tools, "Smaller Brush", lambda: editor.scale_brush(1 / 1.2), "[")
@@ -65,7 +78,9 @@ def build_menus(window) -> None:
 
     settings = bar.addMenu("&Settings")
     _action(window, settings, "&Models…", window.show_models_dialog)
+    window.theme_menu = settings.addMenu("&Theme")
     help_menu = bar.addMenu("&Help")
+    _action(window, help_menu, "&Keyboard Shortcuts", window.show_shortcuts, "Ctrl+/")
     _action(
         window,
         help_menu,
@@ -81,3 +96,21 @@ def _fill_recent(window) -> None:
         action.triggered.connect(lambda _=False, f=folder: window.open_folder(Path(f)))
     if not window.recent_menu.actions():
         window.recent_menu.addAction("(none yet)").setEnabled(False)
+
+
+def menu_shortcuts(window) -> list[tuple[str, str, str]]:
+    """(menu, action, shortcut) for every action with a shortcut: the Help → Keyboard Shortcuts sheet."""
+    rows = []
+
+    def walk(menu, title: str) -> None:
+        for action in menu.actions():
+            if action.menu() is not None:
+                walk(action.menu(), f"{title} → {action.menu().title().replace('&', '')}")
+            elif not action.shortcut().isEmpty():
+                text = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                rows.append((title, action.text().replace("&", ""), text))
+
+    for top in window.menuBar().actions():
+        if top.menu() is not None:
+            walk(top.menu(), top.menu().title().replace("&", ""))
+    return rows

@@ -293,6 +293,25 @@ class ThumbnailBrowser(QListView):
         self._trim = QTimer(self, singleShot=True, interval=120)
         self._trim.timeout.connect(self._drop_invisible_requests)
         self.verticalScrollBar().valueChanged.connect(lambda _: self._trim.start())
+        self.horizontalScrollBar().valueChanged.connect(lambda _: self._trim.start())
+        self.mode = "grid"
+
+    def set_mode(self, mode: str) -> None:
+        """`grid`: cells wrap in rows (Lightroom's G); `filmstrip`: one scrolling row under the canvas (E)."""
+        filmstrip = mode == "filmstrip"
+        self.mode = mode
+        self.setWrapping(not filmstrip)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded if filmstrip else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff if filmstrip else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        index = self.currentIndex()
+        if index.isValid():
+            self.scrollTo(index)
 
     def visible_rows(self) -> range:
         """Source rows currently on screen (for dropping stale thumbnail requests)."""
@@ -304,7 +323,7 @@ class ThumbnailBrowser(QListView):
         # Cells on screen are consecutive in the grid: walk from the first until one starts below.
         for proxy_row in range(first.row(), self.proxy.rowCount()):
             rect = self.visualRect(self.proxy.index(proxy_row, 0))
-            if rect.top() > viewport.bottom():
+            if rect.top() > viewport.bottom() or rect.left() > viewport.right():  # grid / filmstrip
                 break
             if rect.intersects(viewport):
                 rows.append(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())

@@ -339,10 +339,17 @@ class MaskCanvas(QWidget):
         self.zoom_to(self.scale * (1.25**steps), event.position())
         event.accept()
 
+    def set_space_pan(self, down: bool) -> None:
+        """Space held: a left drag pans (gui/review/space_pan.py calls this whatever has focus)."""
+        if down == self._space_down:
+            return
+        self._space_down = down
+        if not isinstance(self._gesture, PanGesture):
+            self._restore_cursor()
+
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            self.set_space_pan(True)
         elif event.key() == Qt.Key.Key_Escape:
             self.cancel_gesture()
         elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -354,8 +361,7 @@ class MaskCanvas(QWidget):
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            self._restore_cursor()
+            self.set_space_pan(False)
         else:
             super().keyReleaseEvent(event)
 

@@ -52,9 +52,9 @@ class MaskPanel(QWidget):
         self.tool_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for tool, label, tip in (
-            ("sam", "SAM", "Click: add · Alt/right click: subtract · drag: box"),
+            ("sam", "SAM (S)", "Click: add · Alt/right click: subtract · drag: box"),
             ("brush", "Brush (B)", "Paint the mask"),
-            ("eraser", "Eraser (E)", "Erase the mask"),
+            ("eraser", "Eraser (⇧E)", "Erase the mask"),
         ):
             button = QPushButton(label)
             button.setCheckable(True)

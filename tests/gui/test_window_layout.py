@@ -30,3 +30,39 @@ def test_tabs_and_status_bar_lie_inside_the_window(window, qtbot, tmp_path, size
         assert _inside(window, widget), f"{type(widget).__name__} {widget.geometry()} is outside {size}"
     assert window.canvas.width() >= size[0] // 3  # the canvas stays the large centre
     window.grab().save(str(tmp_path / f"desk-{size[0]}x{size[1]}.png"))
+
+
+def test_g_and_e_switch_grid_and_filmstrip_and_the_choice_is_remembered(
+    window, qtbot, tiny_registry, tmp_path
+):
+    from engine.api import Engine
+    from gui.main_window import MainWindow
+
+    window.open_folder(make_shoot(tmp_path / "shoot", 3))
+    window.activateWindow()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, "g")
+    assert window.browser_mode == "grid" and window.browser.isWrapping()
+    assert window.browser.x() < window.canvas.x()  # the grid beside the canvas
+    qtbot.keyClick(window.canvas, "e")
+    assert window.browser_mode == "filmstrip" and not window.browser.isWrapping()
+    assert window.browser.y() > window.canvas.y() and window.canvas.height() > window.browser.height()
+    qtbot.keyClick(window.canvas, "g")
+    window.mask_dock.hide()
+    window.close()  # saves the layout in the per-user settings (a temp folder in tests)
+    again = MainWindow(Engine(registry=tiny_registry), thumbnail_cache=tmp_path / "thumbs")
+    qtbot.addWidget(again)
+    again.show()
+    assert again.browser_mode == "grid"
+    assert again.mask_dock.isHidden()  # the panel the user closed stays closed
+    assert not again.filter_dock.isHidden()
+    again.shutdown_engine()
+
+
+def test_the_shortcuts_sheet_lists_the_menus_keys(window, qtbot):
+    sheet = window.show_shortcuts()
+    qtbot.addWidget(sheet)
+    keys = sheet.keys()
+    assert keys["Pick"] == "P" and keys["Grid"] == "G" and keys["Undo"] == "Ctrl+Z"
+    assert keys["Mask Panel"] == "Alt+1"
+    assert "Space + drag" in keys.values()

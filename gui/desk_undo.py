@@ -1,0 +1,83 @@
+"""Edit → Undo / Redo for the whole desk: mask edits (the document's per-image history) and flag
+changes (P / X / U), undone in the order they were made.
+
+The mask history lives with the image under review (engine/project/document.py); flags are saved to the
+store at once, so undoing one writes the old flags back through the document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.project.document import ShootDocument
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    rows: tuple[int, ...]
+    before: tuple[str | None, ...]
+    after: str | None
+
+
+MASK = "mask"  # a marker: the document's own history holds the step
+
+
+class DeskUndo:
+    """One undo order over flag changes and the current image's mask steps."""
+
+    def __init__(self, document: ShootDocument):
+        self.document = document
+        self._done: list[FlagChange | str] = []
+        self._undone: list[FlagChange | str] = []
+        self._replaying = False
+        document.mask_committed.connect(self._mask_committed)
+        document.review_changed.connect(self._review_changed)
+        document.folder_closed.connect(self.clear)
+
+    def clear(self) -> None:
+        self._done.clear()
+        self._undone.clear()
+
+    def set_flag(self, rows: list[int], flag: str | None) -> None:
+        before = tuple(self.document.images[row].flag for row in rows)
+        self.document.set_flag(rows, flag)
+        self._done.append(FlagChange(tuple(rows), before, flag))
+        self._undone.clear()
+
+    def undo(self) -> None:
+        self._replay(self._done, self._undone, undo=True)
+
+    def redo(self) -> None:
+        self._replay(self._undone, self._done, undo=False)
+
+    def _replay(self, source: list, target: list, undo: bool) -> None:
+        if not source:  # e.g. a mask step made before this image's markers were dropped
+            self._mask_step(undo)
+            return
+        entry = source.pop()
+        if isinstance(entry, FlagChange):
+            if undo:
+                for row, flag in zip(entry.rows, entry.before, strict=True):
+                    self.document.set_flag([row], flag)
+            else:
+                self.document.set_flag(list(entry.rows), entry.after)
+        else:
+            self._mask_step(undo)
+        target.append(entry)
+
+    def _mask_step(self, undo: bool) -> None:
+        self._replaying = True
+        try:
+            self.document.undo() if undo else self.document.redo()
+        finally:
+            self._replaying = False
+
+    def _mask_committed(self, review) -> None:
+        if not self._replaying:
+            self._done.append(MASK)
+            self._undone.clear()  # a new edit ends what could be redone
+
+    def _review_changed(self, review) -> None:
+        # The mask history belongs to the image that was on screen; flag steps stay undoable.
+        self._done = [e for e in self._done if e is not MASK]
+        self._undone = [e for e in self._undone if e is not MASK]

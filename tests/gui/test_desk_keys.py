@@ -1,0 +1,76 @@
+"""Keys on the review desk, whatever has focus: Ctrl+←/→ moves without extending the selection, flags
+undo and redo (defect 2); Space held pans from anywhere and never re-presses a panel button (defect 3)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
+
+from engine.api import PICK, REJECT
+from tests.fixtures.gui import drag, make_shoot
+
+
+def _open(qtbot, window, tmp_path, count=4):
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        window.open_folder(make_shoot(tmp_path / "shoot", count))
+    qtbot.waitUntil(lambda: all(image.image_id for image in window.document.images), timeout=10000)
+
+
+def _flags(window):
+    return [image.flag for image in window.document.images]
+
+
+def test_ctrl_arrows_move_one_image_and_flags_touch_only_it(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path)
+    window.activateWindow()
+    window.browser.setFocus()
+    qtbot.keyClick(window.browser, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.browser, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert window.browser.current_row() == 2
+    assert window.browser.selected_rows() == [2]
+    qtbot.keyClick(window.browser, Qt.Key.Key_X)
+    assert _flags(window) == [None, None, REJECT, None]
+    qtbot.keyClick(window.browser, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.browser, Qt.Key.Key_P)
+    assert _flags(window) == [None, PICK, REJECT, None]
+
+
+def test_flag_changes_undo_and_redo_and_reach_the_store(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path)
+    window.browser.select_row(1)
+    window.flag_selection(PICK)
+    window.flag_selection(REJECT)
+    qtbot.keyClick(window.browser, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _flags(window) == [None, PICK, None, None]
+    window.undo.undo()
+    assert _flags(window) == [None, None, None, None]
+    window.undo.redo()
+    assert _flags(window) == [None, PICK, None, None]
+    store, image_id = window.document.store, window.document.images[1].image_id
+    assert store.flag(image_id) == PICK
+
+
+def _space(widget, kind: QEvent.Type) -> None:
+    QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " "))
+
+
+def test_space_held_pans_whatever_has_focus_and_never_presses_a_button(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path)
+    review, canvas = window.document.review, window.canvas
+    window.editor.set_tool("brush")
+    grow = next(b for b in window.mask_panel.findChildren(type(window.cancel_button)) if b.text() == "Grow")
+    grown = []
+    grow.clicked.connect(lambda: grown.append(True))
+    window.activateWindow()
+    grow.setFocus()
+    assert QApplication.focusWidget() is grow
+    canvas.zoom_to(canvas.scale * 3, canvas.rect().center().toPointF())
+    offset, mask = canvas.offset, review.mask.copy()
+    _space(grow, QEvent.Type.KeyPress)
+    drag(canvas, [(200, 200), (240, 220), (300, 260)])
+    _space(grow, QEvent.Type.KeyRelease)
+    assert canvas.offset != offset  # the drag panned ...
+    assert (review.mask == mask).all()  # ... and painted nothing
+    assert grown == []  # Space was not a click on the focused Grow button
+    assert not grow.isDown()
