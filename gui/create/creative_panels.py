@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from gui.create.enhance_panel import EnhancePanel
 from gui.create.generate_panel import GeneratePanel
+from gui.create.image_preview import ImagePreview
 from gui.create.training_dialog import TrainingDialog
 
 OUTPUT_FOLDER = "ShootStudio output"  # beside the originals, never over them; not listed as a shoot image
@@ -36,7 +38,7 @@ class CreativePanels:
         window.review_shown.connect(self._review_changed)
         self.generate.open_in_review.connect(self._open_generated)
         self.enhance.variant_accepted.connect(
-            lambda path: window.statusBar().showMessage(f"Saved {path}", 10000)
+            lambda path: window.statusBar().showMessage(f"Saved {path.name} in {path.parent}", 10000)
         )
 
     def _folder_opened(self, folder: Path) -> None:
@@ -54,9 +56,14 @@ class CreativePanels:
         # strokes cost no 24 MP copy and do not clear the variants on show.
         self.enhance.set_image(review.path, review.mask, product_class)
 
-    def _open_generated(self, paths: list[Path]) -> None:
-        if paths:
-            self.window.open_paths(paths)
+    def _open_generated(self, paths: list[Path]) -> ImagePreview | None:
+        """Look at generated images without switching the shoot (and without a store in the output)."""
+        preview = None
+        for path in paths[:4]:
+            preview = ImagePreview(path, parent=self.window)
+            preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            preview.show()
+        return preview
 
     def show_training(self) -> TrainingDialog:
         if self.training is None or not self.training.isVisible():

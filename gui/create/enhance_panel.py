@@ -66,6 +66,7 @@ class EnhancePanel(QWidget):
         self._job: Job | None = None  # a single run or a batch: progress and Cancel follow it
         self._batch_folder: Path | None = None
         self._result = None  # the last run's EnhanceResult
+        self._cancelling = False  # the cancel notice stays until the job ends (progress must not hide it)
         self._build()
         self._update_buttons()
 
@@ -77,8 +78,30 @@ class EnhancePanel(QWidget):
         self._image = (Path(path), np.asarray(mask), class_name)
         self.settings.class_edit.setText(class_name)
         self._show_result(None)
-        self.status.setText(f"{Path(path).name}: ready")
+        problem = self.problem()
+        self.status.setText(f"{Path(path).name}: {problem or 'ready'}{self._class_note()}")
         self._update_buttons()
+
+    def problem(self) -> str | None:
+        """What stops a run now, said before Run: a missing model (and how to fix it), an empty mask, no
+        class for a prompt that names one. None when a run can start."""
+        recipe = self.settings
+        roles = ["inpaint", *(["controlnet_depth", "depth"] if recipe.control_check.isChecked() else [])]
+        missing = [p for p in (self.bridge.engine.model_problem(role) for role in roles) if p]
+        if missing:
+            return " ".join(missing)
+        if self._image is not None and not self._image[1].any():
+            return "The mask is empty: paint the product or click it with SAM first."
+        return None
+
+    def _class_note(self) -> str:
+        """Say it when {class} will read "product" (no filter class yet), instead of doing it silently."""
+        if (
+            "{class}" in self.settings.prompt_edit.toPlainText()
+            and not self.settings.class_edit.text().strip()
+        ):
+            return " (no class yet: {class} reads “product”; type the class to change it)"
+        return ""
 
     def set_output_dir(self, folder: Path) -> None:
         self.output_dir = Path(folder)
@@ -92,7 +115,7 @@ class EnhancePanel(QWidget):
         """Apply the current recipe to every `product` item of `class_name` (default: the current
         image's class) into the output folder: progress per image, Cancel stops it, a rerun resumes.
         Without `items`, the items are the batch folder's images."""
-        class_name = class_name if class_name is not None else self.settings.class_edit.text()
+        class_name = class_name if class_name is not None else self.settings.class_edit.text().strip()
         if self._job is not None or self.output_dir is None or (items is None and self._batch_folder is None):
             return None
         recipe = self._checked_recipe()
@@ -181,10 +204,15 @@ class EnhancePanel(QWidget):
         """Start enhancing the current image with the current settings (one job at a time)."""
         if self._image is None or self._job is not None:
             return None
+        problem = self.problem()
+        if problem is not None:
+            self.status.setText(problem)
+            return None
         recipe = self._checked_recipe()
         if recipe is None:
             return None
-        path, live_mask, class_name = self._image
+        path, live_mask, _ = self._image
+        class_name = self.settings.class_edit.text().strip()  # the user may correct the filter's class
         # The job's own snapshot: the canvas may keep painting meanwhile.
         request = EnhanceRequest(path, live_mask.copy(), recipe, class_name)
         self._show_result(None)
@@ -195,12 +223,15 @@ class EnhancePanel(QWidget):
 
     def _start(self, job: Job, on_done) -> None:
         self._job = job
+        self._cancelling = False
+        self.progress.setRange(0, 0)  # moving until the first step reports (model loading takes a while)
         self.bridge.submit(job, on_done=on_done, on_progress=self._on_progress, owner=self)
         self._update_buttons()
 
     def cancel(self) -> None:
         if self._job is not None:
             self._job.cancel("cancelled by the user")
+            self._cancelling = True
             self.status.setText("Cancelling after the current step…")
 
     def accept_current(self) -> Job | None:
@@ -219,20 +250,25 @@ class EnhancePanel(QWidget):
 
     # -- engine results (GUI thread) ---------------------------------------------------------------------
     def _on_progress(self, progress: Progress) -> None:
-        if progress.fraction is not None:
+        if progress.fraction is None:
+            self.progress.setRange(0, 0)  # a long step without fractions: a moving bar, not a still one
+        else:
+            self.progress.setRange(0, 1000)
             self.progress.setValue(int(progress.fraction * 1000))
-            if progress.message:
-                self.status.setText(f"Enhancing: {progress.message}")
+        if progress.message and not self._cancelling:
+            self.status.setText(f"Enhancing: {progress.message}")
 
     def _saved(self, outcome: Outcome) -> None:
         if isinstance(outcome, Succeeded):
-            self.status.setText(f"Saved {outcome.value.name}")
+            self.status.setText(f"Saved {outcome.value.name} in {outcome.value.parent}")
             self.variant_accepted.emit(outcome.value)
         else:
             self.status.setText(f"Not saved: {getattr(outcome, 'message', 'cancelled')}")
 
     def _run_done(self, outcome: Outcome) -> None:
         self._job = None
+        self._cancelling = False
+        self.progress.setRange(0, 1000)
         if isinstance(outcome, Succeeded):
             self._show_result(outcome.value)
             self.progress.setValue(1000)
@@ -249,6 +285,8 @@ class EnhancePanel(QWidget):
 
     def _batch_done(self, outcome: Outcome) -> None:
         self._job = None
+        self._cancelling = False
+        self.progress.setRange(0, 1000)
         if isinstance(outcome, Succeeded):
             report = outcome.value
             self.progress.setValue(1000)

@@ -163,6 +163,10 @@ class GeneratePanel(QWidget):
     def start(self) -> Job | None:
         if self.job is not None:
             return None
+        problem = self.bridge.engine.model_problem("txt2img")
+        if problem is not None:  # said before any work, not after a failed run
+            self.status.setText(problem)
+            return None
         try:
             request = self.request()
         except Exception as error:  # the engine's message is written for the user

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gui.create.creative_panels import OUTPUT_FOLDER
+from gui.create.image_preview import ImagePreview
 from tests.fixtures.gui import drag, drop, make_shoot
 
 
@@ -42,12 +43,21 @@ def test_the_enhance_panel_follows_the_image_and_mask_under_review(qtbot, window
     assert np.array_equal(job_mask, window.document.review.mask)
 
 
-def test_generated_images_open_in_the_review_desk_and_training_knows_the_folder(qtbot, window, tmp_path):
-    folder = make_shoot(tmp_path / "generated", count=3)
-    target = sorted(folder.iterdir())[1]
+def test_a_generated_image_opens_in_a_preview_and_the_shoot_stays(qtbot, window, tmp_path):
+    """Defect 7: double-clicking a Generate result switched the desk to the output folder (and made a
+    project store there)."""
+    shoot = make_shoot(tmp_path / "shoot", count=2)
     with qtbot.waitSignal(window.review_shown, timeout=10000):
-        window.creative.generate.open_in_review.emit([target])
-    assert window.folder == folder and window.document.review.path == target
+        window.open_folder(shoot)
+    generated = make_shoot(shoot / OUTPUT_FOLDER / "generated", count=2)
+    target = sorted(generated.iterdir())[1]
+    window.creative.generate.open_in_review.emit([target])
+    preview = window.findChild(ImagePreview)
+    assert preview is not None and preview.isVisible() and preview.path == target
+    assert not preview.pixmap.isNull()
+    assert window.folder == shoot and len(window.document.images) == 2
+    assert not (generated / ".shootstudio").exists()
+    preview.close()
     dialog = window.creative.show_training()
-    assert dialog.isVisible() and dialog.folder.text() == str(folder)
+    assert dialog.isVisible() and dialog.folder.text() == str(shoot)
     dialog.close()

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from engine.api import Progress
 from gui.create.enhance_panel import EnhancePanel
 from tests.fixtures.enhance import box_mask, textured_rgb
 
@@ -105,3 +106,44 @@ def test_batch_enhances_every_product_of_the_class_and_reports(panel, qtbot, tmp
     assert sorted(p.name for p in report.written) == ["B_0_enh_7.png", "B_2_enh_7.png"]
     assert "2 written" in panel.status.text() and "1 skipped" in panel.status.text()
     assert panel.run_button.isEnabled()
+
+
+def test_a_cancel_notice_is_not_overwritten_by_progress(panel, qtbot):
+    """Defect 8: progress messages replaced "Cancelling…" while the job finished its step."""
+    job = panel.run()
+    assert job is not None and panel.progress.maximum() == 0  # moving at once, before the first step
+    panel.cancel()
+    panel._on_progress(Progress(1, 2, "step 1/2"))
+    assert panel.status.text().startswith("Cancelling")
+    assert panel.progress.value() == 500
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+        pass
+
+
+def test_missing_models_and_an_empty_mask_are_said_before_run(qtbot, tmp_path):
+    """Defect 11: "ready" with missing models or an empty mask; the failure came only after Run."""
+    from engine.api import Engine, ModelsConfig
+    from gui.bridge import EngineBridge
+
+    bridge = EngineBridge(Engine(ModelsConfig.defaults()))  # no weights in the test's user folders
+    try:
+        panel = EnhancePanel(bridge, output_dir=tmp_path / "out")
+        qtbot.addWidget(panel)
+        path = tmp_path / "IMG_1.png"
+        Image.fromarray(textured_rgb(96, 120)).save(path)
+        panel.set_image(path, box_mask(96, 120, (50, 30, 80, 60)), "")
+        assert "ready" not in panel.status.text() and "inpaint" in panel.status.text()
+        assert panel.run() is None
+    finally:
+        assert bridge.shutdown(30)
+
+
+def test_an_empty_mask_is_said_before_run_and_the_class_is_editable(panel):
+    path = panel._image[0]
+    panel.set_image(path, np.zeros((96, 120), np.uint8), "")
+    assert "mask is empty" in panel.status.text()
+    assert panel.run() is None and "mask is empty" in panel.status.text()
+    panel.set_image(path, box_mask(96, 120, (50, 30, 80, 60)), "")
+    assert "“product”" in panel.status.text()  # the fallback is said, not silent
+    assert not panel.settings.class_edit.isReadOnly()
+    panel.settings.class_edit.setText("hand bag")
