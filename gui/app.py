@@ -18,6 +18,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("ShootStudio")
     app.setDesktopFileName("shootstudio")
     app.setWindowIcon(QIcon(str(RESOURCES / "shootstudio.svg")))
+    from gui.settings import user_settings
+    from gui.theme import apply_theme
+
+    apply_theme(app, str(user_settings().value("look/theme", "dark")))
     return app
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -43,6 +44,7 @@ from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
 from gui.review.space_pan import SpacePan
 from gui.settings import user_settings
+from gui.theme import apply_theme
 from gui.widgets.models_dialog import ModelsDialog
 from gui.widgets.shortcuts_sheet import ShortcutsSheet
 
@@ -200,6 +202,12 @@ class MainWindow(QMainWindow):
             total = max(self.splitter.height(), 400)
             self.splitter.setSizes([total - FILMSTRIP_HEIGHT, FILMSTRIP_HEIGHT])
         user_settings().setValue("browser/mode", mode)
+
+    def set_theme(self, name: str) -> None:
+        """Settings → Theme: dark (the default) or light, remembered for the next start."""
+        apply_theme(QApplication.instance(), name)
+        user_settings().setValue("look/theme", name)
+        self.canvas.refresh_regions()
 
     def show_shortcuts(self) -> ShortcutsSheet:
         sheet = ShortcutsSheet(menu_shortcuts(self), parent=self)

@@ -79,6 +79,8 @@ def build_menus(window) -> None:
     settings = bar.addMenu("&Settings")
     _action(window, settings, "&Models…", window.show_models_dialog)
     window.theme_menu = settings.addMenu("&Theme")
+    _action(window, window.theme_menu, "&Dark", lambda: window.set_theme("dark"))
+    _action(window, window.theme_menu, "&Light", lambda: window.set_theme("light"))
     help_menu = bar.addMenu("&Help")
     _action(window, help_menu, "&Keyboard Shortcuts", window.show_shortcuts, "Ctrl+/")
     _action(

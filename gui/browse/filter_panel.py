@@ -130,7 +130,7 @@ class FilterPanel(QWidget):
         layout.addWidget(run)
         self.problem_label = QLabel("")
         self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet("color: #d9a441;")
+        self.problem_label.setProperty("role", "warning")  # the theme's AA-contrast warning colour
         layout.addWidget(self.problem_label)
         layout.addStretch(1)
 

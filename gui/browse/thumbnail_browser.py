@@ -289,7 +289,7 @@ class ThumbnailBrowser(QListView):
         self.setGridSize(CELL)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setStyleSheet("QListView { background: #2b2b2b; border: none; }")
+        self.setFrameShape(QListView.Shape.NoFrame)  # background from the theme (gui/theme.py)
         self._trim = QTimer(self, singleShot=True, interval=120)
         self._trim.timeout.connect(self._drop_invisible_requests)
         self.verticalScrollBar().valueChanged.connect(lambda _: self._trim.start())

@@ -22,11 +22,12 @@ from engine.api import mask_ops
 from engine.project.document import ReviewImage, ShootDocument
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
-from gui.review.canvas_content import CanvasContent, class_colour, edges
+from gui.review.canvas_content import OVERLAY_COLOURS, CanvasContent, class_colour, edges
 from gui.review.canvas_gestures import Gesture, PanGesture, PromptGesture, StrokeGesture
+from gui.theme import current_theme
 
 BBox = mask_ops.BBox
-MASK_COLOUR = (255, 64, 96)  # the editable product mask
+MASK_COLOUR = OVERLAY_COLOURS["pink"]  # the editable product mask, when not chosen automatically
 MIN_ZOOM, MAX_ZOOM = 0.002, 32.0
 
 
@@ -55,6 +56,7 @@ class MaskCanvas(QWidget):
         self._space_down = False
         self._hover: QPointF | None = None
         self._fitted = True
+        self.mask_colour_choice = "auto"  # or a name in OVERLAY_COLOURS
         # Screen buffers (widget-sized) and what needs redrawing in them.
         self._image_buf: np.ndarray | None = None
         self._regions_buf: np.ndarray | None = None
@@ -122,6 +124,7 @@ class MaskCanvas(QWidget):
     def fit(self) -> None:
         """Ctrl+0: the whole image in the window."""
         self._fitted = True
+        self.mask_colour_choice = "auto"  # or a name in OVERLAY_COLOURS
         self._set_view(self.fit_scale(), None)
 
     def actual_size(self) -> None:
@@ -171,7 +174,9 @@ class MaskCanvas(QWidget):
         assert self.content is not None
         w, h = max(1, self.width()), max(1, self.height())
         rect = (0, 0, w, h)
-        self._image_buf = np.ascontiguousarray(self.content.image.render(self.scale, self.offset, rect, 48))
+        self._image_buf = np.ascontiguousarray(
+            self.content.image.render(self.scale, self.offset, rect, QColor(current_theme().canvas).red())
+        )
         regions = np.zeros((h, w, 4), np.uint8)
         for layer, pyramid in self.content.regions:
             if layer.visible:
@@ -179,9 +184,19 @@ class MaskCanvas(QWidget):
                 regions[edge] = (*class_colour(layer.class_name), 230)
         self._regions_buf = regions
         self._mask_buf = np.zeros((h, w, 4), np.uint8)
-        self._mask_buf[..., :3] = MASK_COLOUR
+        self._mask_buf[..., :3] = self.mask_colour()
         self._render_mask(QRect(0, 0, w, h))
         self._view_dirty = False
+
+    def mask_colour(self) -> tuple[int, int, int]:
+        if self.mask_colour_choice == "auto":
+            return self.content.auto_colour if self.content is not None else MASK_COLOUR
+        return OVERLAY_COLOURS.get(self.mask_colour_choice, MASK_COLOUR)
+
+    def set_mask_colour(self, choice: str) -> None:
+        """ "auto" (contrasting with the product) or a name in OVERLAY_COLOURS."""
+        self.mask_colour_choice = choice
+        self.refresh_regions()
 
     def _render_mask(self, rect: QRect) -> None:
         assert self.content is not None and self._mask_buf is not None
@@ -207,7 +222,7 @@ class MaskCanvas(QWidget):
     def paintEvent(self, event) -> None:
         self.frames += 1
         painter = QPainter(self)
-        painter.fillRect(event.rect(), QColor(48, 48, 48))
+        painter.fillRect(event.rect(), QColor(current_theme().canvas))
         if self.content is None:
             self._paint_message(painter, self.busy_message or "Choose an image in the browser")
             return

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 from engine.api import Brush, mask_ops
 from engine.project.document import ShootDocument
 from engine.project.editor import EditorState
-from gui.review.canvas_content import class_colour
+from gui.review.canvas_content import OVERLAY_COLOURS, class_colour
 from gui.review.mask_canvas import MaskCanvas
 
 
@@ -65,7 +66,7 @@ class MaskPanel(QWidget):
             self.tool_buttons[tool] = button
         self.sam_status = QLabel("")
         self.sam_status.setWordWrap(True)
-        self.sam_status.setStyleSheet("color: #d9a441;")
+        self.sam_status.setProperty("role", "warning")  # the theme's AA-contrast warning colour
         layout.addWidget(tools)
         layout.addWidget(self.sam_status)
 
@@ -88,6 +89,14 @@ class MaskPanel(QWidget):
         self.show_box = QCheckBox("Show mask")
         self.show_box.setChecked(editor.show_mask)
         self.show_box.toggled.connect(lambda on: editor.set_overlay(show=on))
+        self.colour_box = QComboBox()
+        self.colour_box.addItem("Auto (contrasting)", "auto")
+        for name in OVERLAY_COLOURS:
+            self.colour_box.addItem(name.capitalize(), name)
+        self.colour_box.currentIndexChanged.connect(
+            lambda _: canvas.set_mask_colour(self.colour_box.currentData())
+        )
+        form.addRow("Colour", self.colour_box)
         form.addRow("Opacity", self.opacity_slider)
         form.addRow(self.outline_box)
         form.addRow(self.show_box)
