@@ -15,7 +15,7 @@ from engine.project.document import ReviewImage, ShootDocument
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
 from gui.review.canvas_content import prepare_content
-from gui.review.mask_canvas import MASK_COLOUR, MaskCanvas
+from gui.review.mask_canvas import MaskCanvas
 from tests.fixtures.gui import drag, mouse
 
 
@@ -86,7 +86,7 @@ def test_the_overlay_shows_the_mask_filled_or_outlined(qtbot, canvas):
     # The 128 contour of a 300 px brush with a soft rim lies between 240 and 300 px from its centre.
     y = int(centre.y())
     ring = [image.pixelColor(int(centre.x() + d * canvas.scale), y).getRgb()[:3] for d in range(230, 310, 2)]
-    assert tuple(MASK_COLOUR) in ring
+    assert tuple(canvas.mask_colour()) in ring  # auto: the colour farthest from the green picture
 
 
 def test_a_stroke_repaints_only_near_the_brush(qtbot, canvas):
