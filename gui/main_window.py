@@ -343,6 +343,7 @@ class MainWindow(QMainWindow):
         if self.document.review is not None and self.document.review.row == row:
             return
         self.canvas.set_busy(f"Loading {image.path.name}…")
+        self.statusBar().showMessage(f"{image.path.name} — loading…")
 
         def shown(content) -> None:
             if self.document.store is not store:
@@ -360,6 +361,8 @@ class MainWindow(QMainWindow):
                 self.canvas.set_content(None)
                 self.document.set_review(None)
                 self.canvas.set_busy(f"Cannot open {image.path.name}: {error}")
+                # The status bar describes the image now selected, never the previous one.
+                self.statusBar().showMessage(f"{image.path.name} — cannot open: {error}")
 
         def load():
             return prepare_content(load_review(store, row, image.path, image.image_id))

@@ -34,6 +34,7 @@ from engine.project.document import ShootDocument, ShootImage
 from gui.background import BackgroundTasks
 
 ImageRole = Qt.ItemDataRole.UserRole + 1
+ErrorRole = Qt.ItemDataRole.UserRole + 2  # why the thumbnail cannot be shown, or None
 MEMORY_THUMBNAILS = 1500  # ~130 kB each: the LRU holds a few screens of a big folder
 CELL = QSize(176, 168)
 VERDICT_COLOURS = {
@@ -152,6 +153,8 @@ class ThumbnailModel(QAbstractListModel):
             return _tooltip(image, self._errors.get(image.path))
         if role == ImageRole:
             return image
+        if role == ErrorRole:
+            return self._errors.get(image.path)
         return None
 
 
@@ -223,6 +226,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setOpacity(1.0)
         else:
             painter.fillRect(picture_area, QColor(55, 55, 55))
+            if index.data(ErrorRole):  # unreadable: say so on the tile, not only after a filter run
+                self._chip(
+                    painter,
+                    picture_area.adjusted(0, 0, 0, -picture_area.height() // 2 + 11),
+                    "cannot read",
+                    VERDICT_COLOURS[ERROR],
+                )
         painter.setPen(QColor(220, 220, 220) if not selected else QColor(255, 255, 255))
         name_rect = QRect(cell.x() + 6, cell.bottom() - 24, cell.width() - 12, 20)
         name = painter.fontMetrics().elidedText(

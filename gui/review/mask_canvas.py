@@ -29,6 +29,8 @@ from gui.theme import current_theme
 BBox = mask_ops.BBox
 MASK_COLOUR = OVERLAY_COLOURS["pink"]  # the editable product mask, when not chosen automatically
 MIN_ZOOM, MAX_ZOOM = 0.002, 32.0
+MESSAGE_MARGIN = 12
+MESSAGE_FLAGS = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
 
 
 class MaskCanvas(QWidget):
@@ -291,13 +293,20 @@ class MaskCanvas(QWidget):
         font = painter.font()
         font.setPointSize(12)
         painter.setFont(font)
-        metrics = painter.fontMetrics()
-        box = metrics.boundingRect(text).adjusted(-14, -8, 14, 8)
-        box.moveCenter(self.rect().center() if not top else QRect(0, 0, self.width(), 70).center())
+        box = self.message_box(text, painter.fontMetrics(), top)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(box, 8, 8)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(box.adjusted(14, 8, -14, -8), MESSAGE_FLAGS, text)
+
+    def message_box(self, text: str, metrics, top: bool = False) -> QRect:
+        """Where a message is drawn: wrapped to the canvas width, so a long error is never clipped."""
+        width = max(60, self.width() - 2 * MESSAGE_MARGIN - 28)
+        box = metrics.boundingRect(QRect(0, 0, width, 10_000), MESSAGE_FLAGS, text).adjusted(-14, -8, 14, 8)
+        box.moveCenter(self.rect().center() if not top else QRect(0, 0, self.width(), 70).center())
+        if top:
+            box.moveTop(max(MESSAGE_MARGIN, box.top()))
+        return box
 
     def _cursor_rect(self, pos: QPointF) -> QRect:
         r = self.editor.brush.radius * self.scale + 4

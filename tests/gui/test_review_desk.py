@@ -177,3 +177,35 @@ def test_only_visible_thumbnails_are_decoded_and_scrolling_loads_the_rest(qtbot,
     qtbot.waitUntil(lambda: 59 in browser.visible_rows(), timeout=5000)
     last = window.document.images[59].path
     qtbot.waitUntil(lambda: model._images.get(last) is not None, timeout=10000)
+
+
+def test_a_truncated_image_is_badged_and_described_everywhere(qtbot, window, tmp_path):
+    """Defect 9: the canvas error was clipped at both edges, the status bar kept the previous image's
+    text, and the truncated file's tile was blank with no badge."""
+    from gui.browse.thumbnail_browser import ErrorRole
+
+    folder = make_shoot(tmp_path / "shoot", count=2)
+    whole = (folder / "shot_001.jpg").read_bytes()
+    (folder / "shot_001.jpg").write_bytes(whole[: len(whole) // 3])  # a copy cut short
+    window.set_browser_mode("grid")
+    open_by_drop(qtbot, window, folder)
+    assert "shot_000.jpg" in window.statusBar().currentMessage()
+    model = window.thumbnails
+    qtbot.waitUntil(lambda: model.data(model.index(1), ErrorRole) is not None, timeout=10000)
+    cell = window.browser.visualRect(window.browser.proxy.index(1, 0))
+    tile = window.browser.viewport().grab(cell).toImage()
+    red = [
+        (x, y)
+        for x in range(0, tile.width(), 2)
+        for y in range(0, tile.height(), 2)
+        if tile.pixelColor(x, y).red() > 150 and tile.pixelColor(x, y).green() < 90
+    ]
+    assert red, "the unreadable tile carries a red badge"
+    window.resize(900, 700)  # a narrow canvas: the error must wrap, not run off both edges
+    window.browser.select_row(1)
+    qtbot.waitUntil(lambda: "Cannot open shot_001.jpg" in window.canvas.busy_message, timeout=10000)
+    assert window.statusBar().currentMessage().startswith("shot_001.jpg — cannot open")
+    canvas = window.canvas
+    box = canvas.message_box(canvas.busy_message, canvas.fontMetrics())
+    assert canvas.fontMetrics().horizontalAdvance(canvas.busy_message) > canvas.width()  # it had to wrap
+    assert canvas.rect().contains(box), (box, canvas.rect())
