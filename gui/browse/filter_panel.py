@@ -48,6 +48,8 @@ from gui.bridge import EngineBridge
 from gui.browse.thumbnail_browser import ThumbnailBrowser
 
 SHOWN = ((PRODUCT, "Product"), (UNCERTAIN, "Uncertain"), (SKIPPED, "Skipped"), (ERROR, "Error"))
+NAME, THRESHOLD, MARGIN, PROMPTS = range(4)  # the class table's columns
+MARGIN_TIP = "How far the class must beat the best 'other' prompt: P(class) − P(other) ≥ margin"
 FLAG_CHOICES = (("Any flag", "any"), ("Picked", PICK), ("Rejected", REJECT), ("Unflagged", None))
 
 
@@ -89,9 +91,10 @@ class FilterPanel(QWidget):
 
         classes = QGroupBox("Product classes")
         class_layout = QVBoxLayout(classes)
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Class", "Threshold", "Prompts (; between)"])
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Class", "Threshold", "Margin", "Prompts (; between)"])
+        self.table.horizontalHeader().setSectionResizeMode(PROMPTS, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeaderItem(MARGIN).setToolTip(MARGIN_TIP)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -113,6 +116,15 @@ class FilterPanel(QWidget):
         self.threshold_slider.sliderReleased.connect(self._save_decisions)
         self.threshold_label = QLabel("")
         form.addRow(self.threshold_label, self.threshold_slider)
+        # The margin decides as much as the threshold: at threshold 0 only the margin separates a class
+        # from the "other" prompts, so it is shown and editable too.
+        self.margin_slider = QSlider(Qt.Orientation.Horizontal)
+        self.margin_slider.setRange(-100, 100)
+        self.margin_slider.setToolTip(MARGIN_TIP)
+        self.margin_slider.valueChanged.connect(self._margin_moved)
+        self.margin_slider.sliderReleased.connect(self._save_decisions)
+        self.margin_label = QLabel("")
+        form.addRow(self.margin_label, self.margin_slider)
         class_layout.addLayout(form)
         self.counts_label = QLabel("")
         self.counts_label.setWordWrap(True)
@@ -177,16 +189,35 @@ class FilterPanel(QWidget):
         self.class_set, self.scores = value
         self._fill_table()
         self._show_counts()
+        self._reconcile()
+
+    def _reconcile(self) -> None:
+        """The verdicts shown must follow this table. Stored verdicts from a run with other classes (a
+        command-line run with another classes file) are re-decided from their scores when every class
+        here was scored, and otherwise said to be from that run."""
+        if self.class_set is None or not self.scores.run_key:
+            return
+        scored = self.scores.scored_classes()
+        unscored = [name for name in self.class_set.names if name not in scored]
+        if not scored:
+            return  # no regions stored: nothing to re-decide
+        if unscored:
+            self.counts_label.setText(
+                f"The verdicts shown come from a filter run with the classes {', '.join(sorted(scored))}; "
+                f"{', '.join(unscored)} was not scored. Run the filter to decide with this table."
+            )
+        else:
+            self.redecide(save=False)
 
     def _fill_table(self) -> None:
         assert self.class_set is not None
         with QSignalBlocker(self.table):
             self.table.setRowCount(len(self.class_set.classes))
             for row, product_class in enumerate(self.class_set.classes):
-                self.table.setItem(row, 0, QTableWidgetItem(product_class.name))
-                threshold = QTableWidgetItem(f"{product_class.threshold:.2f}")
-                self.table.setItem(row, 1, threshold)
-                self.table.setItem(row, 2, QTableWidgetItem("; ".join(product_class.prompts)))
+                self.table.setItem(row, NAME, QTableWidgetItem(product_class.name))
+                self.table.setItem(row, THRESHOLD, QTableWidgetItem(f"{product_class.threshold:.2f}"))
+                self.table.setItem(row, MARGIN, QTableWidgetItem(f"{product_class.margin:+.2f}"))
+                self.table.setItem(row, PROMPTS, QTableWidgetItem("; ".join(product_class.prompts)))
         with QSignalBlocker(self.class_combo):
             current = self.class_combo.currentData()
             self.class_combo.clear()
@@ -205,22 +236,22 @@ class FilterPanel(QWidget):
         classes = list(self.class_set.classes)
         row = item.row()
         old = classes[row]
-        name = " ".join(self.table.item(row, 0).text().split()) or old.name
-        prompts = tuple(p.strip() for p in self.table.item(row, 2).text().split(";") if p.strip())
-        try:
-            threshold = min(1.0, max(0.0, float(self.table.item(row, 1).text())))
-        except ValueError:
-            threshold = old.threshold
+        name = " ".join(self.table.item(row, NAME).text().split()) or old.name
+        prompts = tuple(p.strip() for p in self.table.item(row, PROMPTS).text().split(";") if p.strip())
+        threshold = _number(self.table.item(row, THRESHOLD).text(), old.threshold, 0.0, 1.0)
+        margin = _number(self.table.item(row, MARGIN).text(), old.margin, -1.0, 1.0)
         templated = tuple(t.format(old.name) for t in self.class_set.templates)
         if not prompts or (name != old.name and prompts == templated):
             # A renamed class whose prompts came from the templates gets them for its new name.
             prompts = tuple(t.format(name) for t in self.class_set.templates)
-        classes[row] = ProductClass(name, prompts, threshold, old.margin)
+        classes[row] = ProductClass(name, prompts, threshold, margin)
         self._set_classes(
             ClassSet(
                 tuple(classes), self.class_set.other, self.class_set.uncertain_band, self.class_set.templates
             )
         )
+        if (threshold, margin) != (old.threshold, old.margin):
+            self.redecide(save=True)
 
     def _add_class(self) -> None:
         if self.class_set is None:
@@ -255,8 +286,11 @@ class FilterPanel(QWidget):
             return
         product_class = self.class_set.classes[row]
         self.threshold_label.setText(f"{product_class.name}: {product_class.threshold:.2f}")
+        self.margin_label.setText(f"margin {product_class.margin:+.2f}")
         with QSignalBlocker(self.threshold_slider):
             self.threshold_slider.setValue(round(product_class.threshold * 100))
+        with QSignalBlocker(self.margin_slider):
+            self.margin_slider.setValue(round(product_class.margin * 100))
 
     # -- thresholds: re-decide from stored scores --------------------------------------------
     def _threshold_moved(self, value: int) -> None:
@@ -267,14 +301,30 @@ class FilterPanel(QWidget):
         self.class_set = self.class_set.with_threshold(name, value / 100.0)
         self.threshold_label.setText(f"{name}: {value / 100:.2f}")
         with QSignalBlocker(self.table):
-            self.table.item(row, 1).setText(f"{value / 100:.2f}")
+            self.table.item(row, THRESHOLD).setText(f"{value / 100:.2f}")
         self.redecide(save=not self.threshold_slider.isSliderDown())
+
+    def _margin_moved(self, value: int) -> None:
+        row = self.table.currentRow()
+        if self.class_set is None or not 0 <= row < len(self.class_set.classes):
+            return
+        name = self.class_set.classes[row].name
+        self.class_set = self.class_set.with_threshold(name, margin=value / 100.0)
+        self.margin_label.setText(f"margin {value / 100:+.2f}")
+        with QSignalBlocker(self.table):
+            self.table.item(row, MARGIN).setText(f"{value / 100:+.2f}")
+        self.redecide(save=not self.margin_slider.isSliderDown())
 
     def redecide(self, save: bool = False) -> None:
         """Verdicts for the current thresholds from the stored scores, computed off the UI thread (latest
         wins); with `save`, also recorded in the store with the classes."""
         class_set, scores, store = self.class_set, self.scores, self.document.store
-        if class_set is None or not scores.run_key or store is None:
+        if class_set is None or store is None:
+            return
+        if save:  # the same key as class edits, so the newest classes always land last; saved even
+            # when there are no stored scores to re-decide (nothing filtered yet, or no regions)
+            self.tasks.run("save-classes", lambda: save_shoot_classes(store.root, class_set))
+        if not scores.run_key:
             return
         if set(class_set.names) - scores.scored_classes():
             return  # a class the stored run never scored: the filter must run again
@@ -287,8 +337,6 @@ class FilterPanel(QWidget):
 
         # Latest wins: while the slider moves only the newest position is decided; the release comes last.
         self.tasks.run("decide", decide, self._decided)
-        if save:  # the same key as class edits, so the newest classes always land last
-            self.tasks.run("save-classes", lambda: save_shoot_classes(store.root, class_set))
 
     def _decided(self, verdicts: dict) -> None:
         self.document.apply_verdicts(verdicts)
@@ -354,3 +402,12 @@ class FilterPanel(QWidget):
         self.scores = scores
         self.counts_label.setText("")
         self._show_counts()
+        self._reconcile()
+
+
+def _number(text: str, fallback: float, low: float, high: float) -> float:
+    """A typed number clamped to [low, high]; the old value when it is not a number."""
+    try:
+        return min(high, max(low, float(text)))
+    except ValueError:
+        return fallback

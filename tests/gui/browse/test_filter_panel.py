@@ -160,3 +160,59 @@ def test_class_edits_are_saved_in_order_even_when_an_older_save_is_slow(qtbot, w
     qtbot.waitUntil(lambda: bool(written) and written[-1][-1] == "newer", timeout=5000)
     time.sleep(0.6)  # long enough for a stale save to land last, if one could
     assert written[-1][-1] == "newer"
+
+
+def test_the_margin_is_shown_and_editable_and_decides_at_threshold_zero(qtbot, window, filtered_shoot):
+    """Defect 10: with the margin hidden, a threshold at 0.00 changed no verdict and nothing said why."""
+    from engine.api import load_shoot_classes
+
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [filtered_shoot])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: counts(panel)["product"] == "Product (4)", timeout=10000)
+    panel.table.selectRow(0)
+    assert panel.table.item(0, 2).text() == "-1.00" and panel.margin_slider.value() == -100
+    panel.margin_slider.setValue(100)  # the class must beat 'other' by a full 1.0: nothing does
+    qtbot.waitUntil(lambda: counts(panel)["skipped"] == "Skipped (4)", timeout=10000)
+    assert panel.table.item(0, 2).text() == "+1.00"
+    store = window.document.store
+    qtbot.waitUntil(lambda: load_shoot_classes(store.root).classes[0].margin == 1.0, timeout=5000)
+    panel.table.item(0, 2).setText("-1")  # typed in the table: decides and saves the same way
+    qtbot.waitUntil(lambda: counts(panel)["product"] == "Product (4)", timeout=10000)
+
+
+def test_a_threshold_change_is_saved_with_no_stored_regions(qtbot, window, tmp_path):
+    """Defect 10: with no regions stored (nothing filtered yet), a threshold change was not saved."""
+    from engine.api import load_shoot_classes
+
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [folder])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.class_set is not None and panel.table.rowCount() > 0, timeout=10000)
+    panel.table.selectRow(0)
+    panel.threshold_slider.setValue(73)  # not dragged: saved at once, like a release
+    store = window.document.store
+    qtbot.waitUntil(
+        lambda: (
+            (store.root / "classes.toml").is_file()
+            and load_shoot_classes(store.root).classes[0].threshold == 0.73
+        ),
+        timeout=5000,
+    )
+
+
+def test_verdicts_from_a_run_with_other_classes_are_not_shown_as_this_tables(qtbot, window, filtered_shoot):
+    """Defect 10: after a CLI run with another classes file, the desk showed its verdicts beside its own
+    (different) class table."""
+    with ProjectStore.open(filtered_shoot) as store:  # the desk's own table now names another class
+        save_shoot_classes(
+            store.root, one_class("a photo of a shoe.", ["a photo of a wall."]).select(["shoe"])
+        )
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [filtered_shoot])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.scores.run_key is not None and panel.table.rowCount() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: "Run the filter" in panel.counts_label.text(), timeout=5000)
+    assert "product" in panel.counts_label.text() and "shoe" in panel.counts_label.text()
