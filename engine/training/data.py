@@ -121,12 +121,16 @@ def scan_folder(
     images = []
     for path in paths:
         try:
-            with open_image(path) as opened:  # reads the header only
+            with open_image(path) as opened:
                 size = opened.size
                 if opened.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF: rotated by 90°
                     size = size[::-1]
+                _decode_all(opened)
         except ImageReadError as error:
             warnings.append(f"{error} (skipped)")
+            continue
+        except OSError as error:  # a truncated or corrupt file whose header reads fine
+            warnings.append(f"{path.name}: cannot be read ({error}) (skipped)")
             continue
         if min(size) < min_side:
             warnings.append(
@@ -141,6 +145,14 @@ def scan_folder(
             f"None of the {len(paths)} image(s) in {folder} can be used: " + "; ".join(warnings[-3:])
         )
     return TrainingSet(images, warnings)
+
+
+def _decode_all(opened: Image.Image) -> None:
+    """Decode every byte, so a truncated file is skipped here (and counted so in the dialog's summary)
+    rather than failing the run. JPEGs decode at 1/8 scale (draft mode): all their data is still read."""
+    if opened.format == "JPEG":
+        opened.draft("RGB", (max(1, opened.width // 8), max(1, opened.height // 8)))
+    opened.load()
 
 
 def load_pixels(image: TrainingImage) -> torch.Tensor:

@@ -233,7 +233,8 @@ class TrainingDialog(QDialog):
 
     # -- the folder ------------------------------------------------------------------------------------
     def check_folder(self) -> bool:
-        """Say what training would use (reads image headers only); False when it cannot start."""
+        """Say what training would use (every image decoded, so unreadable ones are counted as skipped);
+        False when it cannot start."""
         text = self.folder.text().strip()
         if not text:
             self.folder_status.setText("Choose the folder of product photos.")
@@ -345,7 +346,11 @@ class TrainingDialog(QDialog):
         self.job = None
         self.cancel_button.setEnabled(False)
         self.caption_button.setEnabled(True)
-        show_done(self.progress)
+        if isinstance(outcome, Succeeded):
+            show_done(self.progress)
+        else:  # a failed or stopped run is not shown as complete
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
         if isinstance(outcome, Succeeded) and hasattr(outcome.value, "lora"):
             result = outcome.value
             self.status.setText(f"Saved {result.lora} ({result.steps} steps, {result.seconds:.0f} s).")

@@ -100,3 +100,23 @@ def test_loss_plot_smooths_and_draws(qtbot):
     assert plot.smoothed()[-1] == pytest.approx(0.5)
     plot.resize(400, 200)
     assert not plot.grab().isNull()
+
+
+def test_the_dialog_counts_a_truncated_photo_as_skipped_and_a_failure_is_not_100_percent(
+    qtbot, bridge, tmp_path
+):
+    """Defect 4: the summary counted a truncated JPEG as usable, and a failed run showed a full bar."""
+    from engine.api import Failed
+    from tests.engine.training.test_data import _truncated_jpeg
+
+    folder = tmp_path / "shoot"
+    product_photos(folder, [(128, 128), (128, 96)])
+    _truncated_jpeg(folder / "cut-short.jpg")
+    dialog = TrainingDialog(bridge, folder=folder)
+    qtbot.addWidget(dialog)
+    dialog.resolution.setValue(128)
+    assert "2 image(s)" in dialog.folder_status.text()
+    assert "cut-short.jpg" in dialog.folder_status.text() and "skipped" in dialog.folder_status.text()
+    dialog._finished(Failed("out of memory", "error"))
+    assert dialog.progress.value() < dialog.progress.maximum()
+    assert "Failed: out of memory" in dialog.status.text()
