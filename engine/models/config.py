@@ -146,14 +146,25 @@ class ModelsConfig:
         roles[role] = RoleSpec(role, path, Path.cwd(), options)
         return ModelsConfig(roles, self.source)
 
-    def to_toml_data(self) -> dict[str, dict[str, Any]]:
-        return {
-            role: {
-                "path": str(spec.local_path()) if not spec.looks_like_hub_id() else spec.path,
-                **spec.options,
-            }
-            for role, spec in self.roles.items()
-        }
+    def to_toml_data(self, folder: Path | None = None) -> dict[str, dict[str, Any]]:
+        """The roles as a models.toml written in `folder` would hold them: paths as the user gave them.
+
+        A role still at its default is left out (it keeps following `models download`'s location; a
+        default relative path written here would point under the config folder instead). A relative
+        path read from a file in `folder` stays relative; other relative paths become absolute."""
+        defaults = ModelsConfig.defaults().roles
+        data = {}
+        for role, spec in self.roles.items():
+            default = defaults.get(role)
+            if default is not None and (spec.local_path(), spec.options) == (
+                default.local_path(),
+                default.options,
+            ):
+                continue
+            same_folder = folder is not None and spec.base_dir.resolve() == Path(folder).resolve()
+            keep = Path(spec.path).expanduser().is_absolute() or same_folder or spec.looks_like_hub_id()
+            data[role] = {"path": spec.path if keep else str(spec.local_path()), **spec.options}
+        return data
 
     def save(self, path: Path | str) -> Path:
         import tomli_w
@@ -161,5 +172,5 @@ class ModelsConfig:
         from engine.runtime.atomic import atomic_write_bytes
 
         path = Path(path)
-        atomic_write_bytes(path, tomli_w.dumps(self.to_toml_data()).encode("utf-8"))
+        atomic_write_bytes(path, tomli_w.dumps(self.to_toml_data(path.parent)).encode("utf-8"))
         return path

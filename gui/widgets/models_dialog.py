@@ -5,10 +5,12 @@ The choice is saved to the user's models.toml (the file the CLI reads too), atom
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -24,6 +26,23 @@ from PySide6.QtWidgets import (
 
 from engine.api import FILE_ROLES, ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path, role_problem
 
+SAM_VARIANTS = ("vit_b", "vit_l", "vit_h")
+# The official checkpoints' sizes tell the variants apart when the file was renamed.
+SAM_MIN_BYTES = (("vit_h", 2_000_000_000), ("vit_l", 1_000_000_000), ("vit_b", 300_000_000))
+
+
+def sam_variant_of(path: Path) -> str | None:
+    """The SAM variant a checkpoint is (sam_vit_h_4b8939.pth → vit_h), from its name or else its size;
+    None when neither tells (a custom or tiny model keeps its own options)."""
+    match = re.search(r"vit_?([bhl])(?![a-z])", path.name.lower())
+    if match:
+        return f"vit_{match.group(1)}"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return next((variant for variant, least in SAM_MIN_BYTES if size >= least), None)
+
 
 class ModelsDialog(QDialog):
     config_saved = Signal(object)  # ModelsConfig
@@ -35,7 +54,10 @@ class ModelsDialog(QDialog):
         self.config = config
         self.save_path = save_path or config.source or default_config_path()
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Saved to {self.save_path} (the command line reads the same file)."))
+        # Not "Saved to": nothing is written until Save is pressed.
+        self.note = QLabel(f"Save writes {self.save_path} (the command line reads the same file).")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
         self.table = QTableWidget(len(ROLES), 4)
         self.table.setHorizontalHeaderLabels(["Role", "Status", "Path", ""])
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -72,7 +94,19 @@ class ModelsDialog(QDialog):
                 pick = QPushButton("Folder…")
                 pick.clicked.connect(lambda _=False, r=role: self._choose(r, folder=True))
             row_layout.addWidget(pick)
+            if role == "sam":  # a vit_h checkpoint loaded as vit_b fails: the variant is chosen here
+                self.sam_variant = QComboBox()
+                variant = str(self.config.spec("sam").option("variant", "vit_b"))
+                self.sam_variant.addItems(
+                    [*SAM_VARIANTS, *([variant] if variant not in SAM_VARIANTS else [])]
+                )
+                self.sam_variant.setCurrentText(variant)
+                self.sam_variant.currentTextChanged.connect(self._sam_variant_chosen)
+                row_layout.addWidget(self.sam_variant)
             self.table.setCellWidget(row, 3, chooser)
+        self.table.resizeColumnToContents(0)
+        self.table.resizeColumnToContents(1)
+        self.table.resizeColumnToContents(3)
 
     def _choose(self, role: str, folder: bool) -> None:
         start = str(self.config.spec(role).local_path().parent)
@@ -88,11 +122,24 @@ class ModelsDialog(QDialog):
     def set_role_path(self, role: str, path: Path) -> None:
         """Point `role` at `path`, keeping its other options (variant, arch, ...)."""
         options = dict(self.config.spec(role).options)
-        self.config = self.config.with_role(role, str(path.resolve()), **options)
+        if role == "sam":
+            variant = sam_variant_of(path)
+            if variant is not None:
+                options = {"variant": variant}  # the official sizes; a custom model's sizes no longer apply
+        self.config = self.config.with_role(role, str(path), **options)  # as chosen, not resolved
         self.refresh()
 
+    def _sam_variant_chosen(self, variant: str) -> None:
+        spec = self.config.spec("sam")
+        options = {**spec.options, "variant": variant}
+        self.config = self.config.with_role("sam", str(spec.local_path()), **options)
+
     def save(self) -> None:
-        self.config.save(self.save_path)
+        try:
+            self.config.save(self.save_path)
+        except OSError as error:
+            self.note.setText(f"Not saved: {error}")
+            return
         self.config = ModelsConfig.load(self.save_path)
         self.config_saved.emit(self.config)
         self.accept()

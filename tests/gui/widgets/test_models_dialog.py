@@ -33,3 +33,24 @@ def test_the_dialog_shows_status_and_saves_a_role_to_the_user_models_file(qtbot,
         assert window.sam.problem is None
     finally:
         window.shutdown_engine()
+
+
+def test_a_vit_h_checkpoint_gets_its_variant_and_nothing_says_saved_before_save(qtbot, tmp_path):
+    """Defect 5: the dialog had no SAM variant (a vit_h checkpoint loaded as vit_b) and said "Saved"
+    before anything was saved."""
+    from gui.widgets.models_dialog import ModelsDialog
+
+    target = tmp_path / "models.toml"
+    dialog = ModelsDialog(ModelsConfig.defaults(), save_path=target)
+    qtbot.addWidget(dialog)
+    assert not any(label.text().startswith("Saved") for label in dialog.findChildren(type(dialog.note)))
+    checkpoint = tmp_path / "downloads" / "sam_vit_h_4b8939.pth"
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"\0" * 16)
+    dialog.set_role_path("sam", checkpoint)
+    assert dialog.sam_variant.currentText() == "vit_h"
+    assert not target.exists()
+    dialog.save()
+    saved = ModelsConfig.load(target)
+    assert saved.spec("sam").option("variant") == "vit_h" and saved.spec("sam").local_path() == checkpoint
+    assert saved.spec("clip").local_path() == ModelsConfig.defaults().spec("clip").local_path()
