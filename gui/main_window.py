@@ -87,7 +87,9 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.drop_hint)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.canvas)
+        self.viewer = QStackedWidget()  # the mask canvas, or a page shown in its place (Enhance compare)
+        self.viewer.addWidget(self.canvas)
+        self.splitter.addWidget(self.viewer)
         self.splitter.addWidget(self.browser)
         self.pages.addWidget(self.splitter)
         self.browser_mode = ""
@@ -197,7 +199,7 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([total * 55 // 100, total * 45 // 100])
         else:
             self.splitter.setOrientation(Qt.Orientation.Vertical)
-            self.splitter.insertWidget(0, self.canvas)
+            self.splitter.insertWidget(0, self.viewer)
             self.browser.setMaximumHeight(FILMSTRIP_HEIGHT)
             total = max(self.splitter.height(), 400)
             self.splitter.setSizes([total - FILMSTRIP_HEIGHT, FILMSTRIP_HEIGHT])
@@ -208,6 +210,19 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), name)
         user_settings().setValue("look/theme", name)
         self.canvas.refresh_regions()
+
+    def show_view(self, page: QWidget) -> None:
+        """Show `page` (e.g. the Enhance compare) in the canvas's place; show_view(canvas) goes back."""
+        if self.viewer.indexOf(page) < 0:
+            self.viewer.addWidget(page)
+        self.viewer.setCurrentWidget(page)
+        page.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def toggle_before(self) -> None:
+        """Backslash: before/after of the compare on the canvas (Lightroom's key)."""
+        view = getattr(self.viewer.currentWidget(), "view", None)
+        if view is not None and hasattr(view, "toggle_before"):
+            view.toggle_before()
 
     def show_shortcuts(self) -> ShortcutsSheet:
         sheet = ShortcutsSheet(menu_shortcuts(self), parent=self)

@@ -52,6 +52,7 @@ def build_menus(window) -> None:
     _action(window, view, "&Actual Pixels (100%)", window.canvas.actual_size, "Ctrl+1")
     _action(window, view, "Zoom &In", lambda: window.zoom(1.25), "Ctrl+=")
     _action(window, view, "Zoom &Out", lambda: window.zoom(0.8), "Ctrl+-")
+    _action(window, view, "&Before / After (Enhance compare)", window.toggle_before, "\\")
     view.addSeparator()
     _action(window, view, "Show/Hide &Panels", window.toggle_panels, "F7")
     window.panels_menu = view.addMenu("Pa&nels")  # add_panel() lists each panel here with Alt+N

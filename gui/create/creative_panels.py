@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
+from gui.create.compare_desk import CompareDesk
 from gui.create.enhance_panel import EnhancePanel
 from gui.create.generate_panel import GeneratePanel
 from gui.create.image_preview import ImagePreview
@@ -36,6 +37,11 @@ class CreativePanels:
 
         window.folder_opened.connect(self._folder_opened)
         window.review_shown.connect(self._review_changed)
+        # Variants compare large on the canvas area, not in the dock.
+        self.compare = CompareDesk(self.enhance)
+        self.compare.back.connect(lambda: window.show_view(window.canvas))
+        self.enhance.run_finished.connect(self._run_finished)
+        self.enhance.strip.itemClicked.connect(lambda _: window.show_view(self.compare))
         self.generate.open_in_review.connect(self._open_generated)
         self.enhance.variant_accepted.connect(
             lambda path: window.statusBar().showMessage(f"Saved {path.name} in {path.parent}", 10000)
@@ -47,7 +53,12 @@ class CreativePanels:
         self.enhance.set_batch_folder(folder)
         self.generate.output.setText(str(output / "generated"))
 
+    def _run_finished(self, outcome: str) -> None:
+        if outcome == "done":
+            self.window.show_view(self.compare)
+
     def _review_changed(self, review) -> None:
+        self.window.show_view(self.window.canvas)  # another image: its mask, not the old variants
         if review is None:
             return
         image = self.window.document.images[review.row]

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -178,19 +177,18 @@ class EnhancePanel(QWidget):
         self.strip.currentRowChanged.connect(self._show_variant)
         layout.addWidget(self.strip)
 
+        # The compare view is shown large on the main canvas area (gui/create/compare_desk.py), not in
+        # this dock: the panel keeps its controls.
         self.compare = CompareView()
-        scroll = QScrollArea()
-        scroll.setWidget(self.compare)
-        scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(scroll, 1)
         controls = QHBoxLayout()
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
         self.split_slider.setRange(0, 1000)
         self.split_slider.setValue(500)
         self.split_slider.valueChanged.connect(lambda value: self.compare.set_split(value / 1000))
         self.compare.split_changed.connect(self._sync_slider)
-        self.before_toggle = QCheckBox("Show before")
+        self.before_toggle = QCheckBox("Show before (\\)")
         self.before_toggle.toggled.connect(self.compare.set_show_before)
+        self.compare.before_toggled.connect(self._sync_before)
         self.accept_button = QPushButton("Accept")
         self.accept_button.clicked.connect(self.accept_current)
         controls.addWidget(QLabel("Split"))
@@ -324,6 +322,11 @@ class EnhancePanel(QWidget):
     def _show_variant(self, row: int) -> None:
         if self._result is not None and 0 <= row < len(self._result.variants):
             self.compare.set_images(self._result.before, self._result.variants[row].preview)
+
+    def _sync_before(self, on: bool) -> None:
+        self.before_toggle.blockSignals(True)
+        self.before_toggle.setChecked(on)
+        self.before_toggle.blockSignals(False)
 
     def _sync_slider(self, fraction: float) -> None:
         self.split_slider.blockSignals(True)  # no feedback loop between slider and view

@@ -39,21 +39,23 @@ def test_run_fills_the_strip_and_the_compare_view_splits_before_and_after(panel,
     assert not np.array_equal(before, after)
 
     panel.split_slider.setValue(500)
-    shown = panel.compare.grab().toImage()
     width = before.shape[1]
-    assert (shown.width(), shown.height()) == (width, before.shape[0])  # 100%: one pixel per pixel
+    panel.compare.setMinimumSize(1, 1)
+    panel.compare.resize(width, before.shape[0])
+    panel.compare.actual_size()  # 100%: one pixel per pixel, the image filling the view
+    shown = panel.compare.grab().toImage()
+    assert (shown.width(), shown.height()) == (width, before.shape[0])
     split = round(0.5 * width)
     for x in (2, split - 3, split + 3, width - 3):
-        for y in range(0, before.shape[0], 7):
+        for y in range(32, before.shape[0], 7):  # below the Before / After labels
             color = shown.pixelColor(x, y)
             expected = before[y, x] if x < split else after[y, x]
             assert (color.red(), color.green(), color.blue()) == tuple(int(v) for v in expected)
     panel.before_toggle.setChecked(True)
     shown = panel.compare.grab().toImage()
-    color = shown.pixelColor(width - 3, before.shape[0] // 2)
-    assert (color.red(), color.green(), color.blue()) == tuple(
-        int(v) for v in before[before.shape[0] // 2, width - 3]
-    )
+    low = before.shape[0] - 4  # below the label
+    color = shown.pixelColor(width - 3, low)
+    assert (color.red(), color.green(), color.blue()) == tuple(int(v) for v in before[low, width - 3])
 
 
 def test_accept_writes_the_chosen_variant(panel, qtbot, tmp_path):
