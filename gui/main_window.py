@@ -45,6 +45,7 @@ from gui.review.sam_controller import SamController
 from gui.review.space_pan import SpacePan
 from gui.settings import user_settings
 from gui.theme import apply_theme
+from gui.widgets import remember
 from gui.widgets.models_dialog import ModelsDialog
 from gui.widgets.shortcuts_sheet import ShortcutsSheet
 
@@ -53,6 +54,7 @@ MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "em
 PREFERRED_SIZE = QSize(1440, 900)
 PANEL_MIN_WIDTH = 260  # a docked panel scrolls rather than forcing the window wider or taller
 FILMSTRIP_HEIGHT = 196  # one row of cells plus the horizontal scroll bar
+MODEL_CHECK_DELAY_MS = 400
 STATE_VERSION = 2  # bump when the dock layout changes, so an old saved layout is not restored onto it
 
 
@@ -449,8 +451,22 @@ class MainWindow(QMainWindow):
     def _show_model_problems(self) -> None:
         """Model actions say which role is missing and how to fix it; browsing and painting still work."""
         self.mask_panel.set_sam_problem(self.sam.problem)
-        problems = [p for p in (self.sam.problem, self.engine.model_problem("clip")) if p]
-        self.filter_panel.set_problem(" ".join(problems) or None)
+        sam, engine = self.sam.problem, self.engine
+        self.filter_panel.set_problem(sam)  # CLIP is checked in the background below
+
+        def show(clip: str | None) -> None:
+            self.filter_panel.set_problem(" ".join(p for p in (sam, clip) if p) or None)
+
+        def check() -> None:
+            self.tasks.run(
+                "model-check", lambda: engine.model_problem("clip"), show, on_error=lambda e: show(str(e))
+            )
+
+        # Looking a role up in the Hugging Face cache imports huggingface_hub (~0.5 s, holding the GIL): off
+        # the UI thread, and a moment after start-up so that the first paint is not held back.
+        self._model_check = QTimer(self, singleShot=True, interval=MODEL_CHECK_DELAY_MS)
+        self._model_check.timeout.connect(check)
+        self._model_check.start()
 
     # -- closing -----------------------------------------------------------------------------
     def shutdown_engine(self) -> None:
@@ -475,6 +491,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState(STATE_VERSION))
         settings.setValue(f"window/splitter-{self.browser_mode}", self.splitter.saveState())
+        remember.save_all(settings)  # every panel's remembered fields
 
     def restore_layout(self) -> None:
         """The geometry, docks and splitter the user left (nothing on a first start)."""

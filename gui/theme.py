@@ -1,9 +1,8 @@
 """The desk's look: one neutral grey theme (dark by default, light as an option) on Qt's Fusion style.
 
 Neutral greys keep colour judgement honest (Lightroom and Capture One do the same): no tint in the
-chrome around a photograph. A palette does most of the work; a short style sheet adds what a palette
-cannot say (warning and hint text, the canvas and browser backgrounds, compact dock titles). Warning and
-hint colours are chosen to pass WCAG AA (4.5:1) on the panel background; tests/gui/test_theme.py checks.
+chrome around a photograph. A palette does the work (no style sheet); labels marked "warning" or "hint"
+take those colours, chosen to pass WCAG AA (4.5:1) on the panel background (tests/gui/test_theme.py).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
 
 @dataclass(frozen=True)
@@ -84,24 +83,32 @@ def palette(theme: Theme) -> QPalette:
     return pal
 
 
-def style_sheet(theme: Theme) -> str:
-    return f"""
-QLabel[role="warning"] {{ color: {theme.warning}; }}
-QLabel[role="hint"] {{ color: {theme.dim_text}; }}
-MaskCanvas, ThumbnailBrowser {{ background: {theme.canvas}; border: none; }}
-QDockWidget::title {{ padding: 3px 6px; background: {theme.window}; }}
-QGroupBox {{ font-weight: 600; }}
-QToolButton[role="section"] {{ border: none; font-weight: 600; text-align: left; }}
-"""
+def mark(widget: QWidget, role: str) -> QWidget:
+    """Give a label the theme's "warning" or "hint" colour (and keep it across theme changes)."""
+    widget.setProperty("theme_role", role)
+    _colour(widget, current_theme())
+    return widget
+
+
+def _colour(widget: QWidget, theme: Theme) -> None:
+    colour = {"warning": theme.warning, "hint": theme.dim_text}.get(widget.property("theme_role"))
+    if colour is not None:
+        pal = widget.palette()
+        pal.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+        pal.setColor(QPalette.ColorRole.Text, QColor(colour))
+        widget.setPalette(pal)
 
 
 def apply_theme(app: QApplication, name: str = "dark") -> Theme:
-    """Fusion style with the named theme's palette and style sheet; returns the theme."""
+    """Fusion style with the named theme's palette; returns the theme. A palette only, no style sheet:
+    a sheet would make Qt polish every widget through its style-sheet engine (slower start-up)."""
     theme = THEMES.get(name, DARK)
     app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(palette(theme))
-    app.setStyleSheet(style_sheet(theme))
     app.setProperty("shootstudio_theme", theme.name)
+    for widget in app.allWidgets():
+        if widget.property("theme_role"):
+            _colour(widget, theme)
     return theme
 
 

@@ -46,6 +46,7 @@ from engine.project.document import ShootDocument
 from gui.background import BackgroundTasks
 from gui.bridge import EngineBridge
 from gui.browse.thumbnail_browser import ThumbnailBrowser
+from gui.theme import mark
 
 SHOWN = ((PRODUCT, "Product"), (UNCERTAIN, "Uncertain"), (SKIPPED, "Skipped"), (ERROR, "Error"))
 NAME, THRESHOLD, MARGIN, PROMPTS = range(4)  # the class table's columns
@@ -142,7 +143,7 @@ class FilterPanel(QWidget):
         layout.addWidget(run)
         self.problem_label = QLabel("")
         self.problem_label.setWordWrap(True)
-        self.problem_label.setProperty("role", "warning")  # the theme's AA-contrast warning colour
+        mark(self.problem_label, "warning")  # the theme's AA-contrast warning colour
         layout.addWidget(self.problem_label)
         layout.addStretch(1)
 

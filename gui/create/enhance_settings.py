@@ -1,7 +1,11 @@
-"""The Enhance panel's settings form: every field of an `EnhanceRecipe`, read back with `recipe()`."""
+"""The Enhance panel's settings form: every field of an `EnhanceRecipe`, read back with `recipe()`.
+
+The basics (prompt, class, strength, variants) are always shown; the rest folds away under Advanced. The
+values are remembered per user (gui/widgets/remember.py)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -9,12 +13,15 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLineEdit,
     QPlainTextEdit,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from engine.api import DEFAULT_TEMPLATE, ENHANCE_NEGATIVE, SCHEDULERS, EnhanceRecipe
 from gui.widgets.forms import float_spin, int_spin
 from gui.widgets.lora_picker import LoraPicker
+from gui.widgets.remember import remember
 
 
 class EnhanceSettings(QGroupBox):
@@ -49,7 +56,7 @@ class EnhanceSettings(QGroupBox):
         )
 
     def _build(self) -> None:
-        form = QFormLayout(self)
+        layout = QVBoxLayout(self)
         self.prompt_edit = QPlainTextEdit(DEFAULT_TEMPLATE)
         self.prompt_edit.setFixedHeight(60)
         self.prompt_edit.setToolTip("{class} is replaced by the product's class")
@@ -77,17 +84,31 @@ class EnhanceSettings(QGroupBox):
         self.save_memory = QCheckBox("Save GPU memory (CPU offload, VAE tiling)")
         self.retry_offload = QCheckBox("On out-of-memory, retry with offload")
         self.keep_format = QCheckBox("Save JPEG/WebP/TIFF in their format (max quality)")
-        form.addRow("Prompt", self.prompt_edit)
+        # Basic: what changes from shot to shot; Advanced (collapsed): the sampler and memory settings.
+        basic = QFormLayout()
+        basic.addRow("Prompt", self.prompt_edit)
+        basic.addRow("Class", self.class_edit)
+        basic.addRow("Strength", self.strength)
+        basic.addRow("Variants", self.variants)
+        layout.addLayout(basic)
+        self.advanced_button = QToolButton()
+        self.advanced_button.setText("Advanced")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.toggled.connect(self._show_advanced)
+        layout.addWidget(self.advanced_button)
+        self.advanced = QWidget()
+        form = QFormLayout(self.advanced)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Negative", self.negative_edit)
-        form.addRow("Class", self.class_edit)
         form.addRow(self.control_check, self.control_scale)
         form.addRow("LoRA", self.loras)
-        form.addRow("Strength", self.strength)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
         form.addRow("Sampler", self.scheduler)
         form.addRow("Seed", self.seed_spin)
-        form.addRow("Variants", self.variants)
         form.addRow("Mask blur", self.mask_blur)
         form.addRow("Padding", self.padding)
         form.addRow("Work size", self.work_size)
@@ -95,3 +116,31 @@ class EnhanceSettings(QGroupBox):
         form.addRow(self.save_memory)
         form.addRow(self.retry_offload)
         form.addRow(self.keep_format)
+        layout.addWidget(self.advanced)
+        self.advanced.setVisible(False)
+        remember(
+            "enhance",
+            {
+                "prompt": self.prompt_edit,
+                "negative": self.negative_edit,
+                "control": self.control_check,
+                "control_scale": self.control_scale,
+                "strength": self.strength,
+                "steps": self.steps,
+                "guidance": self.guidance,
+                "sampler": self.scheduler,
+                "variants": self.variants,
+                "mask_blur": self.mask_blur,
+                "padding": self.padding,
+                "work_size": self.work_size,
+                "area": self.mode,
+                "save_memory": self.save_memory,
+                "retry_offload": self.retry_offload,
+                "keep_format": self.keep_format,
+                "advanced_open": self.advanced_button,
+            },
+        )
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)

@@ -45,6 +45,7 @@ from engine.api import (
 from gui.bridge import EngineBridge
 from gui.widgets.forms import int_spin, show_done, show_progress, widget_row
 from gui.widgets.lora_picker import LoraPicker
+from gui.widgets.remember import remember
 
 THUMB = 160
 
@@ -99,6 +100,20 @@ class GeneratePanel(QWidget):
         form.addRow("Seed / images per class", widget_row(self.seed, self.count))
         form.addRow("LoRAs", self.loras)
         form.addRow("Output folder", widget_row(self.output, browse))
+        remember(
+            "generate",
+            {
+                "template": self.template,
+                "classes": self.classes,
+                "negative": self.negative,
+                "width": self.width_box,
+                "height": self.height_box,
+                "steps": self.steps,
+                "guidance": self.guidance,
+                "sampler": self.scheduler,
+                "count": self.count,
+            },
+        )
 
         self.generate_button, self.cancel_button = QPushButton("Generate"), QPushButton("Cancel")
         self.generate_button.setDefault(True)

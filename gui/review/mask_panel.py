@@ -31,6 +31,8 @@ from engine.project.document import ShootDocument
 from engine.project.editor import EditorState
 from gui.review.canvas_content import OVERLAY_COLOURS, class_colour
 from gui.review.mask_canvas import MaskCanvas
+from gui.theme import mark
+from gui.widgets.remember import remember
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:
@@ -66,7 +68,7 @@ class MaskPanel(QWidget):
             self.tool_buttons[tool] = button
         self.sam_status = QLabel("")
         self.sam_status.setWordWrap(True)
-        self.sam_status.setProperty("role", "warning")  # the theme's AA-contrast warning colour
+        mark(self.sam_status, "warning")  # the theme's AA-contrast warning colour
         layout.addWidget(tools)
         layout.addWidget(self.sam_status)
 
@@ -97,6 +99,10 @@ class MaskPanel(QWidget):
             lambda _: canvas.set_mask_colour(self.colour_box.currentData())
         )
         form.addRow("Colour", self.colour_box)
+        remember(
+            "mask",
+            {"overlay_colour": self.colour_box, "opacity": self.opacity_slider, "outline": self.outline_box},
+        )
         form.addRow("Opacity", self.opacity_slider)
         form.addRow(self.outline_box)
         form.addRow(self.show_box)

@@ -68,8 +68,10 @@ def test_space_held_pans_whatever_has_focus_and_never_presses_a_button(qtbot, wi
     canvas.zoom_to(canvas.scale * 3, canvas.rect().center().toPointF())
     offset, mask = canvas.offset, review.mask.copy()
     _space(grow, QEvent.Type.KeyPress)
+    canvas.setFocus()  # a click on the canvas takes the focus while Space is still held
     drag(canvas, [(200, 200), (240, 220), (300, 260)])
-    _space(grow, QEvent.Type.KeyRelease)
+    _space(canvas, QEvent.Type.KeyRelease)  # the key-up goes to the widget focused now
+    assert not canvas._space_down
     assert canvas.offset != offset  # the drag panned ...
     assert (review.mask == mask).all()  # ... and painted nothing
     assert grown == []  # Space was not a click on the focused Grow button

@@ -32,11 +32,12 @@ def test_the_chrome_is_neutral_grey(name):
 def test_the_warning_label_takes_the_theme_colour(qapp, qtbot):
     from PySide6.QtWidgets import QLabel
 
-    old_palette, old_sheet = qapp.palette(), qapp.styleSheet()
+    from gui.theme import mark
+
+    old_palette = qapp.palette()
     try:
         theme = apply_theme(qapp, "dark")
-        label = QLabel("Model 'sam' not found")
-        label.setProperty("role", "warning")
+        label = mark(QLabel("Model 'sam' not found"), "warning")
         qtbot.addWidget(label)
         label.show()
         pixels = label.grab().toImage()
@@ -46,9 +47,11 @@ def test_the_warning_label_takes_the_theme_colour(qapp, qtbot):
         assert qapp.palette().color(QPalette.ColorRole.Window).name() == theme.window
         warm = [QColor(c) for c in colours if QColor(c).red() > QColor(c).blue() + 60]
         assert warm, "the warning text is drawn in the warning colour"
+        apply_theme(qapp, "light")  # a theme change recolours marked labels
+        assert label.palette().color(QPalette.ColorRole.WindowText).name() == LIGHT.warning
     finally:
         qapp.setPalette(old_palette)
-        qapp.setStyleSheet(old_sheet)
+        qapp.setProperty("shootstudio_theme", None)
 
 
 def test_the_auto_mask_colour_stays_visible_on_a_red_product_and_a_cyan_one():

@@ -43,19 +43,28 @@ def test_g_and_e_switch_grid_and_filmstrip_and_the_choice_is_remembered(
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, "g")
     assert window.browser_mode == "grid" and window.browser.isWrapping()
-    assert window.browser.x() < window.canvas.x()  # the grid beside the canvas
+    assert window.browser.x() < window.viewer.x()  # the grid beside the canvas
     qtbot.keyClick(window.canvas, "e")
     assert window.browser_mode == "filmstrip" and not window.browser.isWrapping()
-    assert window.browser.y() > window.canvas.y() and window.canvas.height() > window.browser.height()
+    assert window.browser.y() > window.viewer.y() and window.canvas.height() > window.browser.height()
     qtbot.keyClick(window.canvas, "g")
     window.mask_dock.hide()
-    window.close()  # saves the layout in the per-user settings (a temp folder in tests)
+    settings = window.creative.enhance.settings
+    assert settings.advanced.isHidden()  # Enhance: the basics shown, the rest folded away
+    settings.advanced_button.click()
+    assert not settings.advanced.isHidden()
+    settings.strength.setValue(0.55)
+    window.mask_panel.colour_box.setCurrentIndex(window.mask_panel.colour_box.findData("cyan"))
+    window.close()  # saves the layout and the panels' fields in the per-user settings (a temp folder here)
     again = MainWindow(Engine(registry=tiny_registry), thumbnail_cache=tmp_path / "thumbs")
     qtbot.addWidget(again)
     again.show()
     assert again.browser_mode == "grid"
     assert again.mask_dock.isHidden()  # the panel the user closed stays closed
     assert not again.filter_dock.isHidden()
+    remembered = again.creative.enhance.settings
+    assert remembered.strength.value() == 0.55 and not remembered.advanced.isHidden()
+    assert again.canvas.mask_colour_choice == "cyan"
     again.shutdown_engine()
 
 

@@ -126,7 +126,10 @@ def test_missing_models_disable_the_filter_with_the_role_named(qtbot, tmp_path):
     try:
         panel = window.filter_panel
         assert not panel.run_folder.isEnabled()
-        assert "'sam'" in panel.problem_label.text() and "'clip'" in panel.problem_label.text()
+        qtbot.waitUntil(
+            lambda: "'clip'" in panel.problem_label.text(), timeout=10000
+        )  # checked off the UI thread
+        assert "'sam'" in panel.problem_label.text() and not panel.run_folder.isEnabled()
     finally:
         window.shutdown_engine()
 
