@@ -197,12 +197,16 @@ class MainWindow(QMainWindow):
             self.splitter.setOrientation(Qt.Orientation.Horizontal)
             self.splitter.insertWidget(0, self.browser)
             self.browser.setMaximumHeight(16777215)
+            self.splitter.setStretchFactor(0, 1)  # resizing keeps the grid and canvas in proportion
+            self.splitter.setStretchFactor(1, 1)
             total = max(self.splitter.width(), 800)
             self.splitter.setSizes([total * 55 // 100, total * 45 // 100])
         else:
             self.splitter.setOrientation(Qt.Orientation.Vertical)
             self.splitter.insertWidget(0, self.viewer)
             self.browser.setMaximumHeight(FILMSTRIP_HEIGHT)
+            self.splitter.setStretchFactor(0, 1)  # the canvas takes every extra pixel
+            self.splitter.setStretchFactor(1, 0)
             total = max(self.splitter.height(), 400)
             self.splitter.setSizes([total - FILMSTRIP_HEIGHT, FILMSTRIP_HEIGHT])
         user_settings().setValue("browser/mode", mode)

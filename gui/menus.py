@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from engine.api import PICK, REJECT
+from gui.icons import icon
 
 
 def _action(window, menu, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
@@ -34,7 +35,9 @@ def build_menus(window) -> None:
     menu is kept as `window.tools_menu` for side panels, the View → Panels menu as `window.panels_menu`."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    _action(window, file_menu, "&Open Folder…", window.choose_folder, QKeySequence.StandardKey.Open)
+    _action(window, file_menu, "&Open Folder…", window.choose_folder, QKeySequence.StandardKey.Open).setIcon(
+        icon("open")
+    )
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: _fill_recent(window))
     file_menu.addSeparator()

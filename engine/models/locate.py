@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.models.config import ModelsConfig, RoleSpec
@@ -21,19 +22,34 @@ def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
             raise MissingModel(spec.role, str(local), "expected a weights file, found a folder")
         return local
     if spec.looks_like_hub_id():
+
+        def missing(why: str) -> MissingModel:
+            fix = (
+                f"run `python main.py models download {spec.role}` or `huggingface-cli download {spec.path}`"
+            )
+            return MissingModel(spec.role, f"{spec.path} (Hugging Face cache)", f"{fix} ({why})")
+
+        if _surely_not_cached(spec.path):
+            raise missing("not in the cache")
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import LocalEntryNotFoundError
 
         try:
             return Path(snapshot_download(spec.path, local_files_only=True))
         except (LocalEntryNotFoundError, OSError, ValueError) as error:
-            raise MissingModel(
-                spec.role,
-                f"{spec.path} (Hugging Face cache)",
-                f"run `python main.py models download {spec.role}` or "
-                f"`huggingface-cli download {spec.path}` ({type(error).__name__})",
-            ) from error
+            raise missing(type(error).__name__) from error
     raise MissingModel(spec.role, str(local))
+
+
+def _surely_not_cached(repo_id: str) -> bool:
+    """True when no Hugging Face cache folder holds `repo_id` (its `models--org--name` folder), so the
+    answer needs no huggingface_hub import (~0.5 s, which the GUI's start-up check would pay)."""
+    home = Path(
+        os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "huggingface"
+    )
+    caches = [os.environ.get("HF_HUB_CACHE"), os.environ.get("HUGGINGFACE_HUB_CACHE"), home / "hub"]
+    folder = "models--" + repo_id.replace("/", "--")
+    return not any((Path(c).expanduser() / folder).exists() for c in caches if c)
 
 
 # Roles whose weights are one file (a folder there is a mistake); the others are folders or either.

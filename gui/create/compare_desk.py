@@ -8,9 +8,10 @@ view the middle of the window instead of a strip inside the dock.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui.create.enhance_panel import EnhancePanel
+from gui.icons import icon
 
 
 class CompareDesk(QWidget):
@@ -41,7 +42,7 @@ class CompareDesk(QWidget):
         actual = QPushButton("100%")
         actual.clicked.connect(self.view.actual_size)
         back = QPushButton("Back to the Mask")
-        back.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        back.setIcon(icon("back"))
         back.setToolTip("Esc")
         back.clicked.connect(self.back)
         for widget in (self.title, self.split_button, self.side_button, self.other, self.before_button):

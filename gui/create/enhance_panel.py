@@ -46,6 +46,7 @@ from engine.api import (
 from gui.bridge import EngineBridge
 from gui.create.enhance_compare import CompareView, qimage_from_rgb8
 from gui.create.enhance_settings import EnhanceSettings
+from gui.icons import icon
 
 THUMB = 96
 
@@ -151,9 +152,9 @@ class EnhancePanel(QWidget):
         self.settings = EnhanceSettings()
         layout.addWidget(self.settings)
         buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run")
+        self.run_button = QPushButton(icon("run"), "Run")
         self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -162,8 +163,8 @@ class EnhancePanel(QWidget):
         self.batch_button = QPushButton("Enhance all of this class")
         self.batch_button.clicked.connect(lambda: self.run_batch())
         buttons.addWidget(self.batch_button)
-        buttons.addWidget(self.progress, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.progress)  # its own line: the panel fits a narrow dock
         self.status = QLabel("Choose an image with a product mask.")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -189,13 +190,14 @@ class EnhancePanel(QWidget):
         self.before_toggle = QCheckBox("Show before (\\)")
         self.before_toggle.toggled.connect(self.compare.set_show_before)
         self.compare.before_toggled.connect(self._sync_before)
-        self.accept_button = QPushButton("Accept")
+        self.accept_button = QPushButton(icon("accept"), "Accept")
         self.accept_button.clicked.connect(self.accept_current)
         controls.addWidget(QLabel("Split"))
         controls.addWidget(self.split_slider, 1)
         controls.addWidget(self.before_toggle)
         controls.addWidget(self.accept_button)
         layout.addLayout(controls)
+        layout.addStretch(1)  # the form keeps its natural height; spare room stays below
 
     # -- actions ---------------------------------------------------------------------------------------
     def run(self) -> Job | None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from engine.api import Brush, mask_ops
 from engine.project.document import ShootDocument
 from engine.project.editor import EditorState
+from gui.icons import icon
 from gui.review.canvas_content import OVERLAY_COLOURS, class_colour
 from gui.review.mask_canvas import MaskCanvas
 from gui.theme import mark
@@ -59,7 +60,7 @@ class MaskPanel(QWidget):
             ("brush", "Brush (B)", "Paint the mask"),
             ("eraser", "Eraser (⇧E)", "Erase the mask"),
         ):
-            button = QPushButton(label)
+            button = QPushButton(icon(tool), label)
             button.setCheckable(True)
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, t=tool: editor.set_tool(t))
