@@ -50,6 +50,8 @@ class CompareDesk(QWidget):
         bar.addStretch(1)
         for widget in (fit, actual, back):
             bar.addWidget(widget)
+        # Its toolbar must not set the width of the canvas area (a stacked page's minimum is the area's).
+        self.setMinimumSize(240, 160)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
