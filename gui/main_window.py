@@ -442,7 +442,7 @@ class MainWindow(QMainWindow):
 
     # -- settings ----------------------------------------------------------------------------
     def show_models_dialog(self) -> ModelsDialog:
-        dialog = ModelsDialog(self.engine.models, parent=self)
+        dialog = ModelsDialog(self.engine.models, parent=self, bridge=self.bridge)
         dialog.config_saved.connect(self.set_models)
         dialog.show()
         return dialog

@@ -289,6 +289,32 @@ class Engine:
 
         return Job(run, name="Generate", priority=Priority.NORMAL)
 
+    # -- models ------------------------------------------------------------------------------
+    def download(self, roles: list[str]) -> Job:
+        """`models download ROLE...` as a job (Settings → Models' Download button): the roles' standard
+        weights into the user's model folder, one role at a time (Cancel stops between roles)."""
+
+        def run(ctx: JobContext) -> Any:
+            import contextlib
+            import io
+
+            from engine.models.download import download_roles
+            from engine.runtime.jobs import EngineError
+
+            for index, role in enumerate(roles):
+                ctx.check_cancelled()
+                ctx.progress(index, len(roles), f"downloading {role} ({index + 1}/{len(roles)})")
+                said = io.StringIO()
+                with contextlib.redirect_stderr(said):  # its messages are for a terminal: keep the error
+                    ok = download_roles(self.models, [role])
+                if not ok:
+                    errors = [line for line in said.getvalue().splitlines() if line.startswith("error:")]
+                    raise EngineError(errors[-1].removeprefix("error: ") if errors else f"{role}: failed")
+            ctx.progress(len(roles), len(roles), "downloaded")
+            return list(roles)
+
+        return Job(run, name="Download models", priority=Priority.BATCH)
+
     # -- LoRA training -------------------------------------------------------------------------
     def caption(self, request: CaptionRequest) -> Job:
         """BLIP captions beside the images → `CaptionReport`; each written one is emitted."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -24,7 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.api import FILE_ROLES, ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path, role_problem
+from engine.api import (
+    FILE_ROLES,
+    ROLE_DESCRIPTIONS,
+    ROLES,
+    ModelsConfig,
+    Succeeded,
+    default_config_path,
+    role_problem,
+)
 
 SAM_VARIANTS = ("vit_b", "vit_l", "vit_h")
 # The official checkpoints' sizes tell the variants apart when the file was renamed.
@@ -47,8 +56,16 @@ def sam_variant_of(path: Path) -> str | None:
 class ModelsDialog(QDialog):
     config_saved = Signal(object)  # ModelsConfig
 
-    def __init__(self, config: ModelsConfig, save_path: Path | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        config: ModelsConfig,
+        save_path: Path | None = None,
+        parent: QWidget | None = None,
+        bridge=None,  # gui.bridge.EngineBridge: enables the Download buttons
+    ):
         super().__init__(parent)
+        self.bridge = bridge
+        self.download_job = None
         self.setWindowTitle("Models")
         self.resize(900, 360)
         self.config = config
@@ -63,6 +80,9 @@ class ModelsDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
         )
@@ -94,6 +114,14 @@ class ModelsDialog(QDialog):
                 pick = QPushButton("Folder…")
                 pick.clicked.connect(lambda _=False, r=role: self._choose(r, folder=True))
             row_layout.addWidget(pick)
+            if problem is not None and self.bridge is not None:
+                fetch = QPushButton("Download")
+                fetch.setToolTip(
+                    f"`python main.py models download {role}`: the standard weights, from the network"
+                )
+                fetch.setEnabled(self.download_job is None)
+                fetch.clicked.connect(lambda _=False, r=role: self.download(r))
+                row_layout.addWidget(fetch)
             if role == "sam":  # a vit_h checkpoint loaded as vit_b fails: the variant is chosen here
                 self.sam_variant = QComboBox()
                 variant = str(self.config.spec("sam").option("variant", "vit_b"))
@@ -127,6 +155,38 @@ class ModelsDialog(QDialog):
             if variant is not None:
                 options = {"variant": variant}  # the official sizes; a custom model's sizes no longer apply
         self.config = self.config.with_role(role, str(path), **options)  # as chosen, not resolved
+        self.refresh()
+
+    def download(self, role: str):
+        """Fetch `role`'s standard weights on the engine thread, with progress; the table refreshes after."""
+        if self.bridge is None or self.download_job is not None:
+            return None
+        self.download_job = self.bridge.submit(
+            self.bridge.engine.download([role]),
+            on_done=self._downloaded,
+            on_progress=self._download_progress,
+            owner=self,
+        )
+        self.progress.setRange(0, 0)  # a network fetch of unknown length: a moving bar
+        self.progress.setVisible(True)
+        self.note.setText(f"Downloading {role}…")
+        for row in range(self.table.rowCount()):  # one download at a time (no refresh: the clicked
+            for button in self.table.cellWidget(row, 3).findChildren(QPushButton):  # button lives on)
+                button.setEnabled(button.text() != "Download")
+        return self.download_job
+
+    def _download_progress(self, progress) -> None:
+        if progress.message:
+            self.note.setText(progress.message.capitalize() + "…")
+
+    def _downloaded(self, outcome) -> None:
+        self.download_job = None
+        self.progress.setVisible(False)
+        if isinstance(outcome, Succeeded):
+            self.note.setText(f"Downloaded {', '.join(outcome.value)}.")
+            self.config_saved.emit(self.config)  # the roles now resolve: the desk re-checks them
+        else:
+            self.note.setText(f"Not downloaded: {getattr(outcome, 'message', None) or 'cancelled'}")
         self.refresh()
 
     def _sam_variant_chosen(self, variant: str) -> None:

@@ -136,6 +136,11 @@ def test_missing_models_and_an_empty_mask_are_said_before_run(qtbot, tmp_path):
         panel.set_image(path, box_mask(96, 120, (50, 30, 80, 60)), "")
         assert "ready" not in panel.status.text() and "inpaint" in panel.status.text()
         assert panel.run() is None
+        from gui.create.generate_panel import GeneratePanel
+
+        generate = GeneratePanel(bridge, output_dir=tmp_path / "gen")
+        qtbot.addWidget(generate)
+        assert generate.start() is None and "'txt2img'" in generate.status.text()
     finally:
         assert bridge.shutdown(30)
 

@@ -54,3 +54,24 @@ def test_a_vit_h_checkpoint_gets_its_variant_and_nothing_says_saved_before_save(
     saved = ModelsConfig.load(target)
     assert saved.spec("sam").option("variant") == "vit_h" and saved.spec("sam").local_path() == checkpoint
     assert saved.spec("clip").local_path() == ModelsConfig.defaults().spec("clip").local_path()
+
+
+def test_download_runs_as_a_job_and_says_why_it_failed(qtbot, bridge, tmp_path, monkeypatch):
+    """Defect 5: the dialog had no Download button. Offline here: the job fails with the CLI's reason."""
+    from PySide6.QtWidgets import QPushButton
+
+    from gui.widgets.models_dialog import ModelsDialog
+
+    monkeypatch.setattr("engine.models.download._online", lambda *args, **kwargs: False)  # never the network
+    dialog = ModelsDialog(ModelsConfig.defaults(), save_path=tmp_path / "models.toml", bridge=bridge)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    buttons = [b for b in dialog.table.cellWidget(0, 3).findChildren(QPushButton) if b.text() == "Download"]
+    assert buttons, "a missing role offers Download"
+    buttons[0].click()
+    assert dialog.download_job is not None and dialog.progress.isVisible()
+    qtbot.waitUntil(lambda: dialog.download_job is None, timeout=20000)
+    assert "cannot reach huggingface.co" in dialog.note.text() and dialog.note.text().startswith(
+        "Not downloaded"
+    )
+    assert not dialog.progress.isVisible()
