@@ -1,5 +1,6 @@
-"""Edit → Undo / Redo for the whole desk: mask edits (the document's per-image history) and flag
-changes (P / X / U), undone in the order they were made.
+"""Edit → Undo / Redo for the whole desk: mask edits (the document's per-image history), flag changes
+(P / X / U) and any change recorded with `record(label, undo, redo)` (ratings, colour labels), undone in
+the order they were made.
 
 The mask history lives with the image under review (engine/project/document.py); flags are saved to the
 store at once, so undoing one writes the old flags back through the document.
@@ -7,6 +8,7 @@ store at once, so undoing one writes the old flags back through the document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.project.document import ShootDocument
@@ -22,13 +24,22 @@ class FlagChange:
 MASK = "mask"  # a marker: the document's own history holds the step
 
 
+@dataclass(frozen=True)
+class Change:
+    """Any other undoable desk change (a rating, a colour label, ...): how to undo and redo it."""
+
+    label: str
+    undo: Callable[[], None]
+    redo: Callable[[], None]
+
+
 class DeskUndo:
     """One undo order over flag changes and the current image's mask steps."""
 
     def __init__(self, document: ShootDocument):
         self.document = document
-        self._done: list[FlagChange | str] = []
-        self._undone: list[FlagChange | str] = []
+        self._done: list[FlagChange | Change | str] = []
+        self._undone: list[FlagChange | Change | str] = []
         self._replaying = False
         document.mask_committed.connect(self._mask_committed)
         document.review_changed.connect(self._review_changed)
@@ -44,6 +55,11 @@ class DeskUndo:
         self._done.append(FlagChange(tuple(rows), before, flag))
         self._undone.clear()
 
+    def record(self, label: str, undo: Callable[[], None], redo: Callable[[], None]) -> None:
+        """A change just made elsewhere (ratings, labels): Ctrl+Z calls `undo`, Ctrl+Shift+Z `redo`."""
+        self._done.append(Change(label, undo, redo))
+        self._undone.clear()
+
     def undo(self) -> None:
         self._replay(self._done, self._undone, undo=True)
 
@@ -55,7 +71,9 @@ class DeskUndo:
             self._mask_step(undo)
             return
         entry = source.pop()
-        if isinstance(entry, FlagChange):
+        if isinstance(entry, Change):
+            (entry.undo if undo else entry.redo)()
+        elif isinstance(entry, FlagChange):
             if undo:
                 for row, flag in zip(entry.rows, entry.before, strict=True):
                     self.document.set_flag([row], flag)

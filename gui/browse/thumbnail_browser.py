@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from engine.api import ERROR, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, Thumbnail, ThumbnailCache
@@ -213,7 +213,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         cell = option.rect.adjusted(3, 3, -3, -3)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.fillRect(cell, QColor(70, 90, 130) if selected else QColor(40, 40, 40))
+        palette = option.palette  # the theme's colours (gui/theme.py), dark or light
+        painter.fillRect(
+            cell, palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Window)
+        )
         picture_area = QRect(cell.x() + 6, cell.y() + 6, cell.width() - 12, cell.height() - 34)
         thumb = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(thumb, QImage) and not thumb.isNull():
@@ -225,7 +228,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawImage(target, thumb)
             painter.setOpacity(1.0)
         else:
-            painter.fillRect(picture_area, QColor(55, 55, 55))
+            painter.fillRect(picture_area, palette.color(QPalette.ColorRole.Button))
             if index.data(ErrorRole):  # unreadable: say so on the tile, not only after a filter run
                 self._chip(
                     painter,
@@ -233,7 +236,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
                     "cannot read",
                     VERDICT_COLOURS[ERROR],
                 )
-        painter.setPen(QColor(220, 220, 220) if not selected else QColor(255, 255, 255))
+        painter.setPen(
+            palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        )
         name_rect = QRect(cell.x() + 6, cell.bottom() - 24, cell.width() - 12, 20)
         name = painter.fontMetrics().elidedText(
             image.path.name, Qt.TextElideMode.ElideMiddle, name_rect.width()

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -34,6 +35,7 @@ from engine.api import (
     default_config_path,
     role_problem,
 )
+from gui.theme import current_theme
 
 SAM_VARIANTS = ("vit_b", "vit_l", "vit_h")
 # The official checkpoints' sizes tell the variants apart when the file was renamed.
@@ -97,7 +99,8 @@ class ModelsDialog(QDialog):
             name = QTableWidgetItem(role)
             name.setToolTip(ROLE_DESCRIPTIONS[role])
             status = QTableWidgetItem("found" if problem is None else "missing")
-            status.setForeground(Qt.GlobalColor.darkGreen if problem is None else Qt.GlobalColor.red)
+            if problem is not None:  # the theme's warning colour: AA contrast on dark and light alike
+                status.setForeground(QColor(current_theme().warning))
             status.setToolTip(problem or "")
             path = QTableWidgetItem(str(self.config.spec(role).local_path()))
             path.setToolTip(problem or str(self.config.spec(role).local_path()))

@@ -76,3 +76,22 @@ def test_space_held_pans_whatever_has_focus_and_never_presses_a_button(qtbot, wi
     assert (review.mask == mask).all()  # ... and painted nothing
     assert grown == []  # Space was not a click on the focused Grow button
     assert not grow.isDown()
+
+
+def test_recorded_changes_and_flags_undo_in_the_order_they_were_made(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path)
+    ratings = {0: 0}
+    window.flag_selection(PICK)  # row 0 is current
+
+    def rate(value):
+        ratings[0] = value
+
+    rate(4)
+    window.undo.record("rating", lambda: rate(0), lambda: rate(4))  # how a rating change hooks in
+    window.undo.undo()
+    assert ratings[0] == 0 and _flags(window)[0] == PICK
+    window.undo.undo()
+    assert _flags(window)[0] is None
+    window.undo.redo()
+    window.undo.redo()
+    assert ratings[0] == 4 and _flags(window)[0] == PICK
