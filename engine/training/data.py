@@ -8,6 +8,7 @@ Batches hold images of one bucket only (one tensor shape per step).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -125,12 +126,13 @@ def scan_folder(
                 size = opened.size
                 if opened.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF: rotated by 90°
                     size = size[::-1]
-                _decode_all(opened)
+            stat = path.stat()
+            problem = _decode_problem(str(path), stat.st_mtime_ns, stat.st_size)
         except ImageReadError as error:
             warnings.append(f"{error} (skipped)")
             continue
-        except OSError as error:  # a truncated or corrupt file whose header reads fine
-            warnings.append(f"{path.name}: cannot be read ({error}) (skipped)")
+        if problem is not None:  # a truncated or corrupt file whose header reads fine
+            warnings.append(f"{path.name}: cannot be read ({problem}) (skipped)")
             continue
         if min(size) < min_side:
             warnings.append(
@@ -147,12 +149,20 @@ def scan_folder(
     return TrainingSet(images, warnings)
 
 
-def _decode_all(opened: Image.Image) -> None:
-    """Decode every byte, so a truncated file is skipped here (and counted so in the dialog's summary)
-    rather than failing the run. JPEGs decode at 1/8 scale (draft mode): all their data is still read."""
-    if opened.format == "JPEG":
-        opened.draft("RGB", (max(1, opened.width // 8), max(1, opened.height // 8)))
-    opened.load()
+@functools.lru_cache(maxsize=4096)
+def _decode_problem(path: str, mtime_ns: int, size: int) -> str | None:
+    """Why the file's pixels cannot be decoded, or None. Every byte is decoded, so a truncated file is
+    skipped at scan time (and counted so in the dialog's summary) rather than failing the run; JPEGs
+    decode at 1/8 scale (draft mode), which still reads all their data. Remembered per file version, so
+    the dialog's re-checks (another resolution, another tag) cost only a stat."""
+    try:
+        with open_image(path) as opened:
+            if opened.format == "JPEG":
+                opened.draft("RGB", (max(1, opened.width // 8), max(1, opened.height // 8)))
+            opened.load()
+    except (ImageReadError, OSError) as error:
+        return str(error)
+    return None
 
 
 def load_pixels(image: TrainingImage) -> torch.Tensor:
