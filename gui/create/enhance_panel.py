@@ -13,10 +13,11 @@ job's outcome comes back to this panel's own callback on the GUI thread.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -67,6 +68,11 @@ class EnhancePanel(QWidget):
         self._batch_folder: Path | None = None
         self._result = None  # the last run's EnhanceResult
         self._cancelling = False  # the cancel notice stays until the job ends (progress must not hide it)
+        # A diffusion step takes seconds on a CPU: the elapsed time ticks so a long step never looks stuck.
+        self._ticker = QTimer(self, interval=1000)
+        self._ticker.timeout.connect(self._tick)
+        self._started = 0.0
+        self._step_text = ""
         self._build()
         self._update_buttons()
 
@@ -224,6 +230,8 @@ class EnhancePanel(QWidget):
     def _start(self, job: Job, on_done) -> None:
         self._job = job
         self._cancelling = False
+        self._started, self._step_text = time.monotonic(), self.status.text()
+        self._ticker.start()
         self.progress.setRange(0, 0)  # moving until the first step reports (model loading takes a while)
         self.bridge.submit(job, on_done=on_done, on_progress=self._on_progress, owner=self)
         self._update_buttons()
@@ -256,7 +264,12 @@ class EnhancePanel(QWidget):
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(progress.fraction * 1000))
         if progress.message and not self._cancelling:
-            self.status.setText(f"Enhancing: {progress.message}")
+            self._step_text = f"Enhancing: {progress.message}"
+            self.status.setText(self._step_text)
+
+    def _tick(self) -> None:
+        if self._job is not None and not self._cancelling:
+            self.status.setText(f"{self._step_text} · {time.monotonic() - self._started:.0f} s")
 
     def _saved(self, outcome: Outcome) -> None:
         if isinstance(outcome, Succeeded):
@@ -267,6 +280,7 @@ class EnhancePanel(QWidget):
 
     def _run_done(self, outcome: Outcome) -> None:
         self._job = None
+        self._ticker.stop()
         self._cancelling = False
         self.progress.setRange(0, 1000)
         if isinstance(outcome, Succeeded):
@@ -285,6 +299,7 @@ class EnhancePanel(QWidget):
 
     def _batch_done(self, outcome: Outcome) -> None:
         self._job = None
+        self._ticker.stop()
         self._cancelling = False
         self.progress.setRange(0, 1000)
         if isinstance(outcome, Succeeded):
