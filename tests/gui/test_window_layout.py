@@ -4,8 +4,8 @@ window (defect 1: a 959×977 minimum pushed them off a 720 px screen)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import QTabBar
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QDockWidget, QTabBar
 
 from tests.fixtures.gui import make_shoot
 
@@ -75,3 +75,16 @@ def test_the_shortcuts_sheet_lists_the_menus_keys(window, qtbot):
     assert keys["Pick"] == "P" and keys["Grid"] == "G" and keys["Undo"] == "Ctrl+Z"
     assert keys["Mask Panel"] == "Alt+1"
     assert "Space + drag" in keys.values()
+
+
+def test_panel_keys_bring_a_panel_forward_and_f7_hides_them_all(window, qtbot):
+    window.activateWindow()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    enhance = window.creative.enhance_dock
+    assert not enhance.visibleRegion().isEmpty()  # the Enhance tab is the one on top now
+    assert window.mask_dock.visibleRegion().isEmpty()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_F7)
+    assert not any(dock.isVisible() for dock in window.findChildren(QDockWidget))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_F7)
+    assert all(dock.isVisible() for dock in window.findChildren(QDockWidget))
