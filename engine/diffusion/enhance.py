@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from engine.diffusion.callbacks import StepCallback
+from engine.diffusion.infotext import controlnet_unit, depth_module, generation_parameters, model_path
 from engine.diffusion.lora import apply_loras
 from engine.diffusion.recipes import EnhanceError, EnhanceRecipe
 from engine.diffusion.region import (
@@ -34,7 +35,7 @@ from engine.diffusion.region import (
 )
 from engine.diffusion.samplers import set_scheduler
 from engine.imaging.native import NativeImage, encode_like_original, encode_png, read_native
-from engine.imaging.outputs import format_parameters, free_path
+from engine.imaging.outputs import free_path
 from engine.runtime.atomic import atomic_write_bytes
 from engine.runtime.jobs import JobContext
 
@@ -216,29 +217,31 @@ def _parameters_text(recipe: EnhanceRecipe, registry: Any, result: EnhanceResult
         "Masked area padding": recipe.padding,
         "Inpaint region": f"{region.width}x{region.height}+{region.left}+{region.top}",
     }
-    if recipe.control:
-        depth_spec = registry.config.spec("depth")
-        control_spec = registry.config.spec("controlnet_depth")
-        extra["ControlNet 0"] = (
-            f"Module: depth_{depth_spec.option('kind', 'transformers')}, "
-            f"Model: {Path(control_spec.path).stem}, Weight: {recipe.control_scale:g}"
-        )
-    if recipe.loras:
-        extra["Lora hashes"] = ", ".join(str(spec) for spec in recipe.loras)
     if cls:
         extra["Class"] = cls
-    prompt = recipe.prompt_for(cls)
-    prompt += "".join(f" <lora:{spec.path.stem}:{spec.scale:g}>" for spec in recipe.loras)
-    return format_parameters(
-        prompt,
+    controlnet = None
+    if recipe.control:
+        depth_spec = registry.config.spec("depth")
+        kind = depth_spec.option("kind", "transformers")
+        controlnet = controlnet_unit(
+            depth_module(kind, Path(depth_spec.path).name),
+            model_path(registry, "controlnet_depth"),
+            recipe.control_scale,
+            # The depth hint is computed at the work size (transformers) or the detector's resolution.
+            int(depth_spec.option("resolution", 512)) if kind != "transformers" else max(result.work_size),
+        )
+    return generation_parameters(
+        recipe.prompt_for(cls),
         recipe.negative_prompt,
+        loras=recipe.loras,
         steps=recipe.steps,
         sampler=recipe.scheduler,
         cfg_scale=recipe.guidance,
         seed=seed,
         size=result.work_size,
-        model=Path(registry.config.spec("inpaint").path).stem,
+        checkpoint=model_path(registry, "inpaint"),
         extra=extra,
+        controlnet=controlnet,
     )
 
 
@@ -256,7 +259,7 @@ def output_path(result: EnhanceResult, variant: Variant, out: Path, suffix: str 
 def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
     """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
     `parameters` chunk, or with `keep_format` the original's format at maximum quality where it can hold
-    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, LZW TIFF)."""
+    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, lossless TIFF)."""
     image = result.image
     pixels = result.full_pixels(variant)
     encoded = None

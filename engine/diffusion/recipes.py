@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.diffusion.lora import LoraSpec
-from engine.diffusion.samplers import DEFAULT_SAMPLER, SCHEDULERS
+from engine.diffusion.samplers import ALIASES, DEFAULT_SAMPLER, SCHEDULERS
 from engine.runtime.jobs import EngineError
 
 # The original product workflow's template: the activation tag first, then the class.
@@ -81,7 +81,7 @@ class EnhanceRecipe:
             problems.append("padding and mask blur cannot be negative")
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             problems.append(f"seed must be between 0 and {MAX_SEED}")
-        if self.scheduler not in SCHEDULERS:
+        if self.scheduler not in SCHEDULERS and self.scheduler not in ALIASES:
             problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
         if problems:
             raise EnhanceSettingsError("Bad enhancement settings: " + "; ".join(problems) + ".")
@@ -135,7 +135,7 @@ class GenerateRequest:
             raise GenerationError(f"guidance {self.guidance}: use 0 to 50.")
         if not 1 <= self.count <= 1000:
             raise GenerationError(f"count {self.count}: use 1 to 1000.")
-        if self.scheduler not in SCHEDULER_CHOICES:
+        if self.scheduler not in SCHEDULER_CHOICES and self.scheduler not in ALIASES:
             raise GenerationError(
                 f"scheduler {self.scheduler!r}: choose one of {', '.join(SCHEDULER_CHOICES)}."
             )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
+from engine.imaging.outputs import exif_with_parameters
 from engine.imaging.read import ImageReadError, open_image, to_rgb8
 
 # Modes kept as they are; anything else (CMYK, palette, 32-bit, float) becomes 8-bit RGB(A).
@@ -190,13 +191,17 @@ def encode_like_original(
         return None
     image = Image.fromarray(pixels)
     options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    if parameters:
+        # Where A1111 reads it: EXIF UserComment (TIFF: the same Exif IFD, plus ImageDescription).
+        options["exif"] = exif_with_parameters(parameters)
     if fmt == "JPEG":
-        # Quality 100 without chroma subsampling; the text goes in a JPEG comment (COM segment).
+        # Quality 100 without chroma subsampling; the text also in a JPEG comment (COM segment).
         options |= {"quality": 100, "subsampling": 0, "comment": parameters.encode("utf-8")}
     elif fmt == "WEBP":
         options |= {"lossless": True, "quality": 100}
     else:
-        options |= {"compression": "tiff_lzw", "description": parameters}
+        # Uncompressed when there is text: libtiff (LZW) cannot write the Exif IFD Pillow hands it.
+        options |= {"compression": "raw" if parameters else "tiff_lzw", "description": parameters}
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue(), ORIGINAL_FORMATS[fmt]
