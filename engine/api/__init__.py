@@ -21,6 +21,7 @@ from engine.api.requests import (
     BatchRequest,
     CaptionRequest,
     EnhanceRequest,
+    ExportRequest,
     FilterRequest,
     SamImage,
     SamPrompt,
@@ -39,6 +40,9 @@ from engine.diffusion.recipes import (
     GenerateRequest,
 )
 from engine.diffusion.samplers import SCHEDULERS
+from engine.export.presets import BUILTIN as EXPORT_PRESETS
+from engine.export.presets import ExportPreset, load_preset_file
+from engine.export.selection import SELECT_HELP
 from engine.filter.classes import (
     ClassSet,
     ProductClass,
@@ -83,6 +87,7 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "ENHANCE_NEGATIVE",
     "ERROR",
+    "EXPORT_PRESETS",
     "FILE_ROLES",
     "FLAGS",
     "GENERATE_NEGATIVE",
@@ -97,6 +102,7 @@ __all__ = [
     "SCHEDULERS",
     "SCHEDULER_CHOICES",
     "SD15_BUCKET_STEP",
+    "SELECT_HELP",
     "SKIPPED",
     "UNCERTAIN",
     "VERDICTS",
@@ -112,6 +118,8 @@ __all__ = [
     "EngineError",
     "EnhanceRecipe",
     "EnhanceRequest",
+    "ExportPreset",
+    "ExportRequest",
     "Failed",
     "FilterRequest",
     "GenerateRequest",
@@ -141,6 +149,7 @@ __all__ = [
     "default_classes",
     "default_config_path",
     "load_models",
+    "load_preset_file",
     "load_shoot_classes",
     "mask_ops",
     "parse_lora_arg",

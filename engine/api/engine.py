@@ -14,6 +14,7 @@ from engine.api.requests import (
     BatchRequest,
     CaptionRequest,
     EnhanceRequest,
+    ExportRequest,
     FilterRequest,
     SamImage,
     SamPrompt,
@@ -311,3 +312,27 @@ class Engine:
             return train_lora(config, self.registry, ctx)
 
         return Job(run, name="Train LoRA", priority=Priority.BATCH)
+
+    # -- export --------------------------------------------------------------------------------
+    def export(self, request: ExportRequest) -> Job:
+        """Masks, cut-outs, COCO/LabelMe and a manifest for the selected images → `ExportReport`."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.export.presets import resolve_preset, with_contents
+            from engine.export.run import run_export
+            from engine.export.selection import select_entries
+
+            preset = with_contents(
+                resolve_preset(request.preset),
+                masks=request.masks,
+                cutouts=request.cutouts,
+                coco=request.coco,
+                labelme=request.labelme,
+            )
+            store = self.store(request.folder)
+            entries = select_entries(store, request.select, request.paths)
+            return run_export(
+                store, entries, request.out_dir, preset, ctx, preflight_only=request.preflight_only
+            )
+
+        return Job(run, name="Export", priority=Priority.NORMAL)

@@ -77,3 +77,22 @@ class CaptionRequest:
     folder: Path
     tag: str | None = None
     overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Export the images of `folder` that `select` names (or exactly `paths`) into `out_dir`: masks at
+    the original size, cut-outs, COCO / LabelMe JSON and a manifest, as `preset` (a built-in name or a
+    TOML file) says; the switches override what the preset writes. `preflight_only`: check, write
+    nothing."""
+
+    folder: Path
+    out_dir: Path
+    select: str = "picked"
+    paths: list[Path] | None = None
+    preset: str | None = None
+    masks: bool | None = None
+    cutouts: bool | None = None
+    coco: bool | None = None
+    labelme: bool | None = None
+    preflight_only: bool = False

@@ -65,6 +65,22 @@ CREATE TABLE IF NOT EXISTS recipes(
 """
 
 
+# Columns added after a store's first release: (table, column, declaration). A store made before them
+# gains them on open (NULL for rows written earlier); older code reading by name ignores them.
+_ADDED_COLUMNS = (
+    # Original-image pixels per mask pixel of a filter region (masks are kept at the filter's working
+    # size; boxes and areas are in mask pixels). NULL in older stores: results.width / info.work_size.
+    ("regions", "mask_scale", "REAL"),
+)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
 @dataclass
 class ImageEntry:
     """One image of the shoot as the browser shows it (verdict fields are None before any filter run)."""
@@ -108,6 +124,7 @@ class ProjectStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+            _add_missing_columns(self._db)
 
     @classmethod
     def open(cls, folder: Path | str, root: Path | str | None = None) -> ProjectStore:
@@ -303,8 +320,11 @@ class ProjectStore:
     ) -> None:
         """One image's model output for a run, in one transaction (mask PNGs must be written first).
 
-        Each region: idx, box [x0,y0,x1,y1], area, pred_iou, stability, mask_path, scores {name: prob}."""
+        Each region: idx, box [x0,y0,x1,y1], area, pred_iou, stability, mask_path, scores {name: prob},
+        and optionally mask_scale (original px per mask px; by default `size` over `info["work_size"]`)."""
         width, height = size or (None, None)
+        work = (info or {}).get("work_size")
+        default_scale = width / work[0] if width and work and work[0] else None
         with self._lock, self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM regions WHERE image_id=? AND run_key=?", (image_id, run_key))
@@ -313,7 +333,8 @@ class ProjectStore:
                 (image_id, run_key, status, error, width, height, json.dumps(info or {}), time.time()),
             )
             self._db.executemany(
-                "INSERT INTO regions VALUES(?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO regions(image_id, run_key, idx, box, area, pred_iou, stability, mask_path,"
+                " scores, mask_scale) VALUES(?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         image_id,
@@ -325,6 +346,7 @@ class ProjectStore:
                         float(r["stability"]),
                         r.get("mask_path"),
                         json.dumps(r["scores"]),
+                        r.get("mask_scale", default_scale),
                     )
                     for r in regions
                 ],
