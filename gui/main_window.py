@@ -38,6 +38,7 @@ from gui.review.canvas_content import prepare_content
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
+from gui.widgets.export_dialog import ExportDialog
 from gui.widgets.models_dialog import ModelsDialog
 
 RECENT_LIMIT = 8
@@ -328,6 +329,18 @@ class MainWindow(QMainWindow):
     def show_models_dialog(self) -> ModelsDialog:
         dialog = ModelsDialog(self.engine.models, parent=self)
         dialog.config_saved.connect(self.set_models)
+        dialog.show()
+        return dialog
+
+    def show_export_dialog(self) -> ExportDialog | None:
+        """File → Export… for the open shoot (the selected images offered as one choice)."""
+        if self.folder is None:
+            self.statusBar().showMessage("Open a shoot folder to export from it.", 5000)
+            return None
+        images = self.document.images
+        selected = [images[row].path for row in self.browser.selected_rows()]
+        classes = sorted({name for image in images for name in image.classes})
+        dialog = ExportDialog(self.bridge, self.folder, selected, classes, parent=self)
         dialog.show()
         return dialog
 

@@ -30,6 +30,7 @@ def build_menus(window) -> None:
     _action(window, file_menu, "&Open Folder…", window.choose_folder, QKeySequence.StandardKey.Open)
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: _fill_recent(window))
+    _action(window, file_menu, "&Export…", window.show_export_dialog, "Ctrl+Shift+E")
     file_menu.addSeparator()
     _action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 

@@ -318,12 +318,13 @@ class Engine:
         """Masks, cut-outs, COCO/LabelMe and a manifest for the selected images → `ExportReport`."""
 
         def run(ctx: JobContext) -> Any:
-            from engine.export.presets import resolve_preset, with_contents
+            from engine.export.presets import ExportPreset, resolve_preset, with_contents
             from engine.export.run import run_export
             from engine.export.selection import select_entries
 
+            chosen = request.preset
             preset = with_contents(
-                resolve_preset(request.preset),
+                chosen if isinstance(chosen, ExportPreset) else resolve_preset(chosen),
                 masks=request.masks,
                 cutouts=request.cutouts,
                 coco=request.coco,

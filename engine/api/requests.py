@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.diffusion.batch import BatchItem
 from engine.diffusion.recipes import EnhanceRecipe
+from engine.export.presets import ExportPreset
 from engine.filter.classes import ClassSet
 from engine.segment.prompts import Prompt
 
@@ -82,15 +83,15 @@ class CaptionRequest:
 @dataclass(frozen=True)
 class ExportRequest:
     """Export the images of `folder` that `select` names (or exactly `paths`) into `out_dir`: masks at
-    the original size, cut-outs, COCO / LabelMe JSON and a manifest, as `preset` (a built-in name or a
-    TOML file) says; the switches override what the preset writes. `preflight_only`: check, write
-    nothing."""
+    the original size, cut-outs, COCO / LabelMe JSON and a manifest, as `preset` (a built-in name, a
+    TOML file, or the preset itself) says; the switches override what the preset writes.
+    `preflight_only`: check, write nothing."""
 
     folder: Path
     out_dir: Path
     select: str = "picked"
     paths: list[Path] | None = None
-    preset: str | None = None
+    preset: str | ExportPreset | None = None
     masks: bool | None = None
     cutouts: bool | None = None
     coco: bool | None = None

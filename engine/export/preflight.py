@@ -52,7 +52,8 @@ def check(rendered: Rendered, rules: Preflight, target: tuple[int, int, int]) ->
                 f"background ΔE {delta:.1f} from the target (wanted at most {rules.background_delta_e:g})"
             )
     if rules.min_size is not None and rendered.product_long_side < rules.min_size:
+        what = "product" if rendered.trimmed else "image"  # untrimmed, the whole frame is what is sized
         problems.append(
-            f"product {rendered.product_long_side} px on its long side (wanted at least {rules.min_size} px)"
+            f"{what} {rendered.product_long_side} px on its long side (wanted at least {rules.min_size} px)"
         )
     return problems

@@ -20,6 +20,7 @@ class Rendered:
     image: Image.Image  # RGB or RGBA, the output as it will be written
     alpha: np.ndarray  # HxW uint8: the product in the output frame (its mask, moved and scaled)
     product_long_side: int  # px of the product's (or the frame's, untrimmed) long side in the original
+    trimmed: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +96,7 @@ def render(rgb: np.ndarray, alpha: np.ndarray, preset: ExportPreset) -> Rendered
             weight = placed[..., None].astype(np.float32) / 255.0
             mixed = colour * weight + np.array(background, np.float32) * (1.0 - weight)
             image = Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8), "RGB")
-    return Rendered(image, placed, long_side if box is not None else max(width, height))
+    return Rendered(image, placed, long_side if box is not None else max(width, height), box is not None)
 
 
 def encode(rendered: Rendered, preset: ExportPreset, icc: bytes | None) -> bytes:

@@ -46,7 +46,7 @@ def test_the_shot_as_it_is_measures_fill_margins_and_backdrop():
     assert check(rendered, failing, white) == [
         "product fills 33% of the frame (wanted 50%–90%)",
         "margin 50 px (wanted at least 51 px)",
-        "product 400 px on its long side (wanted at least 500 px)",
+        "image 400 px on its long side (wanted at least 500 px)",
     ]
     grey = render(*shot(background=(200, 200, 200)), KEEP)
     [problem] = check(grey, Preflight(background_delta_e=3.0), white)
