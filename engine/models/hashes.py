@@ -9,29 +9,59 @@ text we write links to the same files there (and on Civitai).
 - ControlNet `Model: NAME [hash]`: sd-webui-controlnet lists models with A1111's old 8-digit hash
   (sha256 of 64 KiB at offset 1 MiB, `sd_models.model_hash`).
 
-Whole-file hashes of multi-GB checkpoints take seconds: results are kept per (path, size, mtime).
+Whole-file hashes of multi-GB checkpoints take seconds (about 4 s per GB on a loaded 2-core machine), so
+results are kept per (path, size, mtime) in memory and in the user's cache folder (`hashes.json`, as A1111
+keeps its `cache.json`): a command or app start hashes a model once, not on every run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import threading
 from pathlib import Path
+
+import platformdirs
+
+from engine.runtime.atomic import atomic_write_bytes
 
 _BLOCK = 1 << 20
 _cache: dict[tuple[str, str, int, int], str] = {}
 _lock = threading.Lock()
 
 
+def _cache_file() -> Path:
+    return Path(platformdirs.user_cache_dir("ShootStudio", appauthor=False)) / "hashes.json"
+
+
+def _load_disk(file: Path) -> dict[str, str]:
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return {str(k): str(v) for k, v in data.items()}
+    return {}
+
+
 def _cached(kind: str, path: Path, compute) -> str:
     stat = path.stat()
     key = (kind, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    text_key = "|".join(str(part) for part in key)
+    file = _cache_file()
     with _lock:
         if key in _cache:
             return _cache[key]
+        stored = _load_disk(file).get(text_key)
+        if stored:
+            _cache[key] = stored
+            return stored
     value = compute(path)
     with _lock:
         _cache[key] = value
+        on_disk = _load_disk(file)
+        on_disk[text_key] = value
+        with contextlib.suppress(OSError):  # a read-only cache folder only costs the next run time
+            atomic_write_bytes(file, json.dumps(on_disk, indent=0).encode("utf-8"))
     return value
 
 
