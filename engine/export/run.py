@@ -111,7 +111,7 @@ def _export_one(
     width, height = loaded.size
     masks = image_masks(store, entry, (width, height))
     if masks is None:
-        row.status, row.problems = NO_MASK, ["no mask: run the filter or draw one in review"]
+        row.status, row.problems = NO_MASK, ["run the filter, or draw a mask in review"]
         return row, None
     for instance in masks.instances:
         row.scores[instance.class_name] = max(

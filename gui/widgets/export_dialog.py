@@ -101,6 +101,7 @@ class ExportDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.results = QListWidget()
+        self.results.setWordWrap(True)
         layout.addWidget(self.progress)
         layout.addWidget(self.summary)
         layout.addWidget(self.results, 1)
