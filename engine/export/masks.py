@@ -25,12 +25,7 @@ class Instance:
 class ImageMasks:
     values: np.ndarray  # HxW uint8, 0..255 (soft edges of an edited mask kept)
     source: str  # "edited" | "filter"
-    instances: list[Instance] = field(default_factory=list)
-
-    @property
-    def binary(self) -> np.ndarray:
-        """The mask as readers without soft edges take it (>= 128), what the instances add up to."""
-        return self.values >= 128
+    instances: list[Instance] = field(default_factory=list)  # their union is `values >= 128`
 
 
 def image_masks(store: ProjectStore, entry: ImageEntry, size: tuple[int, int]) -> ImageMasks | None:
