@@ -69,6 +69,10 @@ def model_path(registry: Any, role: str) -> Path:
 
 
 def model_name(path: Path) -> str:
+    """`Model`: a checkpoint file's stem, a folder's name; a hub model's repository name (not the
+    snapshot folder's commit hash: `models--OWNER--NAME/snapshots/SHA`)."""
+    if path.parent.name == "snapshots" and path.parent.parent.name.startswith("models--"):
+        return path.parent.parent.name.split("--")[-1]
     return path.stem if path.is_file() else path.name
 
 

@@ -259,3 +259,14 @@ def test_the_default_generate_sampler_is_recorded_under_a_name_a1111_knows():
     assert a1111_sampler(sampler_name_of(PNDMScheduler(skip_prk_steps=True)))[0] == "PLMS"
     karras = DPMSolverMultistepScheduler(use_karras_sigmas=True)
     assert a1111_sampler(sampler_name_of(karras)) == ("DPM++ 2M", "Karras")
+
+
+def test_model_names_as_a1111_shows_them(tmp_path):
+    from engine.diffusion.infotext import model_name
+
+    file = tmp_path / "realisticVision_v51.safetensors"
+    file.write_bytes(b"x")
+    assert model_name(file) == "realisticVision_v51"
+    assert model_name(tmp_path / "sd15-folder") == "sd15-folder"
+    snapshot = tmp_path / "models--runwayml--stable-diffusion-v1-5" / "snapshots" / "451f4fe16113bff5"
+    assert model_name(snapshot) == "stable-diffusion-v1-5"
