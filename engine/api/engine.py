@@ -186,7 +186,7 @@ class Engine:
             session = self._sam_session(folder)
             if self.store(folder).embeddings.get(image_id, session.model_key) is not None:
                 return True
-            rgb = read_image(path).rgb
+            rgb = read_image(path, self.store(folder).raw_cache).rgb
             ctx.check_cancelled()
             return session.embed(image_id, rgb)
 

@@ -103,7 +103,7 @@ def _entries_for(store: ProjectStore, paths: list[Path]) -> dict[Path, ImageEntr
 
 def load_review(store: ProjectStore, row: int, path: Path, image_id: str | None = None) -> ReviewImage:
     """Decode the full image and its masks (slow: run it off the UI thread)."""
-    loaded = read_image(path)
+    loaded = read_image(path, store.raw_cache)
     image_id = image_id or store.register(path)
     mask, source = load_review_mask(store, image_id, loaded.size)
     regions = load_region_layers(store, image_id, loaded.size)

@@ -99,6 +99,7 @@ class ProjectStore:
         self.root = root
         self.masks_dir = root / "masks"
         self.embeddings = EmbeddingCache(root / "cache" / "sam", embedding_cap_bytes)
+        self.raw_cache = root / "cache" / "raw"  # full RAW decodes (engine/imaging/raw.py)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(root / "project.db", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
