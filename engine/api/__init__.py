@@ -53,8 +53,23 @@ from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
 from engine.project.mask_ops import Brush
+from engine.project.sidecars import SidecarSettings, write_groups
 from engine.project.store import ProjectStore
-from engine.project.values import ERROR, FLAGS, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, VERDICTS
+from engine.project.values import (
+    ERROR,
+    FLAGS,
+    LABEL_KEYS,
+    LABELS,
+    PICK,
+    PRODUCT,
+    RATINGS,
+    REJECT,
+    SKIPPED,
+    UNCERTAIN,
+    VERDICTS,
+)
+from engine.project.xmp import NAMINGS as SIDECAR_NAMINGS
+from engine.project.xmp import XmpError
 from engine.runtime.jobs import (
     Cancelled,
     EngineError,
@@ -86,10 +101,13 @@ __all__ = [
     "FILE_ROLES",
     "FLAGS",
     "GENERATE_NEGATIVE",
+    "LABELS",
+    "LABEL_KEYS",
     "LR_SCHEDULERS",
     "PICK",
     "PRECISIONS",
     "PRODUCT",
+    "RATINGS",
     "REJECT",
     "ROLES",
     "ROLE_DESCRIPTIONS",
@@ -97,6 +115,7 @@ __all__ = [
     "SCHEDULERS",
     "SCHEDULER_CHOICES",
     "SD15_BUCKET_STEP",
+    "SIDECAR_NAMINGS",
     "SKIPPED",
     "UNCERTAIN",
     "VERDICTS",
@@ -131,6 +150,7 @@ __all__ = [
     "SamResult",
     "SampleEvent",
     "SampleSettings",
+    "SidecarSettings",
     "StepEvent",
     "StoredScores",
     "Succeeded",
@@ -138,6 +158,7 @@ __all__ = [
     "ThumbnailCache",
     "TrainingConfig",
     "TrainingInputError",
+    "XmpError",
     "default_classes",
     "default_config_path",
     "load_models",
@@ -148,4 +169,5 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "write_groups",
 ]
