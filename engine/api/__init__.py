@@ -47,6 +47,7 @@ from engine.filter.classes import (
     save_shoot_classes,
 )
 from engine.filter.scores import StoredScores, save_verdicts
+from engine.imaging.raw import RAW_SUFFIXES
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
 from engine.models.errors import ModelError
@@ -108,6 +109,7 @@ __all__ = [
     "PRECISIONS",
     "PRODUCT",
     "RATINGS",
+    "RAW_SUFFIXES",
     "REJECT",
     "ROLES",
     "ROLE_DESCRIPTIONS",
