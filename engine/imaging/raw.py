@@ -5,8 +5,9 @@ Culling tools (Photo Mechanic, FastRawViewer) never demosaic to browse: every RA
 the camera rendered, and `RawPy.extract_thumb()` returns it without unpacking the sensor data. That JPEG
 carries no orientation of its own: the camera's is LibRaw's `sizes.flip` (0 none, 3 half turn, 5 a
 quarter turn counter-clockwise, 6 clockwise), applied here. The full decode (`postprocess`, camera white
-balance, 8 bits, already upright) costs seconds, so it is cached as an `.npy` file keyed by the RAW's
-path, size and mtime; a size cap drops the oldest entries.
+balance, 8 bits, already upright) costs seconds, so the working image (full-size preview or full
+decode) is cached as an `.npy` file keyed by the RAW's path, size and mtime; a size cap drops the
+oldest entries.
 
 Sizes are all upright (width, height). Every failure is an `ImageReadError` with a one-line reason.
 """
@@ -161,40 +162,62 @@ def _cache_file(path: Path, cache_dir: Path) -> Path | None:
     return cache_dir / digest[:2] / f"{digest}.npy"
 
 
-def decode_raw(path: Path | str, cache_dir: Path | None = None) -> np.ndarray:
-    """The full demosaiced image (camera white balance, sRGB, 8 bits, upright) as HxWx3 uint8, from the
-    decode cache when it holds this version of the file."""
-    path = Path(path)
+def _cached(path: Path, cache_dir: Path | None) -> tuple[Path | None, np.ndarray | None]:
     cache_dir = Path(cache_dir) if cache_dir is not None else default_decode_cache()
     cached = _cache_file(path, cache_dir)
     if cached is not None and cached.is_file():
         with contextlib.suppress(OSError, ValueError):
             rgb = np.load(cached, allow_pickle=False)
             if rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8:
-                return rgb
+                return cached, rgb
+    return cached, None
+
+
+def _keep(cached: Path | None, rgb: np.ndarray) -> None:
+    if cached is not None:
+        with contextlib.suppress(OSError):  # a read-only cache only costs speed
+            atomic_save(cached, lambda handle: np.save(handle, rgb, allow_pickle=False))
+            prune_oldest(cached.parent.parent.glob("*/*.npy"), DECODE_CACHE_CAP)
+
+
+def _decode(path: Path) -> np.ndarray:
     rawpy = _rawpy()
     with _open(path) as raw:
         try:
             rgb = raw.postprocess(use_camera_wb=True, output_bps=8)
         except rawpy.LibRawError as error:
             raise ImageReadError(f"{path.name}: damaged RAW data ({_reason(error)})") from error
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if cached is not None:
-        with contextlib.suppress(OSError):  # a read-only cache only costs speed
-            atomic_save(cached, lambda handle: np.save(handle, rgb, allow_pickle=False))
-            prune_oldest(cache_dir.glob("*/*.npy"), DECODE_CACHE_CAP)
+    return np.ascontiguousarray(rgb, dtype=np.uint8)
+
+
+def decode_raw(path: Path | str, cache_dir: Path | None = None) -> np.ndarray:
+    """The full demosaiced image (camera white balance, sRGB, 8 bits, upright) as HxWx3 uint8, from the
+    decode cache when it holds this version of the file."""
+    path = Path(path)
+    cached, rgb = _cached(path, cache_dir)
+    if rgb is None:
+        rgb = _decode(path)
+        _keep(cached, rgb)
     return rgb
 
 
 def read_raw_rgb(path: Path | str, cache_dir: Path | None = None) -> tuple[np.ndarray, str]:
-    """The pixels the engine works on, and where they came from ("preview" or "decode"): the embedded
-    preview when it is full size (Canon and Nikon embed one), else the full decode. One rule for the
-    canvas, SAM, the filter and enhancement, so masks and embeddings all share one image size."""
+    """The pixels the engine works on, and where they came from ("preview", "decode" or "cache"): the
+    embedded preview when it is full size (Canon and Nikon embed one), else the full decode. One rule
+    for the canvas, SAM, the filter and enhancement, so masks and embeddings all share one image size.
+    Either is cached (an .npy reads back in tens of ms at 24 MP, where even a full-size JPEG preview
+    takes a few hundred), so flipping back to an image is fast."""
     path = Path(path)
+    cached, rgb = _cached(path, cache_dir)
+    if rgb is not None:
+        return rgb, "cache"
     preview = raw_preview(path)
     if preview.is_full_size:
-        return np.ascontiguousarray(np.asarray(preview.image, dtype=np.uint8)), "preview"
-    return decode_raw(path, cache_dir), "decode"
+        rgb, source = np.ascontiguousarray(np.asarray(preview.image, dtype=np.uint8)), "preview"
+    else:
+        rgb, source = _decode(path), "decode"
+    _keep(cached, rgb)
+    return rgb, source
 
 
 def pair_raw_jpeg(paths: list[Path]) -> list[tuple[Path, list[Path]]]:

@@ -61,6 +61,9 @@ def test_read_image_uses_a_full_size_preview_else_the_full_decode(tmp_path):
     loaded = read_image(full, raw_cache=tmp_path / "cache")
     assert loaded.size == (128, 96) and loaded.info["raw_source"] == "preview"
     assert _near(loaded.rgb[0, 0], RED)
+    again = read_image(full, raw_cache=tmp_path / "cache")  # flipping back: the working image cached
+    assert again.info["raw_source"] == "cache"
+    np.testing.assert_array_equal(again.rgb, loaded.rgb)
     with open_image(small, raw_cache=tmp_path / "cache") as image:  # PIL readers see the same size
         assert image.size == (128, 96)
 
