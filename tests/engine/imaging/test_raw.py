@@ -128,3 +128,11 @@ def test_raw_files_are_listed_and_paired_with_their_jpeg(tmp_path):
         ("IMG_0003.jpg", []),
         ("IMG_0003.png", []),
     ]
+
+
+def test_enhancement_reads_a_raw_at_the_size_the_canvas_uses(tmp_path):
+    from engine.imaging.native import read_native
+
+    path = write_dng(tmp_path / "shot.dng", orientation=6)
+    native = read_native(path)
+    assert native.size == read_image(path).size == (96, 128) and native.mode == "RGB"
