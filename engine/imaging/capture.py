@@ -1,8 +1,9 @@
 """When a picture was taken: EXIF DateTimeOriginal, for sorting a shoot by capture time.
 
 TIFF-based RAW files (CR2, NEF, ARW, DNG, ORF, RW2, PEF) open in Pillow as TIFF, whose IFD0 links the
-EXIF IFD. Formats that are not TIFF (CR3, RAF) carry the same EXIF inside their embedded JPEG preview.
-Without either, the file's modification time stands in (what Lightroom shows for a file without EXIF).
+EXIF IFD. For the others (CR3, RAF) LibRaw reads the capture time (`RawPy.other.timestamp`), and the
+embedded JPEG preview's EXIF is the last resort. Without any, the file's modification time stands in
+(what Lightroom shows for a file without EXIF).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ def _parse(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+        when = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    # LibRaw's extracted preview carries a made-up EXIF block dated 1970 when the RAW has no time.
+    return when.isoformat() if when.year > 1970 else None
 
 
 def _from_image(image: Image.Image) -> str | None:
@@ -61,6 +64,9 @@ def _from_raw_preview(path: Path) -> str | None:
         import rawpy
 
         with rawpy.imread(str(path)) as raw:
+            stamp = raw.other.timestamp
+            if stamp is not None and stamp.year > 1970:
+                return stamp.replace(microsecond=0).isoformat()
             thumb = raw.extract_thumb()
         if thumb.format == rawpy.ThumbFormat.JPEG:
             with Image.open(io.BytesIO(thumb.data)) as image:

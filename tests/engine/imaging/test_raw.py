@@ -136,3 +136,11 @@ def test_enhancement_reads_a_raw_at_the_size_the_canvas_uses(tmp_path):
     path = write_dng(tmp_path / "shot.dng", orientation=6)
     native = read_native(path)
     assert native.size == read_image(path).size == (96, 128) and native.mode == "RGB"
+
+
+def test_capture_time_of_a_raw(tmp_path):
+    from engine.imaging.capture import capture_time
+
+    assert capture_time(write_dng(tmp_path / "a.dng")) == "2026-03-14T09:26:53"
+    bare = write_dng(tmp_path / "b.dng", datetime=None)
+    assert capture_time(bare)[:4] >= "2026"  # no EXIF time: the file's own time
