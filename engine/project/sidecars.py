@@ -17,6 +17,7 @@ Both return notes: one plain line each, for the status bar. Run them off the UI 
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def import_shot(store: ProjectStore, shot: Shot) -> list[str]:
     notes = list(values.problems)
     decided = max((_decided_at(store, image_id) for image_id in shot.image_ids), default=0.0)
     written = mtime_ns / 1e9
-    store.save_sidecar_record(rel, str(source), mtime_ns, {"rating": values.rating, "label": values.label})
+    store.save_sidecar_record(rel, str(source), mtime_ns, _said(values.rating, values.label, values.keywords))
     if decided > written:
         if record is not None:  # changed while open, but this desk's decision is the later one
             notes.append(f"{source.name} changed on disk; your later decision here is kept")
@@ -99,6 +100,26 @@ def import_shot(store: ProjectStore, shot: Shot) -> list[str]:
     if changes and record is not None:
         notes.append(f"{source.name} changed on disk (newer): {', '.join(changes)}")
     return notes
+
+
+def _said(rating: int | None, label: str | None, keywords: list[str] | None) -> dict:
+    """What a sidecar says, as recorded to tell later whether a write would change anything."""
+    ours = sorted(k for k in keywords or [] if k.startswith(xmp.MANAGED_KEYWORD_PREFIX))
+    return {"rating": rating or 0, "label": label, "keywords": ours}
+
+
+def _up_to_date(store: ProjectStore, shot: Shot, said: dict, keywords: bool) -> bool:
+    record = store.sidecar_record(store.rel_path(shot.paths[0]))
+    if record is None:
+        return False
+    try:
+        if Path(record["sidecar"]).stat().st_mtime_ns != record["mtime_ns"]:
+            return False  # changed on disk since: the rescan decides first
+    except OSError:
+        return False
+    recorded = json.loads(record["data"] or "{}")
+    same = {k: recorded.get(k) for k in ("rating", "label")} == {k: said[k] for k in ("rating", "label")}
+    return same and (not keywords or recorded.get("keywords") == said["keywords"])
 
 
 def _decided_at(store: ProjectStore, image_id: str) -> float:
@@ -166,8 +187,15 @@ def write_shot(store: ProjectStore, shot: Shot, settings: SidecarSettings) -> li
         verdict = store.verdict(first)
         classes = _classes(verdict) if verdict is not None and verdict["verdict"] == PRODUCT else []
         keywords = [f"{xmp.MANAGED_KEYWORD_PREFIX}{name}" for name in classes]
+    said = _said(rating, label, keywords)
+    targets = _targets(shot, settings.naming)
+    if _up_to_date(store, shot, said, settings.keywords):
+        return []  # the sidecar already says this
+    inside = [store.root / STORE_SIDECARS / store.rel_path(t) for t in targets]
+    if not (rating or label or keywords) and not any(t.is_file() for t in (*targets, *inside)):
+        return []  # nothing to say and no sidecar to keep in step: none is created
     notes = []
-    for target in _targets(shot, settings.naming):
+    for target in targets:
         try:
             written = _write(store, target, rating, label, keywords)
         except XmpError as error:
@@ -181,15 +209,11 @@ def write_shot(store: ProjectStore, shot: Shot, settings: SidecarSettings) -> li
         with contextlib.suppress(OSError):
             mtime_ns = written.stat().st_mtime_ns
             for path in shot.paths:
-                store.save_sidecar_record(
-                    store.rel_path(path), str(written), mtime_ns, {"rating": rating, "label": label}
-                )
+                store.save_sidecar_record(store.rel_path(path), str(written), mtime_ns, said)
     return notes
 
 
 def _classes(verdict) -> list[str]:
-    import json
-
     return sorted(json.loads(verdict["classes"] or "{}"))
 
 

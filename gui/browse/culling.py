@@ -108,6 +108,11 @@ class SidecarSync(QObject):
         self.watcher.fileChanged.connect(self._changed_on_disk)
         document = window.document
         document.decisions_changed.connect(self.write)
+        # With keywords on, a new verdict (a filter run, a threshold saved) reaches the sidecar too;
+        # shots whose sidecar already says it are skipped in the engine.
+        document.entries_updated.connect(
+            lambda rows: self.write(rows) if self.sidecar_settings().keywords else None
+        )
         document.notes.connect(self.show_notes)
         document.folder_opened.connect(self._watch)
         document.folder_closed.connect(self._unwatch)

@@ -159,3 +159,25 @@ def test_capture_time_from_exif(shoot):
     raw_only = document.images[1]
     assert raw_only.captured_at == "2026-03-14T09:26:53"  # the DNG's DateTime
     document.close()
+
+
+def test_no_sidecar_without_something_to_say_and_no_rewrite_of_the_same(shoot):
+    document, _ = _open(shoot)
+    store, settings = document.store, SidecarSettings("stem")
+    document.set_rating([2], 0)
+    assert write_groups(store, [document.groups()[2]], settings) == []
+    assert not (shoot / "IMG_0003.xmp").exists()  # nothing to say: no file created
+    document.set_rating([2], 3)
+    write_groups(store, [document.groups()[2]], settings)
+    sidecar = shoot / "IMG_0003.xmp"
+    _age(sidecar, 30)
+    stamp = sidecar.stat().st_mtime_ns
+    store.save_sidecar_record(
+        "IMG_0003.jpg", str(sidecar), stamp, {"rating": 3, "label": None, "keywords": []}
+    )
+    write_groups(store, [document.groups()[2]], settings)
+    assert sidecar.stat().st_mtime_ns == stamp  # already says 3 stars: not rewritten
+    document.set_rating([2], 0)
+    write_groups(store, [document.groups()[2]], settings)
+    assert read_sidecar(sidecar).rating == 0  # a sidecar that exists follows a reset
+    document.close()

@@ -124,3 +124,18 @@ def test_bad_sidecar_gives_a_status_note(qtbot, window, tmp_path):
     note = window.sidecar_sync.note_label
     qtbot.waitUntil(lambda: "shot_002.xmp: not XML" in note.text(), timeout=5000)
     assert len(window.document.images) == 4
+
+
+def test_filter_classes_reach_the_sidecar_as_keywords_when_asked(qtbot, window, tmp_path):
+    folder = _shoot(tmp_path)
+    _open(qtbot, window, folder)
+    assert not (folder / "shot_001.xmp").exists()  # opening writes nothing
+    window.sidecar_sync.set_keywords(True)
+    document, store = window.document, window.document.store
+    store.set_verdict(document.image_id(1), "run", "product", classes={"hand bag": 2})
+    # What the Filter panel does when a run ends: re-read the entries from the store.
+    document.apply_index({entry.path: entry for entry in store.images()})
+    window.tasks.flush()
+    assert read_sidecar(folder / "shot_001.xmp").keywords == ["product/hand bag"]
+    assert not (folder / "shot_002.xmp").exists()  # nothing to say about the others
+    window.sidecar_sync.set_keywords(False)
