@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import Engine, ModelError, ModelsConfig, load_models
-from engine.project.document import ShootDocument, index_entries, load_review, save_review_mask
+from engine.project.document import ShootDocument, index_shots, load_review, save_review_mask
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
 from gui.background import BackgroundTasks
 from gui.bridge import EngineBridge
+from gui.browse.culling import install_culling
 from gui.browse.drop_hint import DropHint
 from gui.browse.filter_panel import FilterPanel
 from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.sam = SamController(self.bridge, self.document, self.prompts, self.canvas, self._following)
         self.filter_panel = FilterPanel(self.document, self.browser, self.bridge, self.tasks)
         build_menus(self)
+        install_culling(self)  # stars, labels, sort bar, XMP sidecars (gui/browse/culling.py)
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self.filter_dock = self.add_panel("Filter", self.filter_panel)
         self.creative = CreativePanels(self)
@@ -213,10 +215,10 @@ class MainWindow(QMainWindow):
 
     def _start_indexing(self) -> None:
         """Hash and look up every image off the UI thread; verdicts and flags fill in batch by batch."""
-        store, paths = self.document.store, [image.path for image in self.document.images]
+        store, groups = self.document.store, self.document.groups()
         self.tasks.run_iter(
             "index",
-            lambda stopped: index_entries(store, paths, stopped),
+            lambda stopped: index_shots(store, groups, stopped),  # RAW+JPEG pairs, XMP sidecars
             self._apply_index,
             on_error=lambda error: None,  # a closed folder (or store) ends indexing quietly
         )

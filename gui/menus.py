@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from engine.api import PICK, REJECT
+from gui.browse.culling import add_rating_actions
 
 
 def _action(window, menu, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
@@ -48,6 +49,7 @@ def build_menus(window) -> None:
     _action(window, review, "&Pick", lambda: window.flag_selection(PICK), "P")
     _action(window, review, "Re&ject", lambda: window.flag_selection(REJECT), "X")
     _action(window, review, "&Unflag", lambda: window.flag_selection(None), "U")
+    add_rating_actions(window, review)  # 0-5 stars, 6-9 colour labels (gui/browse/culling.py)
     review.addSeparator()
     _action(window, review, "&Next Image", lambda: window.step(1), "Ctrl+Right")
     _action(window, review, "P&revious Image", lambda: window.step(-1), "Ctrl+Left")

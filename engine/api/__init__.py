@@ -51,14 +51,30 @@ from engine.filter.classes import (
     save_shoot_classes,
 )
 from engine.filter.scores import StoredScores, save_verdicts
+from engine.imaging.raw import RAW_SUFFIXES
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
 from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
 from engine.project.mask_ops import Brush
+from engine.project.sidecars import SidecarSettings, write_groups
 from engine.project.store import ProjectStore
-from engine.project.values import ERROR, FLAGS, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, VERDICTS
+from engine.project.values import (
+    ERROR,
+    FLAGS,
+    LABEL_KEYS,
+    LABELS,
+    PICK,
+    PRODUCT,
+    RATINGS,
+    REJECT,
+    SKIPPED,
+    UNCERTAIN,
+    VERDICTS,
+)
+from engine.project.xmp import NAMINGS as SIDECAR_NAMINGS
+from engine.project.xmp import XmpError
 from engine.runtime.jobs import (
     Cancelled,
     EngineError,
@@ -91,10 +107,14 @@ __all__ = [
     "FILE_ROLES",
     "FLAGS",
     "GENERATE_NEGATIVE",
+    "LABELS",
+    "LABEL_KEYS",
     "LR_SCHEDULERS",
     "PICK",
     "PRECISIONS",
     "PRODUCT",
+    "RATINGS",
+    "RAW_SUFFIXES",
     "REJECT",
     "ROLES",
     "ROLE_DESCRIPTIONS",
@@ -103,6 +123,7 @@ __all__ = [
     "SCHEDULER_CHOICES",
     "SD15_BUCKET_STEP",
     "SELECT_HELP",
+    "SIDECAR_NAMINGS",
     "SKIPPED",
     "UNCERTAIN",
     "VERDICTS",
@@ -139,6 +160,7 @@ __all__ = [
     "SamResult",
     "SampleEvent",
     "SampleSettings",
+    "SidecarSettings",
     "StepEvent",
     "StoredScores",
     "Succeeded",
@@ -146,6 +168,7 @@ __all__ = [
     "ThumbnailCache",
     "TrainingConfig",
     "TrainingInputError",
+    "XmpError",
     "default_classes",
     "default_config_path",
     "load_models",
@@ -157,4 +180,5 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "write_groups",
 ]

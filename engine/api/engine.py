@@ -187,7 +187,7 @@ class Engine:
             session = self._sam_session(folder)
             if self.store(folder).embeddings.get(image_id, session.model_key) is not None:
                 return True
-            rgb = read_image(path).rgb
+            rgb = read_image(path, self.store(folder).raw_cache).rgb
             ctx.check_cancelled()
             return session.embed(image_id, rgb)
 
@@ -211,11 +211,13 @@ class Engine:
 
         def run(ctx: JobContext) -> Any:
             from engine.filter.run import FilterRun, ProductFilter
+            from engine.imaging.raw import pair_raw_jpeg
             from engine.imaging.read import list_images
 
             paths = request.paths
-            if paths is None:
-                paths = list_images(request.folder, recursive=request.recursive)
+            if paths is None:  # a RAW + JPEG pair is one shot: filtered once, through its JPEG
+                listed = list_images(request.folder, recursive=request.recursive)
+                paths = [shown for shown, _ in pair_raw_jpeg(listed)]
             classes = request.classes or default_classes()
             product_filter = ProductFilter(
                 self.registry, self.store(request.folder), classes, request.settings
