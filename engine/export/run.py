@@ -101,7 +101,7 @@ def _export_one(
         entry.verdict,
         dict(entry.classes),
         flag=entry.flag,
-        rating=getattr(entry, "rating", None),
+        rating=entry.rating,
     )
     try:
         loaded = read_image(entry.path)  # upright, as the user sees it

@@ -43,9 +43,7 @@ def select_entries(
         return [e for e in entries if e.verdict == key]
     rating = re.fullmatch(r"rating\s*>=\s*(\d)", key)
     if rating:
-        if entries and not hasattr(entries[0], "rating"):
-            raise ExportError("This store has no ratings yet: select picked, a verdict or a class instead.")
-        return [e for e in entries if (getattr(e, "rating", None) or 0) >= int(rating.group(1))]
+        return [e for e in entries if e.rating >= int(rating.group(1))]
     name = text.split(":", 1)[1].strip() if key.startswith("class:") else text
     chosen = [e for e in entries if name in e.classes]
     if not chosen and not any(name in e.classes for e in entries):

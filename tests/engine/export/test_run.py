@@ -189,3 +189,16 @@ def test_cutouts_with_alpha_trimmed_and_padded_at_the_original_orientation(shoot
     assert (pixels[:5, :, 3] == 0).all() and (pixels[:, -5:, 3] == 0).all()
     bag = pixels[5 + 20, 5 + 20]  # inside the bag, upright
     assert bag[3] == 255 and abs(int(bag[0]) - 200) < 12 and int(bag[2]) < 60
+
+
+def test_selection_by_rating_and_the_manifest_carries_the_stars(shoot):
+    store, _, out = shoot
+    by_name = {e.rel_path: e for e in store.images()}
+    store.set_rating(by_name["IMG_0042.jpg"].image_id, 4)
+    store.set_rating(by_name["IMG_0043.png"].image_id, 2)
+    assert [e.rel_path for e in select_entries(store, "rating>=3")] == ["IMG_0042.jpg"]
+    assert [e.rel_path for e in select_entries(store, "rating >= 2")] == ["IMG_0042.jpg", "IMG_0043.png"]
+    report = export(store, out, select="rating>=3")
+    rows = json.loads((out / "manifest.json").read_text())
+    assert [(row["file"], row["rating"]) for row in rows] == [("IMG_0042.jpg", 4)]
+    assert report.count("exported") == 1
