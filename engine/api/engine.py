@@ -273,7 +273,13 @@ class Engine:
             if request.folder is not None:
                 items = items_from_store(self.store(request.folder), request.class_name)
             return enhance_batch(
-                items, request.recipe, self.registry, request.out_dir, ctx, request.class_name
+                items,
+                request.recipe,
+                self.registry,
+                request.out_dir,
+                ctx,
+                request.class_name,
+                keep_best=request.keep_best,
             )
 
         name = f"Enhance all {request.class_name or 'images'}"

@@ -70,6 +70,7 @@ class BatchRequest:
     folder: Path | None = None
     class_name: str | None = None
     items: list[BatchItem] = field(default_factory=list)
+    keep_best: bool = False  # write only the best-fidelity variant of each image
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from engine.diffusion.callbacks import StepCallback
+from engine.diffusion.fidelity import FidelityReport, fidelity_text, measure_fidelity, sam_box_predictor
 from engine.diffusion.lora import apply_loras
 from engine.diffusion.recipes import EnhanceError, EnhanceRecipe
 from engine.diffusion.region import (
@@ -47,6 +48,7 @@ class Variant:
     patch: np.ndarray  # native pixels of `EnhanceResult.region`
     parameters: str
     preview: np.ndarray  # HxWx3 uint8 of the region, for the GUI's compare view
+    fidelity: FidelityReport | None = None  # the product's figures, original against this variant
 
 
 @dataclass
@@ -114,6 +116,8 @@ def enhance(
         result.depth = registry.depth()(source).resize(work, Image.Resampling.BICUBIC)
     first_seed = recipe.seed if recipe.seed is not None else random.randrange(2**32)
     runner = _PipelineRunner(registry, recipe, ctx)
+    product = binary[region.slices]
+    predictor = sam_box_predictor(registry) if recipe.fidelity_shape else None
     for index in range(recipe.variants):
         seed = (first_seed + index) % 2**32
         generated = runner.generate(source, mask_image, result.depth, seed, class_name, index)
@@ -121,7 +125,11 @@ def enhance(
         patch = blend_region(image.pixels[region.slices], generated_rgb8, alpha, image.mode)
         preview = blend_region(before, generated_rgb8, alpha, "RGB")
         parameters = _parameters_text(recipe, registry, result, seed, class_name)
-        result.variants.append(Variant(seed, patch, parameters, preview))
+        done, total = runner.steps_per_variant * (index + 1), runner.steps_per_variant * recipe.variants
+        _progress(ctx, done, total, f"variant {index + 1}/{recipe.variants}: checking the product")
+        thresholds = recipe.fidelity_for(class_name)
+        report = measure_fidelity(before, preview, product, thresholds, predictor, class_name)
+        result.variants.append(Variant(seed, patch, parameters, preview, report))
     _check_cancelled(ctx)
     return result
 
@@ -264,7 +272,10 @@ def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_
         encoded = encode_like_original(
             pixels, image.mode, image.format, variant.parameters, image.icc_profile
         )
-    data, suffix = encoded or (encode_png(pixels, image.mode, variant.parameters, image.icc_profile), ".png")
+    if encoded is None:  # the figures ride in a text chunk of their own, beside A1111's `parameters`
+        text = fidelity_text(variant.fidelity)
+        encoded = encode_png(pixels, image.mode, variant.parameters, image.icc_profile, text), ".png"
+    data, suffix = encoded
     return atomic_write_bytes(output_path(result, variant, Path(out), suffix), data)
 
 

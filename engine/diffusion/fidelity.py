@@ -217,3 +217,31 @@ def _fit(original: np.ndarray, result: np.ndarray, mask: np.ndarray, max_side: i
     if not small_mask.any():
         small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     return shrink[0], shrink[1], small_mask
+
+
+def sam_box_predictor(registry: Any) -> MaskPredictor:
+    """The `sam` role as a `MaskPredictor`: one embedding per image (no cache: results are new pixels),
+    then SAM's single best mask for the box."""
+    import hashlib
+
+    from engine.segment.session import SamSession
+
+    session = SamSession(registry, cache=None)
+
+    def predict(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        rgb = np.ascontiguousarray(rgb)
+        session.set_image(hashlib.sha1(rgb.tobytes()).hexdigest(), rgb)
+        masks, _, _ = session.predict(box=list(box), multimask=False)
+        return masks[0]
+
+    return predict
+
+
+FIDELITY_TEXT_KEY = "shootstudio:fidelity"  # the PNG text chunk that carries a variant's figures
+
+
+def fidelity_text(report: FidelityReport | None) -> dict[str, str]:
+    """The output file's extra text chunks for `report` (JSON under FIDELITY_TEXT_KEY), or none."""
+    import json
+
+    return {} if report is None else {FIDELITY_TEXT_KEY: json.dumps(report.to_dict(), ensure_ascii=False)}
