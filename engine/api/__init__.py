@@ -22,6 +22,7 @@ from engine.api.requests import (
     CaptionRequest,
     EnhanceRequest,
     FilterRequest,
+    RefineEdgeRequest,
     SamImage,
     SamPrompt,
 )
@@ -53,6 +54,7 @@ from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
 from engine.project.mask_ops import Brush
+from engine.project.matting import RefinedEdge
 from engine.project.store import ProjectStore
 from engine.project.values import ERROR, FLAGS, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, VERDICTS
 from engine.runtime.jobs import (
@@ -124,6 +126,8 @@ __all__ = [
     "Priority",
     "ProductClass",
     "Progress",
+    "RefineEdgeRequest",
+    "RefinedEdge",
     "ProjectStore",
     "Prompt",
     "SamImage",

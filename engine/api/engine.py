@@ -15,6 +15,7 @@ from engine.api.requests import (
     CaptionRequest,
     EnhanceRequest,
     FilterRequest,
+    RefineEdgeRequest,
     SamImage,
     SamPrompt,
 )
@@ -294,6 +295,22 @@ class Engine:
             return generate_images(request, self.registry, ctx)
 
         return Job(run, name="Generate", priority=Priority.NORMAL)
+
+    def refine_edge(self, request: RefineEdgeRequest) -> Job:
+        """Matte the mask's edge → `RefinedEdge` (alpha soft in the band, 0/1 elsewhere, and the trimap)."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.project.matting import refine_edge
+
+            ctx.progress(0, None, "loading the matting model")
+            matte = self.registry.matting()
+            ctx.check_cancelled()
+            ctx.progress(0, None, "refining the edge")
+            edge = refine_edge(request.rgb, request.mask, matte, request.band)
+            edge.image_id = request.image_id
+            return edge
+
+        return Job(run, name="Refine edge", priority=Priority.INTERACTIVE, key="refine-edge")
 
     # -- LoRA training -------------------------------------------------------------------------
     def caption(self, request: CaptionRequest) -> Job:

@@ -78,3 +78,13 @@ class CaptionRequest:
     folder: Path
     tag: str | None = None
     overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class RefineEdgeRequest:
+    """Soft edges for a product mask: the `matting` role's alpha in a band of `band` px at its edge."""
+
+    rgb: np.ndarray  # HxWx3 uint8, upright, full size
+    mask: np.ndarray  # HxW bool or uint8, the same size
+    band: int = 12
+    image_id: str = ""  # carried back so the GUI can drop a result for an image it has left

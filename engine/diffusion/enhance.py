@@ -36,6 +36,7 @@ from engine.diffusion.region import (
 from engine.diffusion.samplers import set_scheduler
 from engine.imaging.native import NativeImage, encode_like_original, encode_png, read_native
 from engine.imaging.outputs import format_parameters, free_path
+from engine.project.matting import refine_edge
 from engine.runtime.atomic import atomic_write_bytes
 from engine.runtime.jobs import JobContext
 
@@ -61,6 +62,7 @@ class EnhanceResult:
     class_name: str = ""
     depth: Image.Image | None = None  # the control image fed to the ControlNet (work size)
     saved: list[Path] = field(default_factory=list)  # files written (a job asked to save every variant)
+    blend_alpha: np.ndarray | None = None  # HxW float of the region: how much of each variant shows
 
     def full_pixels(self, variant: Variant) -> np.ndarray:
         """The whole image in native form with `variant` blended in."""
@@ -109,7 +111,11 @@ def enhance(
     mask_image = Image.fromarray((alpha * 255).round().astype(np.uint8), "L").resize(
         work, Image.Resampling.BILINEAR
     )
-    result = EnhanceResult(image, region, work, before, class_name=class_name)
+    result = EnhanceResult(image, region, work, before, class_name=class_name, blend_alpha=alpha)
+    if recipe.soft_edges:  # blend through the matted edge instead of the feathered mask
+        _progress(ctx, 0, None, "refining the product's edge")
+        edge = refine_edge(before, binary[region.slices], registry.matting(), recipe.edge_band)
+        result.blend_alpha = edge.alpha
     if recipe.control:
         _progress(ctx, 0, None, "depth map")
         # Computed from the very pixels the model sees, so the hint lines up with the crop exactly.
@@ -122,8 +128,8 @@ def enhance(
         seed = (first_seed + index) % 2**32
         generated = runner.generate(source, mask_image, result.depth, seed, class_name, index)
         generated_rgb8 = resize_rgb8(np.asarray(generated.convert("RGB")), (region.width, region.height))
-        patch = blend_region(image.pixels[region.slices], generated_rgb8, alpha, image.mode)
-        preview = blend_region(before, generated_rgb8, alpha, "RGB")
+        patch = blend_region(image.pixels[region.slices], generated_rgb8, result.blend_alpha, image.mode)
+        preview = blend_region(before, generated_rgb8, result.blend_alpha, "RGB")
         parameters = _parameters_text(recipe, registry, result, seed, class_name)
         done, total = runner.steps_per_variant * (index + 1), runner.steps_per_variant * recipe.variants
         _progress(ctx, done, total, f"variant {index + 1}/{recipe.variants}: checking the product")
@@ -144,6 +150,8 @@ def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
     roles = [] if pipeline_ready else ["inpaint", *(["controlnet_depth"] if recipe.control else [])]
     if recipe.control and "depth" not in resident:
         roles.append("depth")
+    if recipe.soft_edges and "matting" not in resident:
+        roles.append("matting")
     for role in roles:
         resolve(registry.config.spec(role))
 
