@@ -136,7 +136,7 @@ def test_opening_a_store_never_waits_for_the_registry_to_load(tmp_path, monkeypa
 
 
 def test_refine_edge_job_returns_an_alpha_soft_only_in_the_band(tiny_engine):
-    from engine.api import RefineEdgeRequest, RefinedEdge
+    from engine.api import RefinedEdge, RefineEdgeRequest
 
     rgb = textured_rgb(96, 128)
     mask = np.zeros((96, 128), np.uint8)
