@@ -30,6 +30,7 @@ from engine.api.requests import (
 # What the GUI may use besides the Engine and the document objects: plain values, light helpers it runs
 # off its UI thread, and the settings it shows. Each is imported from a module that loads no torch.
 from engine.diffusion.batch import BatchItem
+from engine.diffusion.fidelity import GRADES, FidelityReport
 from engine.diffusion.lora import LoraSpec, parse_lora_arg
 from engine.diffusion.recipes import (
     DEFAULT_TEMPLATE,
@@ -88,6 +89,7 @@ __all__ = [
     "FILE_ROLES",
     "FLAGS",
     "GENERATE_NEGATIVE",
+    "GRADES",
     "LR_SCHEDULERS",
     "PICK",
     "PRECISIONS",
@@ -115,6 +117,7 @@ __all__ = [
     "EnhanceRecipe",
     "EnhanceRequest",
     "Failed",
+    "FidelityReport",
     "FilterRequest",
     "GenerateRequest",
     "Job",
