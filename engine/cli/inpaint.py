@@ -70,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="blend through the matting role's alpha in a band around the mask's edge",
     )
     parser.add_argument("--edge-band", type=int, default=12, metavar="PX", help="width of that band")
+    parser.add_argument(
+        "--keep-product",
+        action="store_true",
+        help="keep the product, change the scene: repaint outside the mask (the prompt describes the scene)",
+    )
     add_common_arguments(parser)
 
 
@@ -106,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         fidelity_shape=args.check_shape,
         soft_edges=args.soft_edges,
         edge_band=args.edge_band,
+        keep_product=args.keep_product,
     )
     recipe.validate()
     engine = open_engine(args)

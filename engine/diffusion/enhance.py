@@ -97,32 +97,28 @@ def enhance(
     image = read_native(image_path)
     check_models(registry, recipe)
     binary = check_mask(mask, image.size)
-    if recipe.mode == "masked":
+    if recipe.mode == "masked" and not recipe.keep_product:
         work = (recipe.work_size, recipe.work_size)
         region = masked_region(binary, work, recipe.padding)
     else:
         region = whole_region(image.size)
         work = fit_work_size(region, recipe.work_size)
     before = image.rgb8(region.box)
-    alpha = feathered_alpha(binary[region.slices], recipe.mask_blur)
+    product = binary[region.slices]
+    alpha, blend_alpha = _alphas(recipe, before, product, registry, ctx)
     if not alpha.any():
         raise EnhanceError("The mask lies outside the work region.")
     source = Image.fromarray(resize_rgb8(before, work), "RGB")
     mask_image = Image.fromarray((alpha * 255).round().astype(np.uint8), "L").resize(
         work, Image.Resampling.BILINEAR
     )
-    result = EnhanceResult(image, region, work, before, class_name=class_name, blend_alpha=alpha)
-    if recipe.soft_edges:  # blend through the matted edge instead of the feathered mask
-        _progress(ctx, 0, None, "refining the product's edge")
-        edge = refine_edge(before, binary[region.slices], registry.matting(), recipe.edge_band)
-        result.blend_alpha = edge.alpha
+    result = EnhanceResult(image, region, work, before, class_name=class_name, blend_alpha=blend_alpha)
     if recipe.control:
         _progress(ctx, 0, None, "depth map")
         # Computed from the very pixels the model sees, so the hint lines up with the crop exactly.
         result.depth = registry.depth()(source).resize(work, Image.Resampling.BICUBIC)
     first_seed = recipe.seed if recipe.seed is not None else random.randrange(2**32)
     runner = _PipelineRunner(registry, recipe, ctx)
-    product = binary[region.slices]
     predictor = sam_box_predictor(registry) if recipe.fidelity_shape else None
     for index in range(recipe.variants):
         seed = (first_seed + index) % 2**32
@@ -138,6 +134,22 @@ def enhance(
         result.variants.append(Variant(seed, patch, parameters, preview, report))
     _check_cancelled(ctx)
     return result
+
+
+def _alphas(recipe: EnhanceRecipe, before: np.ndarray, product: np.ndarray, registry: Any, ctx) -> tuple:
+    """(what the model repaints, how much of its result shows), both HxW float 0..1 of the region.
+
+    By default both are the feathered product mask; with soft edges the result shows through the matted
+    alpha instead (hard outside the edge band). Keeping the product inverts both: the scene is repainted
+    and the original product comes back through its own alpha."""
+    alpha = feathered_alpha(product, recipe.mask_blur)
+    blend_alpha = alpha
+    if recipe.soft_edges:
+        _progress(ctx, 0, None, "refining the product's edge")
+        blend_alpha = refine_edge(before, product, registry.matting(), recipe.edge_band).alpha
+    if recipe.keep_product:
+        return 1.0 - alpha, 1.0 - blend_alpha
+    return alpha, blend_alpha
 
 
 def check_models(registry: Any, recipe: EnhanceRecipe) -> None:

@@ -100,6 +100,9 @@ class EnhanceRecipe:
     fidelity_shape: bool = False
     soft_edges: bool = False
     edge_band: int = 12
+    # "Keep the product, change the scene": repaint everything but the product (whole picture), then
+    # paste the original product back through its alpha (the matted one with soft_edges).
+    keep_product: bool = False
 
     def fidelity_for(self, class_name: str = "") -> FidelityThresholds:
         """The thresholds of `class_name` (case and spacing ignored), else the default ones."""

@@ -46,6 +46,9 @@ class EnhanceSettings(QGroupBox):
             cpu_offload=self.save_memory.isChecked(),
             vae_tiling=self.save_memory.isChecked(),
             retry_with_offload=self.retry_offload.isChecked(),
+            soft_edges=self.soft_edges.isChecked(),
+            keep_product=self.keep_product.isChecked(),
+            fidelity_shape=self.check_shape.isChecked(),
         )
 
     def _build(self) -> None:
@@ -94,3 +97,10 @@ class EnhanceSettings(QGroupBox):
         form.addRow(self.save_memory)
         form.addRow(self.retry_offload)
         form.addRow(self.keep_format)
+        # Product fidelity and soft edges (issue 15).
+        self.soft_edges = QCheckBox("Soft edges (matting in a band at the product's edge)")
+        self.keep_product = QCheckBox("Keep the product, change the scene")
+        self.keep_product.setToolTip("Repaint everything but the product; the prompt describes the scene")
+        self.check_shape = QCheckBox("Fidelity: also check the silhouette (SAM, slower)")
+        for box in (self.soft_edges, self.keep_product, self.check_shape):
+            form.addRow(box)

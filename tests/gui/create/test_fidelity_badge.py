@@ -91,3 +91,16 @@ def test_the_panel_shows_figures_sorts_by_fidelity_and_accepts_the_picked_varian
         qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
     assert accepted.args[0].name == f"IMG_7_enh_{chosen.seed}.png"
     assert np.array_equal(np.asarray(Image.open(accepted.args[0])), panel.result.full_pixels(chosen))
+
+
+def test_the_settings_carry_soft_edges_keep_product_and_the_silhouette_check(qtbot):
+    from gui.create.enhance_settings import EnhanceSettings
+
+    settings = EnhanceSettings()
+    qtbot.addWidget(settings)
+    recipe = settings.recipe()
+    assert not (recipe.soft_edges or recipe.keep_product or recipe.fidelity_shape)
+    for box in (settings.soft_edges, settings.keep_product, settings.check_shape):
+        box.setChecked(True)
+    recipe = settings.recipe()
+    assert recipe.soft_edges and recipe.keep_product and recipe.fidelity_shape
