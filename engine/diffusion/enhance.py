@@ -164,6 +164,8 @@ def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
         roles.append("depth")
     if recipe.soft_edges and "matting" not in resident:
         roles.append("matting")
+    if recipe.fidelity_shape and "sam" not in resident:
+        roles.append("sam")
     for role in roles:
         resolve(registry.config.spec(role))
 

@@ -45,7 +45,7 @@ from engine.api import (
 from gui.bridge import EngineBridge
 from gui.create.enhance_compare import CompareView
 from gui.create.enhance_settings import EnhanceSettings
-from gui.create.fidelity_badge import FidelityFigures, fill_strip, variant_index
+from gui.create.fidelity_badge import FidelityFigures, fill_strip, grade_counts, variant_index
 
 THUMB = 96
 
@@ -264,6 +264,7 @@ class EnhancePanel(QWidget):
             self.status.setText(
                 f"Batch: {len(report.written)} written, {len(report.already_done)} already done, "
                 f"{len(report.skipped)} skipped, {len(report.failed)} failed."
+                + grade_counts(report.fidelity.values())
                 + "".join(f"\n{path.name}: {why}" for path, why in report.failed[:5])
             )
             self.batch_finished.emit(report)

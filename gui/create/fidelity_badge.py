@@ -89,6 +89,13 @@ def fill_strip(strip: QListWidget, variants: list, by_fidelity: bool, thumb: int
         strip.addItem(item)
 
 
+def grade_counts(reports) -> str:
+    """ " Fidelity: 3 pass, 1 warn." for a batch's reports ("" when there are none)."""
+    grades = [report.grade for report in reports]
+    counts = ", ".join(f"{grades.count(g)} {g}" for g in GRADE_COLOURS if grades.count(g))
+    return f" Fidelity: {counts}." if counts else ""
+
+
 def variant_index(strip: QListWidget, row: int) -> int:
     """The variant shown at `row` of a strip filled by `fill_strip` (-1 for none)."""
     item = strip.item(row) if row >= 0 else None

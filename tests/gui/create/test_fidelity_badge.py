@@ -104,3 +104,23 @@ def test_the_settings_carry_soft_edges_keep_product_and_the_silhouette_check(qtb
         box.setChecked(True)
     recipe = settings.recipe()
     assert recipe.soft_edges and recipe.keep_product and recipe.fidelity_shape
+
+
+def test_batch_keep_best_writes_one_variant_per_image_and_counts_the_grades(panel, qtbot, tmp_path):
+    from engine.api import BatchItem
+
+    items = []
+    for index in range(2):
+        path = tmp_path / f"B_{index}.png"
+        Image.fromarray(textured_rgb(64, 64, seed=index)).save(path)
+        items.append(BatchItem(path, box_mask(64, 64, (20, 20, 40, 40)), "hand bag"))
+    panel.settings.variants.setValue(2)
+    panel.keep_best.setChecked(True)
+    with qtbot.waitSignal(panel.batch_finished, timeout=120_000) as finished:
+        panel.run_batch(items)
+    report = finished.args[0]
+    assert len(report.written) == 2 and {p.name.split("_enh_")[0] for p in report.written} == {"B_0", "B_1"}
+    grades = [r.grade for r in report.fidelity.values()]
+    assert "Fidelity: " in panel.status.text()
+    assert sum(int(part.split()[0]) for part in panel.status.text().split("Fidelity: ")[1].split(", ")) == 2
+    assert len(grades) == 2
