@@ -158,10 +158,10 @@ class EnhancePanel(QWidget):
         self.strip.setFixedHeight(THUMB + 40)
         self.strip.currentRowChanged.connect(self._show_variant)
         layout.addWidget(self.strip)
-        self.sort_by_fidelity = QCheckBox("Sort by fidelity (truest product first)")
+        self.sort_by_fidelity = QCheckBox("Sort by fidelity")
+        self.sort_by_fidelity.setToolTip("Truest product first (colour, structure, print, silhouette)")
         self.sort_by_fidelity.toggled.connect(lambda: self._show_result(self._result))
         self.figures = FidelityFigures()
-        layout.addWidget(self.sort_by_fidelity)
         layout.addWidget(self.figures)
 
         self.compare = CompareView()
@@ -182,6 +182,7 @@ class EnhancePanel(QWidget):
         controls.addWidget(QLabel("Split"))
         controls.addWidget(self.split_slider, 1)
         controls.addWidget(self.before_toggle)
+        controls.addWidget(self.sort_by_fidelity)
         controls.addWidget(self.accept_button)
         layout.addLayout(controls)
 

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
@@ -98,9 +99,13 @@ class EnhanceSettings(QGroupBox):
         form.addRow(self.retry_offload)
         form.addRow(self.keep_format)
         # Product fidelity and soft edges (issue 15).
-        self.soft_edges = QCheckBox("Soft edges (matting in a band at the product's edge)")
-        self.keep_product = QCheckBox("Keep the product, change the scene")
+        self.soft_edges = QCheckBox("Soft edges")
+        self.soft_edges.setToolTip("Blend through a matted alpha in a band at the product's edge")
+        self.keep_product = QCheckBox("Keep product, new scene")
         self.keep_product.setToolTip("Repaint everything but the product; the prompt describes the scene")
-        self.check_shape = QCheckBox("Fidelity: also check the silhouette (SAM, slower)")
+        self.check_shape = QCheckBox("Check silhouette")
+        self.check_shape.setToolTip("Fidelity: also compare the product's outline (SAM; slower)")
+        row = QHBoxLayout()
         for box in (self.soft_edges, self.keep_product, self.check_shape):
-            form.addRow(box)
+            row.addWidget(box)
+        form.addRow(row)
