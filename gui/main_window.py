@@ -36,6 +36,7 @@ from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 from gui.create.creative_panels import CreativePanels
 from gui.menus import build_menus
 from gui.review.canvas_content import prepare_content
+from gui.review.edge_refiner import EdgeRefineBox, EdgeRefiner
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
 
         self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
         self.sam = SamController(self.bridge, self.document, self.prompts, self.canvas, self._following)
+        self.edge_refiner = EdgeRefiner(self.bridge, self.document, self.canvas, parent=self)
+        self.mask_panel.add_section(EdgeRefineBox(self.edge_refiner))
         self.filter_panel = FilterPanel(self.document, self.browser, self.bridge, self.tasks)
         build_menus(self)
         install_culling(self)  # stars, labels, sort bar, XMP sidecars (gui/browse/culling.py)

@@ -23,6 +23,7 @@ from engine.api.requests import (
     EnhanceRequest,
     ExportRequest,
     FilterRequest,
+    RefineEdgeRequest,
     SamImage,
     SamPrompt,
 )
@@ -30,6 +31,7 @@ from engine.api.requests import (
 # What the GUI may use besides the Engine and the document objects: plain values, light helpers it runs
 # off its UI thread, and the settings it shows. Each is imported from a module that loads no torch.
 from engine.diffusion.batch import BatchItem
+from engine.diffusion.fidelity import GRADES, FidelityReport
 from engine.diffusion.lora import LoraSpec, parse_lora_arg
 from engine.diffusion.recipes import (
     DEFAULT_TEMPLATE,
@@ -58,6 +60,7 @@ from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
 from engine.project.mask_ops import Brush
+from engine.project.matting import RefinedEdge
 from engine.project.sidecars import SidecarSettings, write_groups
 from engine.project.store import ProjectStore
 from engine.project.values import (
@@ -107,6 +110,7 @@ __all__ = [
     "FILE_ROLES",
     "FLAGS",
     "GENERATE_NEGATIVE",
+    "GRADES",
     "LABELS",
     "LABEL_KEYS",
     "LR_SCHEDULERS",
@@ -142,6 +146,7 @@ __all__ = [
     "ExportPreset",
     "ExportRequest",
     "Failed",
+    "FidelityReport",
     "FilterRequest",
     "GenerateRequest",
     "Job",
@@ -155,6 +160,8 @@ __all__ = [
     "Progress",
     "ProjectStore",
     "Prompt",
+    "RefineEdgeRequest",
+    "RefinedEdge",
     "SamImage",
     "SamPrompt",
     "SamResult",

@@ -16,6 +16,7 @@ from engine.api.requests import (
     EnhanceRequest,
     ExportRequest,
     FilterRequest,
+    RefineEdgeRequest,
     SamImage,
     SamPrompt,
 )
@@ -276,7 +277,13 @@ class Engine:
             if request.folder is not None:
                 items = items_from_store(self.store(request.folder), request.class_name)
             return enhance_batch(
-                items, request.recipe, self.registry, request.out_dir, ctx, request.class_name
+                items,
+                request.recipe,
+                self.registry,
+                request.out_dir,
+                ctx,
+                request.class_name,
+                keep_best=request.keep_best,
             )
 
         name = f"Enhance all {request.class_name or 'images'}"
@@ -291,6 +298,22 @@ class Engine:
             return generate_images(request, self.registry, ctx)
 
         return Job(run, name="Generate", priority=Priority.NORMAL)
+
+    def refine_edge(self, request: RefineEdgeRequest) -> Job:
+        """Matte the mask's edge → `RefinedEdge` (alpha soft in the band, 0/1 elsewhere, and the trimap)."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.project.matting import refine_edge
+
+            ctx.progress(0, None, "loading the matting model")
+            matte = self.registry.matting()
+            ctx.check_cancelled()
+            ctx.progress(0, None, "refining the edge")
+            edge = refine_edge(request.rgb, request.mask, matte, request.band)
+            edge.image_id = request.image_id
+            return edge
+
+        return Job(run, name="Refine edge", priority=Priority.INTERACTIVE, key="refine-edge")
 
     # -- LoRA training -------------------------------------------------------------------------
     def caption(self, request: CaptionRequest) -> Job:

@@ -71,6 +71,7 @@ class BatchRequest:
     folder: Path | None = None
     class_name: str | None = None
     items: list[BatchItem] = field(default_factory=list)
+    keep_best: bool = False  # write only the best-fidelity variant of each image
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,13 @@ class ExportRequest:
     coco: bool | None = None
     labelme: bool | None = None
     preflight_only: bool = False
+
+
+@dataclass(frozen=True)
+class RefineEdgeRequest:
+    """Soft edges for a product mask: the `matting` role's alpha in a band of `band` px at its edge."""
+
+    rgb: np.ndarray  # HxWx3 uint8, upright, full size
+    mask: np.ndarray  # HxW bool or uint8, the same size
+    band: int = 12
+    image_id: str = ""  # carried back so the GUI can drop a result for an image it has left

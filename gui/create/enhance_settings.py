@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
@@ -46,6 +47,9 @@ class EnhanceSettings(QGroupBox):
             cpu_offload=self.save_memory.isChecked(),
             vae_tiling=self.save_memory.isChecked(),
             retry_with_offload=self.retry_offload.isChecked(),
+            soft_edges=self.soft_edges.isChecked(),
+            keep_product=self.keep_product.isChecked(),
+            fidelity_shape=self.check_shape.isChecked(),
         )
 
     def _build(self) -> None:
@@ -94,3 +98,14 @@ class EnhanceSettings(QGroupBox):
         form.addRow(self.save_memory)
         form.addRow(self.retry_offload)
         form.addRow(self.keep_format)
+        # Product fidelity and soft edges (issue 15).
+        self.soft_edges = QCheckBox("Soft edges")
+        self.soft_edges.setToolTip("Blend through a matted alpha in a band at the product's edge")
+        self.keep_product = QCheckBox("Keep product, new scene")
+        self.keep_product.setToolTip("Repaint everything but the product; the prompt describes the scene")
+        self.check_shape = QCheckBox("Check silhouette")
+        self.check_shape.setToolTip("Fidelity: also compare the product's outline (SAM; slower)")
+        row = QHBoxLayout()
+        for box in (self.soft_edges, self.keep_product, self.check_shape):
+            row.addWidget(box)
+        form.addRow(row)

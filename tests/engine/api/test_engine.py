@@ -133,3 +133,18 @@ def test_opening_a_store_never_waits_for_the_registry_to_load(tmp_path, monkeypa
     finally:
         release.set()
         engine.shutdown()
+
+
+def test_refine_edge_job_returns_an_alpha_soft_only_in_the_band(tiny_engine):
+    from engine.api import RefinedEdge, RefineEdgeRequest
+
+    rgb = textured_rgb(96, 128)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[30:70, 40:90] = 255
+    outcome = tiny_engine.run(tiny_engine.refine_edge(RefineEdgeRequest(rgb, mask, band=8, image_id="abc")))
+    assert isinstance(outcome, Succeeded)
+    edge = outcome.value
+    assert isinstance(edge, RefinedEdge) and edge.image_id == "abc"
+    hard = edge.trimap != 128
+    assert set(np.unique(edge.alpha[hard])) == {0.0, 1.0}
+    assert ((edge.alpha[~hard] > 0) & (edge.alpha[~hard] < 1)).all()
