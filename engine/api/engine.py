@@ -355,10 +355,18 @@ class Engine:
                 coco=request.coco,
                 labelme=request.labelme,
             )
+            from engine.project.matting import cutout_alpha
+
             store = self.store(request.folder)
             entries = select_entries(store, request.select, request.paths)
             return run_export(
-                store, entries, request.out_dir, preset, ctx, preflight_only=request.preflight_only
+                store,
+                entries,
+                request.out_dir,
+                preset,
+                ctx,
+                preflight_only=request.preflight_only,
+                soft_alpha=lambda rgb, mask, band: cutout_alpha(rgb, mask, self.registry, band),
             )
 
         return Job(run, name="Export", priority=Priority.NORMAL)

@@ -10,6 +10,7 @@ are listed and skipped.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from engine.cli.common import EXIT_FAILED, EXIT_OK, add_common_arguments, open_engine, run_job
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("labelme", "LabelMe JSON per image"),
     ):
         parser.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=None, help=what)
+    parser.add_argument("--soft-edges", type=int, default=None, metavar="PX",
+                        help="cut-out alpha from the matting model in a band of PX at the edge "
+                        "(0: the mask's own edge; default: the preset's)")  # fmt: skip
     parser.add_argument("--preflight", action="store_true", help="check against the preset, write nothing")
     add_common_arguments(parser)
 
@@ -55,14 +59,16 @@ def run(args: argparse.Namespace) -> int:
         from engine.cli.common import UsageError
 
         raise UsageError(f"{args.folder} is not a folder.")
-    resolve_preset(args.preset)  # a bad preset or destination fails before anything starts
+    preset = resolve_preset(args.preset)  # a bad preset or destination fails before anything starts
+    if args.soft_edges is not None:
+        preset = replace(preset, soft_edges=args.soft_edges).validate()
     check_destination(args.out, args.folder)
     request = ExportRequest(
         folder=args.folder,
         out_dir=args.out,
         select=args.select,
         paths=args.images,
-        preset=args.preset,
+        preset=preset,
         masks=args.masks,
         cutouts=args.cutouts,
         coco=args.coco,

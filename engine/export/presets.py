@@ -62,6 +62,9 @@ class ExportPreset:
     cutouts: bool = True
     coco: bool = False
     labelme: bool = False
+    # Cut-out alpha from the `matting` role in a band of this many px at the mask's edge (0: the mask as
+    # it is). Hair-thin straps, glass and soft shadows keep their edge instead of the mask's hard one.
+    soft_edges: int = 0
     preflight: Preflight = field(default_factory=Preflight)
 
     @property
@@ -89,6 +92,8 @@ class ExportPreset:
             problems.append("quality must be 1 to 100")
         if self.long_edge < 0 or self.padding < 0:
             problems.append("long_edge and padding cannot be negative")
+        if not 0 <= self.soft_edges <= 256:
+            problems.append("soft_edges is a band width of 0 (off) to 256 px")
         if self.long_edge and 2 * self.padding >= self.long_edge:
             problems.append("padding leaves no room for the product at this long_edge")
         fill = self.preflight.fill

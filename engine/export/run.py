@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from engine.export.coco import CocoImage, coco_document
-from engine.export.files import ExportWriter, check_destination, render_name
+from engine.export.files import ExportError, ExportWriter, check_destination, render_name
 from engine.export.labelme import labelme_document
 from engine.export.manifest import ManifestRow, manifest_csv, manifest_json
 from engine.export.masks import image_masks
@@ -26,6 +27,9 @@ from engine.export.render import encode, render, srgb_icc, to_srgb
 from engine.imaging.read import ImageReadError, read_image
 from engine.project.store import ImageEntry, ProjectStore
 from engine.runtime.jobs import JobContext
+
+# (rgb HxWx3 uint8, mask HxW bool, band px) -> cut-out alpha HxW uint8
+SoftAlpha = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
 EXPORTED, NO_MASK, PREFLIGHT_FAILED, UNREADABLE = "exported", "no mask", "preflight failed", "unreadable"
 
@@ -61,9 +65,13 @@ def run_export(
     ctx: JobContext | None = None,
     *,
     preflight_only: bool = False,
+    soft_alpha: SoftAlpha | None = None,
 ) -> ExportReport:
+    """`soft_alpha(rgb, mask, band)` gives matted cut-out alpha when the preset asks for soft edges."""
     out = check_destination(out_dir, store.folder)
     preset.validate()
+    if preset.soft_edges and preset.cutouts and soft_alpha is None:
+        raise ExportError(f"Preset {preset.name!r} wants soft edges: that needs the matting model.")
     writer = ExportWriter(out)
     report = ExportReport(out, checked_only=preflight_only)
     coco_images: list[CocoImage] = []
@@ -71,7 +79,7 @@ def run_export(
         if ctx is not None:
             ctx.check_cancelled()
             ctx.progress(index, len(entries), entry.rel_path)
-        row, coco_image = _export_one(store, entry, index + 1, preset, writer, preflight_only)
+        row, coco_image = _export_one(store, entry, index + 1, preset, writer, preflight_only, soft_alpha)
         report.rows.append(row)
         if coco_image is not None:
             coco_images.append(coco_image)
@@ -94,6 +102,7 @@ def _export_one(
     preset: ExportPreset,
     writer: ExportWriter,
     preflight_only: bool,
+    soft_alpha: SoftAlpha | None = None,
 ) -> tuple[ManifestRow, CocoImage | None]:
     row = ManifestRow(
         entry.rel_path,
@@ -122,7 +131,10 @@ def _export_one(
     cutout_bytes = None
     if preset.cutouts:
         rgb = to_srgb(loaded.rgb, loaded.icc_profile) if preset.srgb else loaded.rgb
-        rendered = render(rgb, masks.values, preset)
+        alpha = masks.values
+        if preset.soft_edges:
+            alpha = soft_alpha(loaded.rgb, masks.values >= 128, preset.soft_edges)
+        rendered = render(rgb, alpha, preset)
         if preset.preflight.active:
             row.problems = check(rendered, preset.preflight, preset.background_rgb() or (255, 255, 255))
             if row.problems:
