@@ -55,6 +55,30 @@ class DeskUndo:
         self._done.append(FlagChange(tuple(rows), before, flag))
         self._undone.clear()
 
+    def set_rating(self, rows: list[int], rating: int) -> None:
+        """0-5 stars on `rows`, undoable (each row gets its own stars back)."""
+        document, rows = self.document, list(rows)
+        before = [(row, document.images[row].rating) for row in rows]
+        document.set_rating(rows, rating)
+        self.record(
+            "rating",
+            lambda: [document.set_rating([row], old) for row, old in before],
+            lambda: document.set_rating(rows, rating),
+        )
+
+    def toggle_label(self, rows: list[int], label: str | None) -> None:
+        """Lightroom's 6-9 label toggle on `rows`, undoable."""
+        document, rows = self.document, list(rows)
+        before = [(row, document.images[row].label) for row in rows]
+        document.toggle_label(rows, label)
+        after = [(row, document.images[row].label) for row in rows]
+        self.record("label", lambda: self._set_labels(before), lambda: self._set_labels(after))
+
+    def _set_labels(self, labels: list[tuple[int, str | None]]) -> None:
+        for row, label in labels:
+            if self.document.images[row].label != label:
+                self.document.toggle_label([row], label)  # sets it (None clears it)
+
     def record(self, label: str, undo: Callable[[], None], redo: Callable[[], None]) -> None:
         """A change just made elsewhere (ratings, labels): Ctrl+Z calls `undo`, Ctrl+Shift+Z `redo`."""
         self._done.append(Change(label, undo, redo))

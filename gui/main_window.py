@@ -27,18 +27,20 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import Engine, ModelError, ModelsConfig, load_models
-from engine.project.document import ShootDocument, index_entries, load_review, save_review_mask
+from engine.project.document import ShootDocument, index_shots, load_review, save_review_mask
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
 from gui.background import BackgroundTasks
 from gui.bridge import EngineBridge
+from gui.browse.culling import install_culling
 from gui.browse.drop_hint import DropHint
 from gui.browse.filter_panel import FilterPanel
 from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 from gui.create.creative_panels import CreativePanels
 from gui.desk_undo import DeskUndo
-from gui.menus import build_menus, menu_shortcuts
+from gui.menus import build_menus, make_application_wide, menu_shortcuts
 from gui.review.canvas_content import prepare_content
+from gui.review.edge_refiner import EdgeRefineBox, EdgeRefiner
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
@@ -46,6 +48,7 @@ from gui.review.space_pan import SpacePan
 from gui.settings import user_settings
 from gui.theme import apply_theme
 from gui.widgets import remember
+from gui.widgets.export_dialog import ExportDialog
 from gui.widgets.models_dialog import ModelsDialog
 from gui.widgets.shortcuts_sheet import ShortcutsSheet
 
@@ -100,8 +103,11 @@ class MainWindow(QMainWindow):
 
         self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
         self.sam = SamController(self.bridge, self.document, self.prompts, self.canvas, self._following)
+        self.edge_refiner = EdgeRefiner(self.bridge, self.document, self.canvas, parent=self)
+        self.mask_panel.add_section(EdgeRefineBox(self.edge_refiner))
         self.filter_panel = FilterPanel(self.document, self.browser, self.bridge, self.tasks)
         build_menus(self)
+        install_culling(self)  # stars, labels, sort bar, XMP sidecars (gui/browse/culling.py)
         self.mask_dock = self.add_panel("Mask", self.mask_panel)
         self.filter_dock = self.add_panel("Filter", self.filter_panel)
         self.creative = CreativePanels(self)
@@ -111,6 +117,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.set_browser_mode(str(user_settings().value("browser/mode", "filmstrip")))
         self.restore_layout()
+        make_application_wide(self)  # after every hook has added its actions
 
         self._open_timer = QTimer(self, singleShot=True, interval=80)  # arrow-key repeat: latest wins
         self._open_timer.timeout.connect(self._open_current)
@@ -321,10 +328,10 @@ class MainWindow(QMainWindow):
 
     def _start_indexing(self) -> None:
         """Hash and look up every image off the UI thread; verdicts and flags fill in batch by batch."""
-        store, paths = self.document.store, [image.path for image in self.document.images]
+        store, groups = self.document.store, self.document.groups()
         self.tasks.run_iter(
             "index",
-            lambda stopped: index_entries(store, paths, stopped),
+            lambda stopped: index_shots(store, groups, stopped),  # RAW+JPEG pairs, XMP sidecars
             self._apply_index,
             on_error=lambda error: None,  # a closed folder (or store) ends indexing quietly
         )
@@ -444,6 +451,18 @@ class MainWindow(QMainWindow):
     def show_models_dialog(self) -> ModelsDialog:
         dialog = ModelsDialog(self.engine.models, parent=self, bridge=self.bridge)
         dialog.config_saved.connect(self.set_models)
+        dialog.show()
+        return dialog
+
+    def show_export_dialog(self) -> ExportDialog | None:
+        """File → Export… for the open shoot (the selected images offered as one choice)."""
+        if self.folder is None:
+            self.statusBar().showMessage("Open a shoot folder to export from it.", 5000)
+            return None
+        images = self.document.images
+        selected = [images[row].path for row in self.browser.selected_rows()]
+        classes = sorted({name for image in images for name in image.classes})
+        dialog = ExportDialog(self.bridge, self.folder, selected, classes, parent=self)
         dialog.show()
         return dialog
 

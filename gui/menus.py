@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from engine.api import PICK, REJECT
+from gui.browse.culling import add_rating_actions
 from gui.icons import icon
 
 
@@ -40,6 +41,7 @@ def build_menus(window) -> None:
     )
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: _fill_recent(window))
+    _action(window, file_menu, "&Export…", window.show_export_dialog, "Ctrl+Shift+E")
     file_menu.addSeparator()
     _action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
@@ -64,6 +66,7 @@ def build_menus(window) -> None:
     _action(window, review, "&Pick", lambda: window.flag_selection(PICK), "P")
     _action(window, review, "Re&ject", lambda: window.flag_selection(REJECT), "X")
     _action(window, review, "&Unflag", lambda: window.flag_selection(None), "U")
+    add_rating_actions(window, review)  # 0-5 stars, 6-9 colour labels (gui/browse/culling.py)
     review.addSeparator()
     _action(window, review, "&Next Image", lambda: window.step(1), "Ctrl+Right")
     _action(window, review, "P&revious Image", lambda: window.step(-1), "Ctrl+Left")
@@ -93,6 +96,13 @@ def build_menus(window) -> None:
         "&About ShootStudio",
         lambda: QMessageBox.about(window, "ShootStudio", "ShootStudio: review and enhance product shoots."),
     )
+
+
+def make_application_wide(window) -> None:
+    """Every menu shortcut works whatever has focus, floating panels included (hooks add actions too)."""
+    for action in window.findChildren(QAction):
+        if not action.shortcut().isEmpty():
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
 
 def _fill_recent(window) -> None:

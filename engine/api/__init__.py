@@ -21,7 +21,9 @@ from engine.api.requests import (
     BatchRequest,
     CaptionRequest,
     EnhanceRequest,
+    ExportRequest,
     FilterRequest,
+    RefineEdgeRequest,
     SamImage,
     SamPrompt,
 )
@@ -29,6 +31,7 @@ from engine.api.requests import (
 # What the GUI may use besides the Engine and the document objects: plain values, light helpers it runs
 # off its UI thread, and the settings it shows. Each is imported from a module that loads no torch.
 from engine.diffusion.batch import BatchItem
+from engine.diffusion.fidelity import GRADES, FidelityReport
 from engine.diffusion.lora import LoraSpec, parse_lora_arg
 from engine.diffusion.recipes import (
     DEFAULT_TEMPLATE,
@@ -39,6 +42,9 @@ from engine.diffusion.recipes import (
     GenerateRequest,
 )
 from engine.diffusion.samplers import SCHEDULERS
+from engine.export.presets import BUILTIN as EXPORT_PRESETS
+from engine.export.presets import ExportPreset, load_preset_file
+from engine.export.selection import SELECT_HELP
 from engine.filter.classes import (
     ClassSet,
     ProductClass,
@@ -47,14 +53,31 @@ from engine.filter.classes import (
     save_shoot_classes,
 )
 from engine.filter.scores import StoredScores, save_verdicts
+from engine.imaging.raw import RAW_SUFFIXES
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
 from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
 from engine.project.mask_ops import Brush
+from engine.project.matting import RefinedEdge
+from engine.project.sidecars import SidecarSettings, write_groups
 from engine.project.store import ProjectStore
-from engine.project.values import ERROR, FLAGS, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, VERDICTS
+from engine.project.values import (
+    ERROR,
+    FLAGS,
+    LABEL_KEYS,
+    LABELS,
+    PICK,
+    PRODUCT,
+    RATINGS,
+    REJECT,
+    SKIPPED,
+    UNCERTAIN,
+    VERDICTS,
+)
+from engine.project.xmp import NAMINGS as SIDECAR_NAMINGS
+from engine.project.xmp import XmpError
 from engine.runtime.jobs import (
     Cancelled,
     EngineError,
@@ -83,13 +106,19 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "ENHANCE_NEGATIVE",
     "ERROR",
+    "EXPORT_PRESETS",
     "FILE_ROLES",
     "FLAGS",
     "GENERATE_NEGATIVE",
+    "GRADES",
+    "LABELS",
+    "LABEL_KEYS",
     "LR_SCHEDULERS",
     "PICK",
     "PRECISIONS",
     "PRODUCT",
+    "RATINGS",
+    "RAW_SUFFIXES",
     "REJECT",
     "ROLES",
     "ROLE_DESCRIPTIONS",
@@ -97,6 +126,8 @@ __all__ = [
     "SCHEDULERS",
     "SCHEDULER_CHOICES",
     "SD15_BUCKET_STEP",
+    "SELECT_HELP",
+    "SIDECAR_NAMINGS",
     "SKIPPED",
     "UNCERTAIN",
     "VERDICTS",
@@ -112,7 +143,10 @@ __all__ = [
     "EngineError",
     "EnhanceRecipe",
     "EnhanceRequest",
+    "ExportPreset",
+    "ExportRequest",
     "Failed",
+    "FidelityReport",
     "FilterRequest",
     "GenerateRequest",
     "Job",
@@ -126,11 +160,14 @@ __all__ = [
     "Progress",
     "ProjectStore",
     "Prompt",
+    "RefineEdgeRequest",
+    "RefinedEdge",
     "SamImage",
     "SamPrompt",
     "SamResult",
     "SampleEvent",
     "SampleSettings",
+    "SidecarSettings",
     "StepEvent",
     "StoredScores",
     "Succeeded",
@@ -138,9 +175,11 @@ __all__ = [
     "ThumbnailCache",
     "TrainingConfig",
     "TrainingInputError",
+    "XmpError",
     "default_classes",
     "default_config_path",
     "load_models",
+    "load_preset_file",
     "load_shoot_classes",
     "mask_ops",
     "parse_lora_arg",
@@ -148,4 +187,5 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "write_groups",
 ]

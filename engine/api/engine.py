@@ -14,7 +14,9 @@ from engine.api.requests import (
     BatchRequest,
     CaptionRequest,
     EnhanceRequest,
+    ExportRequest,
     FilterRequest,
+    RefineEdgeRequest,
     SamImage,
     SamPrompt,
 )
@@ -186,7 +188,7 @@ class Engine:
             session = self._sam_session(folder)
             if self.store(folder).embeddings.get(image_id, session.model_key) is not None:
                 return True
-            rgb = read_image(path).rgb
+            rgb = read_image(path, self.store(folder).raw_cache).rgb
             ctx.check_cancelled()
             return session.embed(image_id, rgb)
 
@@ -210,11 +212,13 @@ class Engine:
 
         def run(ctx: JobContext) -> Any:
             from engine.filter.run import FilterRun, ProductFilter
+            from engine.imaging.raw import pair_raw_jpeg
             from engine.imaging.read import list_images
 
             paths = request.paths
-            if paths is None:
-                paths = list_images(request.folder, recursive=request.recursive)
+            if paths is None:  # a RAW + JPEG pair is one shot: filtered once, through its JPEG
+                listed = list_images(request.folder, recursive=request.recursive)
+                paths = [shown for shown, _ in pair_raw_jpeg(listed)]
             classes = request.classes or default_classes()
             product_filter = ProductFilter(
                 self.registry, self.store(request.folder), classes, request.settings
@@ -273,7 +277,13 @@ class Engine:
             if request.folder is not None:
                 items = items_from_store(self.store(request.folder), request.class_name)
             return enhance_batch(
-                items, request.recipe, self.registry, request.out_dir, ctx, request.class_name
+                items,
+                request.recipe,
+                self.registry,
+                request.out_dir,
+                ctx,
+                request.class_name,
+                keep_best=request.keep_best,
             )
 
         name = f"Enhance all {request.class_name or 'images'}"
@@ -315,6 +325,22 @@ class Engine:
 
         return Job(run, name="Download models", priority=Priority.BATCH)
 
+    def refine_edge(self, request: RefineEdgeRequest) -> Job:
+        """Matte the mask's edge → `RefinedEdge` (alpha soft in the band, 0/1 elsewhere, and the trimap)."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.project.matting import refine_edge
+
+            ctx.progress(0, None, "loading the matting model")
+            matte = self.registry.matting()
+            ctx.check_cancelled()
+            ctx.progress(0, None, "refining the edge")
+            edge = refine_edge(request.rgb, request.mask, matte, request.band)
+            edge.image_id = request.image_id
+            return edge
+
+        return Job(run, name="Refine edge", priority=Priority.INTERACTIVE, key="refine-edge")
+
     # -- LoRA training -------------------------------------------------------------------------
     def caption(self, request: CaptionRequest) -> Job:
         """BLIP captions beside the images → `CaptionReport`; each written one is emitted."""
@@ -337,3 +363,36 @@ class Engine:
             return train_lora(config, self.registry, ctx)
 
         return Job(run, name="Train LoRA", priority=Priority.BATCH)
+
+    # -- export --------------------------------------------------------------------------------
+    def export(self, request: ExportRequest) -> Job:
+        """Masks, cut-outs, COCO/LabelMe and a manifest for the selected images → `ExportReport`."""
+
+        def run(ctx: JobContext) -> Any:
+            from engine.export.presets import ExportPreset, resolve_preset, with_contents
+            from engine.export.run import run_export
+            from engine.export.selection import select_entries
+
+            chosen = request.preset
+            preset = with_contents(
+                chosen if isinstance(chosen, ExportPreset) else resolve_preset(chosen),
+                masks=request.masks,
+                cutouts=request.cutouts,
+                coco=request.coco,
+                labelme=request.labelme,
+            )
+            from engine.project.matting import cutout_alpha
+
+            store = self.store(request.folder)
+            entries = select_entries(store, request.select, request.paths)
+            return run_export(
+                store,
+                entries,
+                request.out_dir,
+                preset,
+                ctx,
+                preflight_only=request.preflight_only,
+                soft_alpha=lambda rgb, mask, band: cutout_alpha(rgb, mask, self.registry, band),
+            )
+
+        return Job(run, name="Export", priority=Priority.NORMAL)

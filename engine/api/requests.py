@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.diffusion.batch import BatchItem
 from engine.diffusion.recipes import EnhanceRecipe
+from engine.export.presets import ExportPreset
 from engine.filter.classes import ClassSet
 from engine.segment.prompts import Prompt
 
@@ -70,6 +71,7 @@ class BatchRequest:
     folder: Path | None = None
     class_name: str | None = None
     items: list[BatchItem] = field(default_factory=list)
+    keep_best: bool = False  # write only the best-fidelity variant of each image
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,32 @@ class CaptionRequest:
     folder: Path
     tag: str | None = None
     overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Export the images of `folder` that `select` names (or exactly `paths`) into `out_dir`: masks at
+    the original size, cut-outs, COCO / LabelMe JSON and a manifest, as `preset` (a built-in name, a
+    TOML file, or the preset itself) says; the switches override what the preset writes.
+    `preflight_only`: check, write nothing."""
+
+    folder: Path
+    out_dir: Path
+    select: str = "picked"
+    paths: list[Path] | None = None
+    preset: str | ExportPreset | None = None
+    masks: bool | None = None
+    cutouts: bool | None = None
+    coco: bool | None = None
+    labelme: bool | None = None
+    preflight_only: bool = False
+
+
+@dataclass(frozen=True)
+class RefineEdgeRequest:
+    """Soft edges for a product mask: the `matting` role's alpha in a band of `band` px at its edge."""
+
+    rgb: np.ndarray  # HxWx3 uint8, upright, full size
+    mask: np.ndarray  # HxW bool or uint8, the same size
+    band: int = 12
+    image_id: str = ""  # carried back so the GUI can drop a result for an image it has left

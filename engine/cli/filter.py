@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.api import FilterRequest
     from engine.filter.classes import classes_from_argument
     from engine.filter.run import FilterSettings
+    from engine.imaging.raw import pair_raw_jpeg
     from engine.imaging.read import list_images
     from engine.runtime.atomic import atomic_write_bytes
     from engine.segment.session import ProposalSettings
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.points_per_side < 1:
         raise UsageError("--points-per-side must be at least 1")
     class_set = classes_from_argument(args.classes)
-    paths = list_images(folder, recursive=args.recursive)
+    # A RAW + JPEG pair is one shot, filtered once through its JPEG (as the desk and the engine's job do).
+    paths = [shown for shown, _ in pair_raw_jpeg(list_images(folder, recursive=args.recursive))]
     settings = FilterSettings(
         ProposalSettings(
             points_per_side=args.points_per_side,

@@ -2,12 +2,16 @@
 
 Writes `<stem>_enh_<seed>.png` per variant into the folder PATH (or exactly PATH when it ends in .png and
 one variant is asked for), with the generation parameters in the PNG `parameters` chunk; never over an
-existing file or the original. A cancelled run (Ctrl+C) writes nothing.
+existing file or the original. A cancelled run (Ctrl+C) writes nothing. Each variant's product fidelity
+(engine/diffusion/fidelity.py) goes to stderr, into the file's `shootstudio:fidelity` text chunk, and with
+`--report FILE.json` into a machine-readable report.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
@@ -52,6 +56,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write JPEG/WebP/TIFF originals in their format at maximum quality (default: PNG)",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="output folder (or .png)")
+    parser.add_argument(
+        "--report", type=Path, metavar="FILE.json", help="write each variant's path, seed and fidelity"
+    )
+    parser.add_argument(
+        "--check-shape",
+        action="store_true",
+        help="fidelity: also compare the product's silhouette (SAM box prompt before and after)",
+    )
+    parser.add_argument(
+        "--soft-edges",
+        action="store_true",
+        help="blend through the matting role's alpha in a band around the mask's edge",
+    )
+    parser.add_argument("--edge-band", type=int, default=12, metavar="PX", help="width of that band")
+    parser.add_argument(
+        "--keep-product",
+        action="store_true",
+        help="keep the product, change the scene: repaint outside the mask (the prompt describes the scene)",
+    )
     add_common_arguments(parser)
 
 
@@ -85,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
         cpu_offload=args.offload,
         vae_tiling=args.offload,
         retry_with_offload=args.retry_offload,
+        fidelity_shape=args.check_shape,
+        soft_edges=args.soft_edges,
+        edge_band=args.edge_band,
+        keep_product=args.keep_product,
     )
     recipe.validate()
     engine = open_engine(args)
@@ -92,6 +119,28 @@ def run(args: argparse.Namespace) -> int:
         args.image, mask, recipe, args.class_name, save_to=args.out, keep_format=args.keep_format
     )
     code, result = run_job(engine, engine.enhance(request))
-    for path in result.saved if result is not None else []:
+    if result is None:
+        return code
+    for path, variant in zip(result.saved, result.variants, strict=True):
         print(path)
-    return code if result is None else EXIT_OK
+        if variant.fidelity is not None:
+            print(f"{path.name}: {variant.fidelity.summary()}", file=sys.stderr)
+    if args.report is not None:
+        write_report(args.report, args, result)
+    return EXIT_OK
+
+
+def write_report(path: Path, args: argparse.Namespace, result) -> Path:
+    """The run as JSON: the input, and per variant its file, seed and fidelity figures."""
+    from engine.runtime.atomic import atomic_write_bytes
+
+    variants = [
+        {
+            "path": str(saved),
+            "seed": variant.seed,
+            "fidelity": variant.fidelity.to_dict() if variant.fidelity is not None else None,
+        }
+        for saved, variant in zip(result.saved, result.variants, strict=True)
+    ]
+    data = {"image": str(args.image), "mask": str(args.mask), "class": args.class_name, "variants": variants}
+    return atomic_write_bytes(path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -22,6 +22,7 @@ COMMANDS = {
     "generate": "generate",
     "caption": "caption",
     "train-lora": "train_lora",
+    "export": "export",
 }
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.diffusion.enhance import enhance, load_mask, save_variant
+from engine.diffusion.enhance import Variant, enhance, load_mask, save_variant
+from engine.diffusion.fidelity import FidelityReport
 from engine.diffusion.recipes import EnhanceRecipe
 from engine.models.errors import ModelError
 from engine.runtime.jobs import EngineError, JobCancelled, JobContext
@@ -78,6 +79,7 @@ class BatchReport:
     already_done: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    fidelity: dict[Path, FidelityReport] = field(default_factory=dict)  # per written file
 
 
 class _ItemContext:
@@ -101,6 +103,12 @@ class _ItemContext:
             self.ctx.progress(self.index + min(fraction, 1.0), self.count, text)
 
 
+def best_variants(variants: list[Variant]) -> list[Variant]:
+    """The variant with the best fidelity (grade first, then figures; the first on a tie), as a list."""
+    measured = [v for v in variants if v.fidelity is not None]
+    return [min(measured, key=lambda v: v.fidelity.score)] if measured else variants[:1]
+
+
 def already_enhanced(image_path: Path, out_dir: Path) -> bool:
     return out_dir.is_dir() and any(out_dir.glob(f"{image_path.stem}_enh_*.png"))
 
@@ -112,8 +120,10 @@ def enhance_batch(
     out_dir: Path | str,
     ctx: JobContext | None = None,
     class_name: str | None = None,
+    keep_best: bool = False,
 ) -> BatchReport:
-    """Enhance every `product` item (of `class_name` when given) into `out_dir`, one variant set each."""
+    """Enhance every `product` item (of `class_name` when given) into `out_dir`, one variant set each;
+    with `keep_best`, only the variant whose product stayed truest (engine/diffusion/fidelity.py)."""
     recipe.validate()
     out_dir = Path(out_dir)
     chosen: list[BatchItem] = []
@@ -137,7 +147,11 @@ def enhance_batch(
             mask = _resolve_mask(item)
             result = enhance(item.image_path, mask, recipe, registry, item_ctx, item.class_name)
             item_ctx.check_cancelled()
-            report.written += [save_variant(result, variant, out_dir) for variant in result.variants]
+            for variant in best_variants(result.variants) if keep_best else result.variants:
+                path = save_variant(result, variant, out_dir)
+                report.written.append(path)
+                if variant.fidelity is not None:
+                    report.fidelity[path] = variant.fidelity
         except (JobCancelled, ModelError):
             raise  # the batch stops; what is written stays, and a rerun resumes after it
         except EngineError as error:

@@ -20,6 +20,8 @@ import numpy as np
 from PIL import Image
 
 from engine.diffusion.callbacks import StepCallback
+from engine.diffusion.fidelity import FidelityReport, fidelity_text, measure_fidelity, sam_box_predictor
+from engine.diffusion.infotext import controlnet_unit, depth_module, generation_parameters, model_path
 from engine.diffusion.lora import apply_loras
 from engine.diffusion.recipes import EnhanceError, EnhanceRecipe
 from engine.diffusion.region import (
@@ -34,7 +36,8 @@ from engine.diffusion.region import (
 )
 from engine.diffusion.samplers import set_scheduler
 from engine.imaging.native import NativeImage, encode_like_original, encode_png, read_native
-from engine.imaging.outputs import format_parameters, free_path
+from engine.imaging.outputs import free_path
+from engine.project.matting import refine_edge
 from engine.runtime.atomic import atomic_write_bytes
 from engine.runtime.jobs import JobContext
 
@@ -47,6 +50,7 @@ class Variant:
     patch: np.ndarray  # native pixels of `EnhanceResult.region`
     parameters: str
     preview: np.ndarray  # HxWx3 uint8 of the region, for the GUI's compare view
+    fidelity: FidelityReport | None = None  # the product's figures, original against this variant
 
 
 @dataclass
@@ -59,6 +63,7 @@ class EnhanceResult:
     class_name: str = ""
     depth: Image.Image | None = None  # the control image fed to the ControlNet (work size)
     saved: list[Path] = field(default_factory=list)  # files written (a job asked to save every variant)
+    blend_alpha: np.ndarray | None = None  # HxW float of the region: how much of each variant shows
 
     def full_pixels(self, variant: Variant) -> np.ndarray:
         """The whole image in native form with `variant` blended in."""
@@ -93,37 +98,59 @@ def enhance(
     image = read_native(image_path)
     check_models(registry, recipe)
     binary = check_mask(mask, image.size)
-    if recipe.mode == "masked":
+    if recipe.mode == "masked" and not recipe.keep_product:
         work = (recipe.work_size, recipe.work_size)
         region = masked_region(binary, work, recipe.padding)
     else:
         region = whole_region(image.size)
         work = fit_work_size(region, recipe.work_size)
     before = image.rgb8(region.box)
-    alpha = feathered_alpha(binary[region.slices], recipe.mask_blur)
+    product = binary[region.slices]
+    alpha, blend_alpha = _alphas(recipe, before, product, registry, ctx)
     if not alpha.any():
         raise EnhanceError("The mask lies outside the work region.")
     source = Image.fromarray(resize_rgb8(before, work), "RGB")
     mask_image = Image.fromarray((alpha * 255).round().astype(np.uint8), "L").resize(
         work, Image.Resampling.BILINEAR
     )
-    result = EnhanceResult(image, region, work, before, class_name=class_name)
+    result = EnhanceResult(image, region, work, before, class_name=class_name, blend_alpha=blend_alpha)
     if recipe.control:
         _progress(ctx, 0, None, "depth map")
         # Computed from the very pixels the model sees, so the hint lines up with the crop exactly.
         result.depth = registry.depth()(source).resize(work, Image.Resampling.BICUBIC)
     first_seed = recipe.seed if recipe.seed is not None else random.randrange(2**32)
     runner = _PipelineRunner(registry, recipe, ctx)
+    predictor = sam_box_predictor(registry) if recipe.fidelity_shape else None
     for index in range(recipe.variants):
         seed = (first_seed + index) % 2**32
         generated = runner.generate(source, mask_image, result.depth, seed, class_name, index)
         generated_rgb8 = resize_rgb8(np.asarray(generated.convert("RGB")), (region.width, region.height))
-        patch = blend_region(image.pixels[region.slices], generated_rgb8, alpha, image.mode)
-        preview = blend_region(before, generated_rgb8, alpha, "RGB")
+        patch = blend_region(image.pixels[region.slices], generated_rgb8, result.blend_alpha, image.mode)
+        preview = blend_region(before, generated_rgb8, result.blend_alpha, "RGB")
         parameters = _parameters_text(recipe, registry, result, seed, class_name)
-        result.variants.append(Variant(seed, patch, parameters, preview))
+        done, total = runner.steps_per_variant * (index + 1), runner.steps_per_variant * recipe.variants
+        _progress(ctx, done, total, f"variant {index + 1}/{recipe.variants}: checking the product")
+        thresholds = recipe.fidelity_for(class_name)
+        report = measure_fidelity(before, preview, product, thresholds, predictor, class_name)
+        result.variants.append(Variant(seed, patch, parameters, preview, report))
     _check_cancelled(ctx)
     return result
+
+
+def _alphas(recipe: EnhanceRecipe, before: np.ndarray, product: np.ndarray, registry: Any, ctx) -> tuple:
+    """(what the model repaints, how much of its result shows), both HxW float 0..1 of the region.
+
+    By default both are the feathered product mask; with soft edges the result shows through the matted
+    alpha instead (hard outside the edge band). Keeping the product inverts both: the scene is repainted
+    and the original product comes back through its own alpha."""
+    alpha = feathered_alpha(product, recipe.mask_blur)
+    blend_alpha = alpha
+    if recipe.soft_edges:
+        _progress(ctx, 0, None, "refining the product's edge")
+        blend_alpha = refine_edge(before, product, registry.matting(), recipe.edge_band).alpha
+    if recipe.keep_product:
+        return 1.0 - alpha, 1.0 - blend_alpha
+    return alpha, blend_alpha
 
 
 def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
@@ -136,6 +163,10 @@ def check_models(registry: Any, recipe: EnhanceRecipe) -> None:
     roles = [] if pipeline_ready else ["inpaint", *(["controlnet_depth"] if recipe.control else [])]
     if recipe.control and "depth" not in resident:
         roles.append("depth")
+    if recipe.soft_edges and "matting" not in resident:
+        roles.append("matting")
+    if recipe.fidelity_shape and "sam" not in resident:
+        roles.append("sam")
     for role in roles:
         resolve(registry.config.spec(role))
 
@@ -216,29 +247,31 @@ def _parameters_text(recipe: EnhanceRecipe, registry: Any, result: EnhanceResult
         "Masked area padding": recipe.padding,
         "Inpaint region": f"{region.width}x{region.height}+{region.left}+{region.top}",
     }
-    if recipe.control:
-        depth_spec = registry.config.spec("depth")
-        control_spec = registry.config.spec("controlnet_depth")
-        extra["ControlNet 0"] = (
-            f"Module: depth_{depth_spec.option('kind', 'transformers')}, "
-            f"Model: {Path(control_spec.path).stem}, Weight: {recipe.control_scale:g}"
-        )
-    if recipe.loras:
-        extra["Lora hashes"] = ", ".join(str(spec) for spec in recipe.loras)
     if cls:
         extra["Class"] = cls
-    prompt = recipe.prompt_for(cls)
-    prompt += "".join(f" <lora:{spec.path.stem}:{spec.scale:g}>" for spec in recipe.loras)
-    return format_parameters(
-        prompt,
+    controlnet = None
+    if recipe.control:
+        depth_spec = registry.config.spec("depth")
+        kind = depth_spec.option("kind", "transformers")
+        controlnet = controlnet_unit(
+            depth_module(kind, Path(depth_spec.path).name),
+            model_path(registry, "controlnet_depth"),
+            recipe.control_scale,
+            # The depth hint is computed at the work size (transformers) or the detector's resolution.
+            int(depth_spec.option("resolution", 512)) if kind != "transformers" else max(result.work_size),
+        )
+    return generation_parameters(
+        recipe.prompt_for(cls),
         recipe.negative_prompt,
+        loras=recipe.loras,
         steps=recipe.steps,
         sampler=recipe.scheduler,
         cfg_scale=recipe.guidance,
         seed=seed,
         size=result.work_size,
-        model=Path(registry.config.spec("inpaint").path).stem,
+        checkpoint=model_path(registry, "inpaint"),
         extra=extra,
+        controlnet=controlnet,
     )
 
 
@@ -256,7 +289,7 @@ def output_path(result: EnhanceResult, variant: Variant, out: Path, suffix: str 
 def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
     """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
     `parameters` chunk, or with `keep_format` the original's format at maximum quality where it can hold
-    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, LZW TIFF)."""
+    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, lossless TIFF)."""
     image = result.image
     pixels = result.full_pixels(variant)
     encoded = None
@@ -264,7 +297,10 @@ def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_
         encoded = encode_like_original(
             pixels, image.mode, image.format, variant.parameters, image.icc_profile
         )
-    data, suffix = encoded or (encode_png(pixels, image.mode, variant.parameters, image.icc_profile), ".png")
+    if encoded is None:  # the figures ride in a text chunk of their own, beside A1111's `parameters`
+        text = fidelity_text(variant.fidelity)
+        encoded = encode_png(pixels, image.mode, variant.parameters, image.icc_profile, text), ".png"
+    data, suffix = encoded
     return atomic_write_bytes(output_path(result, variant, Path(out), suffix), data)
 
 

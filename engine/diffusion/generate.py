@@ -17,10 +17,11 @@ from typing import Any
 import torch
 
 from engine.diffusion.callbacks import StepCallback
+from engine.diffusion.infotext import generation_parameters, model_path
 from engine.diffusion.lora import apply_loras
 from engine.diffusion.recipes import MAX_SEED, GenerateRequest
 from engine.diffusion.samplers import scheduler_for
-from engine.imaging.outputs import format_parameters, free_path, save_png
+from engine.imaging.outputs import free_path, save_png
 from engine.runtime.jobs import EngineError, JobContext
 
 
@@ -72,8 +73,7 @@ def _generate(request: GenerateRequest, registry: Any, ctx: JobContext) -> list[
     pipe.set_progress_bar_config(disable=True)
 
     first_seed = request.seed if request.seed is not None else random.randint(0, MAX_SEED - total_images)
-    model_name = Path(registry.config.spec("txt2img").path).name
-    lora_text = ", ".join(str(spec) for spec in request.loras)
+    checkpoint = model_path(registry, "txt2img")
     request.out_dir.mkdir(parents=True, exist_ok=True)
     done_steps = 0
     results: list[GeneratedImage] = []
@@ -102,16 +102,16 @@ def _generate(request: GenerateRequest, registry: Any, ctx: JobContext) -> list[
                 callback_on_step_end=StepCallback(ctx, count_step),
             ).images[0]
             ctx.check_cancelled()  # a cancelled call still decodes: never save that image
-            parameters = format_parameters(
+            parameters = generation_parameters(
                 prompt,
                 request.negative_prompt,
+                loras=request.loras,
                 steps=request.steps,
                 sampler=sampler,
                 cfg_scale=request.guidance,
                 seed=seed,
                 size=(request.width, request.height),
-                model=model_name,
-                extra={"Lora": lora_text} if lora_text else None,
+                checkpoint=checkpoint,
             )
             path = free_path(request.out_dir, f"{_slug(product_class or prompt)}-{seed}")
             save_png(image, path, parameters)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.diffusion.lora import LoraSpec
-from engine.diffusion.samplers import DEFAULT_SAMPLER, SCHEDULERS
+from engine.diffusion.samplers import ALIASES, DEFAULT_SAMPLER, SCHEDULERS
 from engine.runtime.jobs import EngineError
 
 # The original product workflow's template: the activation tag first, then the class.
@@ -29,6 +29,35 @@ def render_prompt(template: str, product_class: str = "", tag: str | None = None
         text = text.replace("{tag}", tag)
     parts = (" ".join(part.split()) for part in text.split(","))
     return ", ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class FidelityThresholds:
+    """Where pass ends and warn ends for each product-fidelity figure (engine/diffusion/fidelity.py).
+
+    Colour in CIEDE2000 (ΔE00 about 1 is the smallest difference a trained eye sees side by side, 2-3
+    the usual colour tolerance of a product shot against its sample, above 5 a different shade);
+    SSIM and edge F1 from 0 (unrelated) to 1 (identical); shape IoU of the product silhouette."""
+
+    delta_e_mean: tuple[float, float] = (2.0, 4.0)  # ≤ pass, ≤ warn, else fail
+    delta_e_p95: tuple[float, float] = (6.0, 12.0)  # the worst 5 % of the product's pixels
+    ssim: tuple[float, float] = (0.85, 0.70)  # ≥ pass, ≥ warn, else fail
+    edge_f1: tuple[float, float] = (0.80, 0.60)  # logos, labels, stitching: Canny edges within 2 px
+    shape_iou: tuple[float, float] = (0.95, 0.90)  # silhouette before vs after (SAM box prompt)
+
+
+# Per product class (the filter's class names): products whose value is in small print or exact colour
+# get tighter limits. Unknown classes use DEFAULT_FIDELITY.
+DEFAULT_FIDELITY = FidelityThresholds()
+CLASS_FIDELITY: tuple[tuple[str, FidelityThresholds], ...] = (
+    # Dial print, indices and hands are the product: edges and structure tight.
+    ("watch or watch dial", FidelityThresholds(ssim=(0.90, 0.80), edge_f1=(0.85, 0.70))),
+    # Leather colour is what buyers return a bag for; stitching and logo embossing are fine detail.
+    ("hand bag", FidelityThresholds(delta_e_mean=(1.5, 3.0), delta_e_p95=(5.0, 10.0))),
+    ("shoe", FidelityThresholds(edge_f1=(0.70, 0.50))),  # laces and mesh move a little, harmlessly
+    # Paint colour must match the brochure; the body shape must not move.
+    ("car", FidelityThresholds(delta_e_mean=(1.5, 3.0), shape_iou=(0.97, 0.93))),
+)
 
 
 class EnhanceError(EngineError):
@@ -63,6 +92,22 @@ class EnhanceRecipe:
     cpu_offload: bool = False
     vae_tiling: bool = False
     retry_with_offload: bool = False  # on GPU out-of-memory, reload with offload + tiling and retry once
+    # Product fidelity (engine/diffusion/fidelity.py): thresholds per class, the silhouette check (a SAM
+    # box prompt on before and after, two embeddings per variant) and soft edges (blend through the
+    # matting role's alpha in a band of `edge_band` px around the mask's edge instead of the feather).
+    fidelity: tuple[tuple[str, FidelityThresholds], ...] = CLASS_FIDELITY
+    fidelity_default: FidelityThresholds = DEFAULT_FIDELITY
+    fidelity_shape: bool = False
+    soft_edges: bool = False
+    edge_band: int = 12
+    # "Keep the product, change the scene": repaint everything but the product (whole picture), then
+    # paste the original product back through its alpha (the matted one with soft_edges).
+    keep_product: bool = False
+
+    def fidelity_for(self, class_name: str = "") -> FidelityThresholds:
+        """The thresholds of `class_name` (case and spacing ignored), else the default ones."""
+        key = " ".join(class_name.lower().split())
+        return next((t for name, t in self.fidelity if name == key), self.fidelity_default)
 
     def prompt_for(self, class_name: str = "") -> str:
         return render_prompt(self.prompt, class_name)
@@ -77,11 +122,13 @@ class EnhanceRecipe:
             problems.append("steps and variants must be at least 1")
         if self.work_size < 64 or self.work_size % 8:
             problems.append("work size must be a multiple of 8, at least 64")
+        if self.edge_band < 1:
+            problems.append("the edge band must be at least 1 px")
         if self.padding < 0 or self.mask_blur < 0:
             problems.append("padding and mask blur cannot be negative")
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             problems.append(f"seed must be between 0 and {MAX_SEED}")
-        if self.scheduler not in SCHEDULERS:
+        if self.scheduler not in SCHEDULERS and self.scheduler not in ALIASES:
             problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
         if problems:
             raise EnhanceSettingsError("Bad enhancement settings: " + "; ".join(problems) + ".")
@@ -135,7 +182,7 @@ class GenerateRequest:
             raise GenerationError(f"guidance {self.guidance}: use 0 to 50.")
         if not 1 <= self.count <= 1000:
             raise GenerationError(f"count {self.count}: use 1 to 1000.")
-        if self.scheduler not in SCHEDULER_CHOICES:
+        if self.scheduler not in SCHEDULER_CHOICES and self.scheduler not in ALIASES:
             raise GenerationError(
                 f"scheduler {self.scheduler!r}: choose one of {', '.join(SCHEDULER_CHOICES)}."
             )

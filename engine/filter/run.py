@@ -191,7 +191,7 @@ class ProductFilter:
         timings: dict[str, float] = {}
         if verdict is None:
             try:
-                loaded = read_image(path)
+                loaded = read_image(path, self.store.raw_cache)
             except ImageReadError as error:
                 self.store.save_result(image_id, self.run_key, status=ERROR, error=str(error))
                 verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)

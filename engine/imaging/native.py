@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
+from engine.imaging.outputs import exif_with_parameters
 from engine.imaging.read import ImageReadError, open_image, to_rgb8
 
 # Modes kept as they are; anything else (CMYK, palette, 32-bit, float) becomes 8-bit RGB(A).
@@ -132,24 +133,33 @@ def _read_png16_color(path: Path) -> np.ndarray:
 
 
 def encode_png(
-    pixels: np.ndarray, mode: str, parameters: str = "", icc_profile: bytes | None = None
+    pixels: np.ndarray,
+    mode: str,
+    parameters: str = "",
+    icc_profile: bytes | None = None,
+    text: dict[str, str] | None = None,
 ) -> bytes:
-    """PNG bytes of native `pixels` with the `parameters` text chunk and ICC profile."""
+    """PNG bytes of native `pixels` with the `parameters` text chunk, ICC profile and any further
+    `text` chunks (keyword → value, e.g. `shootstudio:fidelity`)."""
     if mode in ("RGB;16", "RGBA;16"):
-        return _encode_png16_color(pixels, parameters, icc_profile)
+        return _encode_png16_color(pixels, parameters, icc_profile, text)
     import io
 
     image = Image.fromarray(pixels)  # the dtype and channels give the mode (L, LA, RGB, RGBA, I;16)
     info = PngImagePlugin.PngInfo()
     if parameters:
         info.add_text("parameters", parameters)
+    for key, value in (text or {}).items():
+        info.add_itxt(key, value)  # UTF-8 (ΔE), unlike tEXt's Latin-1
     buffer = io.BytesIO()
     options = {"icc_profile": icc_profile} if icc_profile else {}
     image.save(buffer, format="PNG", pnginfo=info, **options)
     return buffer.getvalue()
 
 
-def _encode_png16_color(pixels: np.ndarray, parameters: str, icc_profile: bytes | None) -> bytes:
+def _encode_png16_color(
+    pixels: np.ndarray, parameters: str, icc_profile: bytes | None, text: dict[str, str] | None = None
+) -> bytes:
     # Pillow cannot write 48/64-bit PNGs; OpenCV can but knows no text or ICC chunks, so they are
     # inserted after IHDR (the PNG spec's place for iCCP; tEXt may go anywhere before IEND).
     import cv2
@@ -167,6 +177,8 @@ def _encode_png16_color(pixels: np.ndarray, parameters: str, icc_profile: bytes 
             extra += _chunk(b"tEXt", b"parameters\x00" + parameters.encode("latin-1"))
         except UnicodeEncodeError:  # iTXt: keyword, no compression, empty language and translated keyword
             extra += _chunk(b"iTXt", b"parameters\x00\x00\x00\x00\x00" + parameters.encode("utf-8"))
+    for key, value in (text or {}).items():
+        extra += _chunk(b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8"))
     ihdr_end = 8 + 8 + 13 + 4
     return data[:ihdr_end] + extra + data[ihdr_end:]
 
@@ -190,13 +202,17 @@ def encode_like_original(
         return None
     image = Image.fromarray(pixels)
     options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    if parameters:
+        # Where A1111 reads it: EXIF UserComment (TIFF: the same Exif IFD, plus ImageDescription).
+        options["exif"] = exif_with_parameters(parameters)
     if fmt == "JPEG":
-        # Quality 100 without chroma subsampling; the text goes in a JPEG comment (COM segment).
+        # Quality 100 without chroma subsampling; the text also in a JPEG comment (COM segment).
         options |= {"quality": 100, "subsampling": 0, "comment": parameters.encode("utf-8")}
     elif fmt == "WEBP":
         options |= {"lossless": True, "quality": 100}
     else:
-        options |= {"compression": "tiff_lzw", "description": parameters}
+        # Uncompressed when there is text: libtiff (LZW) cannot write the Exif IFD Pillow hands it.
+        options |= {"compression": "raw" if parameters else "tiff_lzw", "description": parameters}
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue(), ORIGINAL_FORMATS[fmt]

@@ -1,7 +1,9 @@
 """Read images safely: any file a shoot folder may hold becomes an upright 8-bit RGB array, or a clear error.
 
 Handles EXIF orientation, grayscale, palette, alpha (composited on white), CMYK (converted through its
-ICC profile when it has one), 16-bit and float images, and refuses decompression bombs.
+ICC profile when it has one), 16-bit and float images, and refuses decompression bombs. Camera RAW files
+go through engine/imaging/raw.py (LibRaw): the embedded preview when it is full size, else the cached
+full decode.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from engine.runtime.jobs import EngineError
+from engine.imaging import raw
+from engine.imaging.errors import ImageReadError
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".jfif", ".jpe", ".heic", ".heif"}
+IMAGE_SUFFIXES = (
+    frozenset(
+        {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".jfif", ".jpe", ".heic", ".heif"}
+    )
+    | raw.RAW_SUFFIXES
 )
 MAX_PIXELS = 200_000_000  # larger than any camera; a decompression bomb is refused past this
-
-
-class ImageReadError(EngineError):
-    """The file is not a readable image; the message says why in plain words."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -64,9 +64,12 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     return sorted(found, key=lambda p: str(p.relative_to(folder)).casefold())
 
 
-def open_image(path: Path | str) -> Image.Image:
-    """Open (lazily) with clear errors for missing, empty, non-image and oversized files."""
+def open_image(path: Path | str, raw_cache: Path | None = None) -> Image.Image:
+    """Open (lazily) with clear errors for missing, empty, non-image and oversized files. A camera RAW
+    file opens as its full-size RGB (see `read_image`), so every reader sees one size per image."""
     path = Path(path)
+    if raw.is_raw(path):
+        return Image.fromarray(raw.read_raw_rgb(path, raw_cache)[0], "RGB")
     if not path.is_file():
         raise ImageReadError(f"{path.name}: file not found")
     if path.stat().st_size == 0:
@@ -120,9 +123,16 @@ def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def read_image(path: Path | str) -> LoadedImage:
-    """Decode fully: upright 8-bit RGB plus what is needed to write a faithful output later."""
+def read_image(path: Path | str, raw_cache: Path | None = None) -> LoadedImage:
+    """Decode fully: upright 8-bit RGB plus what is needed to write a faithful output later.
+
+    A RAW file gives its embedded preview when that is full size, else LibRaw's full decode, cached in
+    `raw_cache` (the project store's cache; default: the user's cache folder)."""
     path = Path(path)
+    if raw.is_raw(path):
+        rgb, source = raw.read_raw_rgb(path, raw_cache)
+        height, width = rgb.shape[:2]
+        return LoadedImage(path, rgb, "RGB", (width, height), 1, None, {"raw_source": source})
     image = open_image(path)
     try:
         image.load()

@@ -2,7 +2,9 @@
 background, newest request first: gui/browse/thumbnail_browser.py).
 
 A 24 MP JPEG decodes in ~0.4 s; asking libjpeg for a 1/8-scale draft (`Image.draft`) decodes the same
-file in a few tens of milliseconds, and a cached thumbnail reads back in about a millisecond.
+file in a few tens of milliseconds, and a cached thumbnail reads back in about a millisecond. A camera
+RAW file gives the JPEG preview the camera embedded (engine/imaging/raw.py), draft-decoded the same way
+and turned upright by the camera's orientation: no demosaicing to browse.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import platformdirs
 from PIL import Image, ImageOps
 
+from engine.imaging import raw
 from engine.imaging.read import open_image, to_rgb8
 from engine.runtime.atomic import atomic_write_bytes
 from engine.runtime.disk_cache import prune_oldest
@@ -78,6 +81,11 @@ class ThumbnailCache:
         return Thumbnail(path, np.asarray(thumb, dtype=np.uint8), original_size)
 
     def _decode(self, path: Path) -> tuple[Image.Image, tuple[int, int]]:
+        if raw.is_raw(path):
+            preview = raw.raw_preview(path, draft=self.size)
+            thumb = preview.image
+            thumb.thumbnail((self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            return thumb.copy(), preview.full_size
         image = open_image(path)
         try:
             orientation = int(image.getexif().get(0x0112, 1) or 1)

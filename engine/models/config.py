@@ -30,6 +30,7 @@ import platformdirs
 from engine.models.errors import ModelError
 
 ROLES = ("sam", "clip", "inpaint", "controlnet_depth", "depth", "txt2img", "captioner")
+ROLES += ("matting",)  # soft product edges (engine/project/matting.py)
 
 ROLE_DESCRIPTIONS = {
     "sam": "Segment Anything checkpoint (.pth)",
@@ -39,6 +40,7 @@ ROLE_DESCRIPTIONS = {
     "depth": "depth estimator for the ControlNet hint",
     "txt2img": "Stable Diffusion 1.5 base (diffusers folder or single file)",
     "captioner": "BLIP image captioning (transformers folder)",
+    "matting": "ViTMatte image matting for soft edges (transformers folder)",
 }
 
 APP_NAME = "ShootStudio"
@@ -69,6 +71,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     "depth": {"path": "dpt-hybrid-midas", "kind": "transformers"},
     "txt2img": {"path": "sd15"},
     "captioner": {"path": "blip-image-captioning-base"},
+    "matting": {"path": "vitmatte-small-composition-1k"},
 }
 
 

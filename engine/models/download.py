@@ -50,6 +50,7 @@ SOURCES = {
     "captioner": Source(
         repo="Salesforce/blip-image-captioning-base", patterns=("*.json", "*.txt", "model.safetensors")
     ),
+    "matting": Source(repo="hustvl/vitmatte-small-composition-1k", patterns=("*.json", "*.safetensors")),
 }
 
 

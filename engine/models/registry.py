@@ -117,6 +117,11 @@ class ModelRegistry:
 
         return self.get("captioner", lambda: load_captioner(self.config.spec("captioner"), self.choice))
 
+    def matting(self) -> Any:
+        from engine.models.matting import load_matting
+
+        return self.get("matting", lambda: load_matting(self.config.spec("matting"), self.choice))
+
     def controlnet_depth(self) -> Any:
         from engine.models.diffusion import load_controlnet
 

@@ -68,6 +68,7 @@ def make_tiny(folder: Path | str, seed: int = 0) -> Path:
     _write_controlnet(folder / "controlnet-depth-tiny")
     _write_depth(folder / "depth-tiny")
     _write_blip(folder / "blip-tiny")
+    _write_matting(folder / "vitmatte-tiny")
     config = ModelsConfig(
         {
             "sam": RoleSpec("sam", "sam_tiny.pth", folder, {"variant": "custom", **TINY_SAM.to_options()}),
@@ -79,6 +80,7 @@ def make_tiny(folder: Path | str, seed: int = 0) -> Path:
             "depth": RoleSpec("depth", "depth-tiny", folder, {"kind": "transformers"}),
             "txt2img": RoleSpec("txt2img", "sd15-tiny", folder, {}),
             "captioner": RoleSpec("captioner", "blip-tiny", folder, {}),
+            "matting": RoleSpec("matting", "vitmatte-tiny", folder, {}),
         }
     )
     # Relative paths keep the folder movable.
@@ -307,3 +309,33 @@ def _write_blip(folder: Path) -> None:
         image_processor=BlipImageProcessor(size={"height": 384, "width": 384}), tokenizer=tokenizer
     )
     processor.save_pretrained(str(folder))
+
+
+def _write_matting(folder: Path) -> None:
+    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting, VitMatteImageProcessor
+
+    # ViTMatte-small's geometry (VitDet backbone over image + trimap, 16 px patches, 14-wide windows, a
+    # 224 px pretraining grid its position embeddings are interpolated from) at width 32 and 2 blocks.
+    backbone = VitDetConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        mlp_ratio=2,
+        image_size=512,
+        pretrain_image_size=224,
+        patch_size=16,
+        num_channels=4,
+        window_size=14,
+        window_block_indices=[0],
+        residual_block_indices=[],
+        use_relative_position_embeddings=True,
+        out_features=["stage2"],
+    )
+    config = VitMatteConfig(
+        backbone_config=backbone,
+        hidden_size=32,
+        convstream_hidden_sizes=[8, 16, 32],
+        fusion_hidden_sizes=[32, 16, 8, 8],
+    )
+    VitMatteForImageMatting(config).save_pretrained(str(folder), safe_serialization=True)
+    VitMatteImageProcessor().save_pretrained(str(folder))

@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 from psygnal import Signal
 
+from engine.imaging.raw import pair_raw_jpeg
 from engine.imaging.read import list_images, read_image
 from engine.project import mask_ops
 from engine.project.history import MaskHistory, MaskStep, StrokeRecorder
 from engine.project.mask_ops import BBox, Brush
 from engine.project.masks import RegionLayer, load_region_layers, load_review_mask, save_review_mask
+from engine.project.sidecars import import_shot, shots_of
 from engine.project.store import ImageEntry, ProjectStore
-from engine.project.values import FLAGS
+from engine.project.values import FLAGS, LABELS, RATINGS
 
 MASK_KEY = "product"  # the one editable mask per image (the store keeps one edited mask per image)
 
@@ -38,6 +40,10 @@ class ShootImage:
     flag: str | None = None
     has_edited_mask: bool = False
     reason: str | None = None
+    companions: list[Path] = field(default_factory=list)  # the RAW of a RAW + JPEG pair, shown as one
+    rating: int = 0  # stars 0..5
+    label: str | None = None  # values.LABELS
+    captured_at: str | None = None  # ISO 8601, for sorting by capture time
 
     def update_from(self, entry: ImageEntry) -> None:
         self.image_id = entry.image_id
@@ -46,6 +52,9 @@ class ShootImage:
         self.flag = entry.flag
         self.has_edited_mask = entry.has_edited_mask
         self.reason = entry.reason
+        self.rating = entry.rating
+        self.label = entry.label
+        self.captured_at = entry.captured_at
 
 
 @dataclass
@@ -96,6 +105,41 @@ def index_entries(
         yield _entries_for(store, pending)
 
 
+class IndexBatch(dict):
+    """{path: entry} as `index_entries` yields, plus `notes`: one line each about the XMP sidecars read
+    (a sidecar changed on disk, a bad one), for the status bar."""
+
+    def __init__(self, entries: dict[Path, ImageEntry], notes: list[str] | None = None):
+        super().__init__(entries)
+        self.notes = list(notes or [])
+
+
+def index_shots(
+    store: ProjectStore,
+    groups: list[tuple[Path, list[Path]]],
+    stopped: Callable[[], bool] | None = None,
+    batch_seconds: float = 0.3,
+) -> Iterator[IndexBatch]:
+    """`index_entries` for shots (a file, or a RAW + JPEG pair): registers every file, reads the shot's
+    XMP sidecars into the store (engine/project/sidecars.py: the newer side wins), and yields what the
+    store then knows about each shown file, in batches. Run it off the UI thread; it is also the rescan
+    when a sidecar changed on disk (registering an unchanged file is a lookup)."""
+    pending: list[Path] = []
+    notes: list[str] = []
+    last = time.monotonic()
+    for primary, companions in groups:
+        if stopped is not None and stopped():
+            return
+        for shot in shots_of(store, [(primary, companions)]):
+            notes.extend(import_shot(store, shot))
+            pending.append(primary)
+        if time.monotonic() - last >= batch_seconds:
+            yield IndexBatch(_entries_for(store, pending), notes)
+            pending, notes, last = [], [], time.monotonic()
+    if pending or notes:
+        yield IndexBatch(_entries_for(store, pending), notes)
+
+
 def _entries_for(store: ProjectStore, paths: list[Path]) -> dict[Path, ImageEntry]:
     wanted = {p.resolve() for p in paths}
     return {entry.path.resolve(): entry for entry in store.images() if entry.path.resolve() in wanted}
@@ -103,7 +147,7 @@ def _entries_for(store: ProjectStore, paths: list[Path]) -> dict[Path, ImageEntr
 
 def load_review(store: ProjectStore, row: int, path: Path, image_id: str | None = None) -> ReviewImage:
     """Decode the full image and its masks (slow: run it off the UI thread)."""
-    loaded = read_image(path)
+    loaded = read_image(path, store.raw_cache)
     image_id = image_id or store.register(path)
     mask, source = load_review_mask(store, image_id, loaded.size)
     regions = load_region_layers(store, image_id, loaded.size)
@@ -116,6 +160,8 @@ class ShootDocument:
     folder_opened = Signal(object)  # Path
     folder_closed = Signal()
     entries_updated = Signal(object)  # list of rows whose verdict/flag/id changed
+    decisions_changed = Signal(object)  # rows whose flag, stars or label the user changed (XMP to write)
+    notes = Signal(object)  # list of one-line notes (XMP sidecars read while indexing) for the status bar
     review_changed = Signal(object)  # ReviewImage | None
     mask_changed = Signal(object)  # BBox | None (None: the whole mask)
     mask_committed = Signal(object)  # ReviewImage: a finished edit, time to autosave
@@ -143,7 +189,8 @@ class ShootDocument:
         self._owns_store = store is None
         self.store = store or ProjectStore.open(folder)
         self.folder = folder
-        self.images = [ShootImage(path) for path in list_images(folder)]
+        shots = pair_raw_jpeg(list_images(folder))
+        self.images = [ShootImage(path, companions=companions) for path, companions in shots]
         self._row_of = {image.path.resolve(): row for row, image in enumerate(self.images)}
         self.folder_opened.emit(folder)
 
@@ -156,8 +203,14 @@ class ShootDocument:
         if was_open:
             self.folder_closed.emit()
 
+    def groups(self) -> list[tuple[Path, list[Path]]]:
+        """(shown file, companion files) of every row, for `index_shots`."""
+        return [(image.path, list(image.companions)) for image in self.images]
+
     def apply_index(self, entries: dict[Path, ImageEntry]) -> list[int]:
         """Merge what `index_entries` found; returns (and announces) the rows that changed."""
+        if getattr(entries, "notes", None):
+            self.notes.emit(list(entries.notes))
         rows = []
         for path, entry in entries.items():
             row = self._row_of.get(Path(path).resolve())
@@ -200,6 +253,31 @@ class ShootDocument:
             self.store.set_flag(self.image_id(row), flag)
             self.images[row].flag = flag
         self.entries_updated.emit(list(rows))
+        self.decisions_changed.emit(list(rows))
+
+    def set_rating(self, rows: list[int], rating: int) -> None:
+        """0-5 stars (Lightroom's 0-5 keys), saved at once."""
+        if rating not in RATINGS:
+            raise ValueError(f"a rating is 0 to 5 stars, not {rating!r}")
+        assert self.store is not None
+        for row in rows:
+            self.store.set_rating(self.image_id(row), rating)
+            self.images[row].rating = rating
+        self.entries_updated.emit(list(rows))
+        self.decisions_changed.emit(list(rows))
+
+    def toggle_label(self, rows: list[int], label: str | None) -> None:
+        """Lightroom's 6-9: set the colour label, or clear it where every chosen image already has it."""
+        if label not in (*LABELS, None):
+            raise ValueError(f"label must be one of {LABELS} or None")
+        assert self.store is not None
+        if label is not None and rows and all(self.images[row].label == label for row in rows):
+            label = None
+        for row in rows:
+            self.store.set_label(self.image_id(row), label)
+            self.images[row].label = label
+        self.entries_updated.emit(list(rows))
+        self.decisions_changed.emit(list(rows))
 
     # -- the image under review --------------------------------------------------------------
     def set_review(self, review: ReviewImage | None) -> None:
@@ -307,11 +385,13 @@ class ShootDocument:
 
 __all__ = [
     "MASK_KEY",
+    "IndexBatch",
     "RegionLayer",
     "ReviewImage",
     "ShootDocument",
     "ShootImage",
     "index_entries",
+    "index_shots",
     "load_review",
     "save_review_mask",
 ]

@@ -11,6 +11,7 @@ image_id = store.register(path)               # content hash; cached by (size, m
 for entry in store.images():                  # ImageEntry: path, image_id, verdict, classes, regions, flag…
     ...
 store.set_flag(image_id, "pick")              # "pick" | "reject" | None
+store.set_rating(image_id, 4)                 # stars 0..5; store.set_label(image_id, "red") | None
 store.save_edited_mask(image_id, mask)        # HxW bool or uint8; kept apart from the filter's proposals,
 store.edited_mask(image_id)                   #   survives re-runs (keyed by content, not by run)
 store.mask_for_review(image_id)               # the edited mask, else the union of the product regions
@@ -36,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.imaging.capture import capture_time
 from engine.project.location import STORE_DIRNAME, content_hash, store_root_for
-from engine.project.values import FLAGS
+from engine.project.values import FLAGS, LABELS, RATINGS
 from engine.runtime.atomic import atomic_save
 from engine.runtime.embedding_cache import EmbeddingCache
 
@@ -62,7 +64,31 @@ CREATE TABLE IF NOT EXISTS flags(
     image_id TEXT PRIMARY KEY, flag TEXT CHECK(flag IN ('pick', 'reject')), updated_at REAL);
 CREATE TABLE IF NOT EXISTS recipes(
     id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
+CREATE TABLE IF NOT EXISTS ratings(
+    image_id TEXT PRIMARY KEY, rating INTEGER NOT NULL DEFAULT 0 CHECK(rating BETWEEN 0 AND 5),
+    label TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS captures(image_id TEXT PRIMARY KEY, captured_at TEXT);
+CREATE TABLE IF NOT EXISTS sidecars(
+    rel_path TEXT PRIMARY KEY, sidecar TEXT, mtime_ns INTEGER, data TEXT, updated_at REAL);
 """
+# Tables added after version 1 (ratings, captures, sidecars) are created by the same IF NOT EXISTS
+# script on an older store: the migration is additive, so the version stays.
+
+
+# Columns added after a store's first release: (table, column, declaration). A store made before them
+# gains them on open (NULL for rows written earlier); older code reading by name ignores them.
+_ADDED_COLUMNS = (
+    # Original-image pixels per mask pixel of a filter region (masks are kept at the filter's working
+    # size; boxes and areas are in mask pixels). NULL in older stores: results.width / info.work_size.
+    ("regions", "mask_scale", "REAL"),
+)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 @dataclass
@@ -79,6 +105,10 @@ class ImageEntry:
     flag: str | None = None  # pick | reject | None
     has_edited_mask: bool = False
     run_key: str | None = None
+    rating: int = 0  # stars 0..5
+    label: str | None = None  # one of values.LABELS, or None
+    captured_at: str | None = None  # ISO 8601 (EXIF DateTimeOriginal, else the file's mtime)
+    decided_at: float = 0.0  # when the flag, rating or label last changed here (0: never)
 
 
 def _mask_to_png(mask: np.ndarray):
@@ -99,6 +129,7 @@ class ProjectStore:
         self.root = root
         self.masks_dir = root / "masks"
         self.embeddings = EmbeddingCache(root / "cache" / "sam", embedding_cap_bytes)
+        self.raw_cache = root / "cache" / "raw"  # full RAW decodes (engine/imaging/raw.py)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(root / "project.db", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -108,6 +139,7 @@ class ProjectStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+            _add_missing_columns(self._db)
 
     @classmethod
     def open(cls, folder: Path | str, root: Path | str | None = None) -> ProjectStore:
@@ -163,6 +195,8 @@ class ProjectStore:
             "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?)",
             (rel, image_id, stat.st_size, stat.st_mtime_ns, time.time()),
         )
+        if not self._rows("SELECT 1 FROM captures WHERE image_id=?", (image_id,)):
+            self._tx("INSERT OR REPLACE INTO captures VALUES(?,?)", (image_id, capture_time(path)))
         return image_id
 
     def image_id(self, path: Path | str) -> str:
@@ -172,10 +206,13 @@ class ProjectStore:
         """Every registered image still on disk, in folder order, with its verdict, flag and mask state."""
         rows = self._rows(
             """SELECT f.rel_path, f.image_id, v.verdict, v.classes, v.regions, v.reason, v.run_key,
-                      fl.flag, e.mask_path IS NOT NULL AS edited
+                      fl.flag, e.mask_path IS NOT NULL AS edited, r.rating, r.label, c.captured_at,
+                      MAX(COALESCE(fl.updated_at, 0), COALESCE(r.updated_at, 0)) AS decided_at
                FROM files f LEFT JOIN verdicts v ON v.image_id=f.image_id
                LEFT JOIN flags fl ON fl.image_id=f.image_id
-               LEFT JOIN edited_masks e ON e.image_id=f.image_id"""
+               LEFT JOIN edited_masks e ON e.image_id=f.image_id
+               LEFT JOIN ratings r ON r.image_id=f.image_id
+               LEFT JOIN captures c ON c.image_id=f.image_id"""
         )
         entries = []
         for row in sorted(rows, key=lambda r: r["rel_path"].casefold()):
@@ -194,6 +231,10 @@ class ProjectStore:
                     flag=row["flag"],
                     has_edited_mask=bool(row["edited"]),
                     run_key=row["run_key"],
+                    rating=row["rating"] or 0,
+                    label=row["label"],
+                    captured_at=row["captured_at"],
+                    decided_at=row["decided_at"] or 0.0,
                 )
             )
         return entries
@@ -206,13 +247,58 @@ class ProjectStore:
         rows = self._rows("SELECT flag FROM flags WHERE image_id=?", (image_id,))
         return rows[0]["flag"] if rows else None
 
-    def set_flag(self, image_id: str, flag: str | None) -> None:
+    def set_flag(self, image_id: str, flag: str | None, at: float | None = None) -> None:
+        """Pick / reject / unflag; `at` (epoch seconds) dates a decision read from elsewhere (XMP)."""
         if flag not in (*FLAGS, None):
             raise ValueError(f"flag must be one of {FLAGS} or None, not {flag!r}")
         if flag is None:
             self._tx("DELETE FROM flags WHERE image_id=?", (image_id,))
         else:
-            self._tx("INSERT OR REPLACE INTO flags VALUES(?,?,?)", (image_id, flag, time.time()))
+            when = time.time() if at is None else at
+            self._tx("INSERT OR REPLACE INTO flags VALUES(?,?,?)", (image_id, flag, when))
+
+    def flag_time(self, image_id: str) -> float:
+        rows = self._rows("SELECT updated_at FROM flags WHERE image_id=?", (image_id,))
+        return rows[0]["updated_at"] if rows else 0.0
+
+    # -- stars and colour labels -----------------------------------------------------------------
+    def rating(self, image_id: str) -> tuple[int, str | None, float]:
+        """(stars 0..5, label or None, when either last changed; 0.0 when never set)."""
+        rows = self._rows("SELECT rating, label, updated_at FROM ratings WHERE image_id=?", (image_id,))
+        return (rows[0]["rating"], rows[0]["label"], rows[0]["updated_at"]) if rows else (0, None, 0.0)
+
+    def set_rating(self, image_id: str, rating: int, at: float | None = None) -> None:
+        if rating not in RATINGS:
+            raise ValueError(f"a rating is 0 to 5 stars, not {rating!r}")
+        _, label, _ = self.rating(image_id)
+        self._set_rating_row(image_id, rating, label, at)
+
+    def set_label(self, image_id: str, label: str | None, at: float | None = None) -> None:
+        if label not in (*LABELS, None):
+            raise ValueError(f"label must be one of {LABELS} or None, not {label!r}")
+        rating, _, _ = self.rating(image_id)
+        self._set_rating_row(image_id, rating, label, at)
+
+    def _set_rating_row(self, image_id: str, rating: int, label: str | None, at: float | None) -> None:
+        self._tx(
+            "INSERT OR REPLACE INTO ratings VALUES(?,?,?,?)",
+            (image_id, rating, label, time.time() if at is None else at),
+        )
+
+    def captured_at(self, image_id: str) -> str | None:
+        rows = self._rows("SELECT captured_at FROM captures WHERE image_id=?", (image_id,))
+        return rows[0]["captured_at"] if rows else None
+
+    # -- XMP sidecars (engine/project/sidecars.py): what was last read or written, per image file ------
+    def sidecar_record(self, rel_path: str) -> sqlite3.Row | None:
+        rows = self._rows("SELECT * FROM sidecars WHERE rel_path=?", (rel_path,))
+        return rows[0] if rows else None
+
+    def save_sidecar_record(self, rel_path: str, sidecar: str, mtime_ns: int, data: dict[str, Any]) -> None:
+        self._tx(
+            "INSERT OR REPLACE INTO sidecars VALUES(?,?,?,?,?)",
+            (rel_path, sidecar, mtime_ns, json.dumps(data), time.time()),
+        )
 
     # -- masks ---------------------------------------------------------------------------------
     def _write_mask(self, rel: str, mask: np.ndarray) -> str:
@@ -303,8 +389,11 @@ class ProjectStore:
     ) -> None:
         """One image's model output for a run, in one transaction (mask PNGs must be written first).
 
-        Each region: idx, box [x0,y0,x1,y1], area, pred_iou, stability, mask_path, scores {name: prob}."""
+        Each region: idx, box [x0,y0,x1,y1], area, pred_iou, stability, mask_path, scores {name: prob},
+        and optionally mask_scale (original px per mask px; by default `size` over `info["work_size"]`)."""
         width, height = size or (None, None)
+        work = (info or {}).get("work_size")
+        default_scale = width / work[0] if width and work and work[0] else None
         with self._lock, self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM regions WHERE image_id=? AND run_key=?", (image_id, run_key))
@@ -313,7 +402,8 @@ class ProjectStore:
                 (image_id, run_key, status, error, width, height, json.dumps(info or {}), time.time()),
             )
             self._db.executemany(
-                "INSERT INTO regions VALUES(?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO regions(image_id, run_key, idx, box, area, pred_iou, stability, mask_path,"
+                " scores, mask_scale) VALUES(?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         image_id,
@@ -325,6 +415,7 @@ class ProjectStore:
                         float(r["stability"]),
                         r.get("mask_path"),
                         json.dumps(r["scores"]),
+                        r.get("mask_scale", default_scale),
                     )
                     for r in regions
                 ],

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 from engine.api import ERROR, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, Thumbnail, ThumbnailCache
 from engine.project.document import ShootDocument, ShootImage
 from gui.background import BackgroundTasks
+from gui.browse.badges import paint_culling
+from gui.browse.sort_filter import CullCriteria
 
 ImageRole = Qt.ItemDataRole.UserRole + 1
 ErrorRole = Qt.ItemDataRole.UserRole + 2  # why the thumbnail cannot be shown, or None
@@ -180,6 +182,7 @@ class BrowserFilter(QSortFilterProxyModel):
         self.verdicts: set[str | None] | None = None  # None: any; the set may hold None (not filtered yet)
         self.class_name: str = ""
         self.flag: str | None = "any"  # "any", None (unflagged), "pick", "reject"
+        self.culling = CullCriteria()  # rating, label and sort order (gui/browse/sort_filter.py)
 
     def set_criteria(self, verdicts=None, class_name: str = "", flag: str | None = "any") -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateRowsFilter is deprecated there
@@ -196,7 +199,20 @@ class BrowserFilter(QSortFilterProxyModel):
             return False
         if self.class_name and not any(self.class_name == c.casefold() for c in image.classes):
             return False
+        if not self.culling.accepts(image):
+            return False
         return self.flag == "any" or image.flag == self.flag
+
+    def set_culling(self, criteria: CullCriteria) -> None:
+        """Rating/label criteria and the sort order; "name" keeps the folder's order."""
+        self.culling = criteria
+        self.invalidate()
+        self.sort(-1 if criteria.sort == "name" else 0)
+
+    def lessThan(self, left, right) -> bool:
+        model = self.sourceModel()
+        key = self.culling.sort_key
+        return key(model.image_at(left.row())) < key(model.image_at(right.row()))
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -249,6 +265,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             self._chip(painter, picture_area, label, VERDICT_COLOURS.get(image.verdict, QColor(90, 90, 90)))
         if image.flag:
             self._flag(painter, picture_area, image.flag)
+        paint_culling(painter, picture_area, image)
         if image.has_edited_mask:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(255, 64, 96))

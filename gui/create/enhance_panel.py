@@ -18,13 +18,11 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -45,8 +43,9 @@ from engine.api import (
     Succeeded,
 )
 from gui.bridge import EngineBridge
-from gui.create.enhance_compare import CompareView, qimage_from_rgb8
+from gui.create.enhance_compare import CompareView
 from gui.create.enhance_settings import EnhanceSettings
+from gui.create.fidelity_badge import FidelityFigures, fill_strip, grade_counts, variant_index
 from gui.icons import icon
 
 THUMB = 96
@@ -128,7 +127,9 @@ class EnhancePanel(QWidget):
         if recipe is None:
             return None
         folder = self._batch_folder if items is None else None
-        request = BatchRequest(recipe, self.output_dir, folder, class_name or None, list(items or []))
+        request = BatchRequest(
+            recipe, self.output_dir, folder, class_name or None, list(items or []), self.keep_best.isChecked()
+        )
         self.status.setText(f"Enhancing every {class_name or 'product'} image…")
         self._start(self.bridge.engine.enhance_batch(request), self._batch_done)
         return self._job
@@ -169,6 +170,9 @@ class EnhancePanel(QWidget):
         self.batch_button = QPushButton("Enhance all of this class")
         self.batch_button.clicked.connect(lambda: self.run_batch())
         buttons.addWidget(self.batch_button)
+        self.keep_best = QCheckBox("Keep best")
+        self.keep_best.setToolTip("Batch: write only the variant whose product stayed truest (fidelity)")
+        buttons.addWidget(self.keep_best)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)  # its own line: the panel fits a narrow dock
         self.status = QLabel("Choose an image with a product mask.")
@@ -183,6 +187,11 @@ class EnhancePanel(QWidget):
         self.strip.setFixedHeight(THUMB + 40)
         self.strip.currentRowChanged.connect(self._show_variant)
         layout.addWidget(self.strip)
+        self.sort_by_fidelity = QCheckBox("Sort by fidelity")
+        self.sort_by_fidelity.setToolTip("Truest product first (colour, structure, print, silhouette)")
+        self.sort_by_fidelity.toggled.connect(lambda: self._show_result(self._result))
+        self.figures = FidelityFigures()
+        layout.addWidget(self.figures)
 
         # The compare view is shown large on the main canvas area (gui/create/compare_desk.py), not in
         # this dock: the panel keeps its controls.
@@ -201,6 +210,7 @@ class EnhancePanel(QWidget):
         controls.addWidget(QLabel("Split"))
         controls.addWidget(self.split_slider, 1)
         controls.addWidget(self.before_toggle)
+        controls.addWidget(self.sort_by_fidelity)
         controls.addWidget(self.accept_button)
         layout.addLayout(controls)
         layout.addStretch(1)  # the form keeps its natural height; spare room stays below
@@ -244,7 +254,7 @@ class EnhancePanel(QWidget):
 
     def accept_current(self) -> Job | None:
         """Write the selected variant to the output folder (on the engine thread, atomically)."""
-        result, row = self._result, self.strip.currentRow()
+        result, row = self._result, variant_index(self.strip, self.strip.currentRow())
         if result is None or not 0 <= row < len(result.variants) or self.output_dir is None:
             if self.output_dir is None:
                 self.status.setText("No output folder set.")
@@ -308,6 +318,7 @@ class EnhancePanel(QWidget):
             self.status.setText(
                 f"Batch: {len(report.written)} written, {len(report.already_done)} already done, "
                 f"{len(report.skipped)} skipped, {len(report.failed)} failed."
+                + grade_counts(report.fidelity.values())
                 + "".join(f"\n{path.name}: {why}" for path, why in report.failed[:5])
             )
             self.batch_finished.emit(report)
@@ -322,23 +333,18 @@ class EnhancePanel(QWidget):
         self._result = result
         self.strip.clear()
         self.compare.set_images(None, None)
+        self.figures.set_report(None)
         if result is not None:
-            for variant in result.variants:
-                icon = QIcon(
-                    QPixmap.fromImage(qimage_from_rgb8(variant.preview)).scaled(
-                        THUMB,
-                        THUMB,
-                        Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation,
-                    )
-                )
-                self.strip.addItem(QListWidgetItem(icon, f"seed {variant.seed}"))
+            fill_strip(self.strip, result.variants, self.sort_by_fidelity.isChecked(), THUMB)
             self.strip.setCurrentRow(0)
         self._update_buttons()
 
     def _show_variant(self, row: int) -> None:
-        if self._result is not None and 0 <= row < len(self._result.variants):
-            self.compare.set_images(self._result.before, self._result.variants[row].preview)
+        index = variant_index(self.strip, row)
+        if self._result is not None and 0 <= index < len(self._result.variants):
+            variant = self._result.variants[index]
+            self.compare.set_images(self._result.before, variant.preview)
+            self.figures.set_report(variant.fidelity)
 
     def _sync_before(self, on: bool) -> None:
         self.before_toggle.blockSignals(True)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QToolButton,
@@ -53,6 +54,9 @@ class EnhanceSettings(QGroupBox):
             cpu_offload=self.save_memory.isChecked(),
             vae_tiling=self.save_memory.isChecked(),
             retry_with_offload=self.retry_offload.isChecked(),
+            soft_edges=self.soft_edges.isChecked(),
+            keep_product=self.keep_product.isChecked(),
+            fidelity_shape=self.check_shape.isChecked(),
         )
 
     def _build(self) -> None:
@@ -90,6 +94,17 @@ class EnhanceSettings(QGroupBox):
         basic.addRow("Class", self.class_edit)
         basic.addRow("Strength", self.strength)
         basic.addRow("Variants", self.variants)
+        # Product fidelity and soft edges (issue 15): choices of the shot, so among the basics.
+        self.soft_edges = QCheckBox("Soft edges")
+        self.soft_edges.setToolTip("Blend through a matted alpha in a band at the product's edge")
+        self.keep_product = QCheckBox("Keep product, new scene")
+        self.keep_product.setToolTip("Repaint everything but the product; the prompt describes the scene")
+        self.check_shape = QCheckBox("Check silhouette")
+        self.check_shape.setToolTip("Fidelity: also compare the product's outline (SAM; slower)")
+        row = QHBoxLayout()
+        for box in (self.soft_edges, self.keep_product, self.check_shape):
+            row.addWidget(box)
+        basic.addRow(row)
         layout.addLayout(basic)
         self.advanced_button = QToolButton()
         self.advanced_button.setText("Advanced")
@@ -137,6 +152,9 @@ class EnhanceSettings(QGroupBox):
                 "save_memory": self.save_memory,
                 "retry_offload": self.retry_offload,
                 "keep_format": self.keep_format,
+                "soft_edges": self.soft_edges,
+                "keep_product": self.keep_product,
+                "check_shape": self.check_shape,
                 "advanced_open": self.advanced_button,
             },
         )

@@ -66,6 +66,7 @@ class MaskCanvas(QWidget):
         self._view_dirty = True
         self._mask_dirty: BBox | None = None
         self.frames = 0  # paint count (benchmarks, tests)
+        self.overlays: list = []  # objects with paint(painter, canvas), drawn last (e.g. Refine edge)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(200, 200)
@@ -257,6 +258,8 @@ class MaskCanvas(QWidget):
             image = QImage(buffer.data, buffer.shape[1], buffer.shape[0], buffer.strides[0], fmt)
             painter.drawImage(dirty.topLeft(), image, dirty)
         self._paint_decorations(painter)
+        for overlay in self.overlays:
+            overlay.paint(painter, self)
         if self.busy_message:
             self._paint_message(painter, self.busy_message, top=True)
 

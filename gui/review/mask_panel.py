@@ -234,6 +234,11 @@ class MaskPanel(QWidget):
             result = operation(result, review.regions[row].mask.astype("uint8") * 255)
         self.document.replace_mask(result, label)
 
+    def add_section(self, widget: QWidget) -> None:
+        """Add a section (e.g. Refine edge) below the others, above the stretch."""
+        layout = self.layout()
+        layout.insertWidget(layout.count() - 1, widget)
+
     def set_sam_problem(self, message: str | None) -> None:
         """Disable the SAM tool with the reason (e.g. the missing role and how to fix it)."""
         self.tool_buttons["sam"].setEnabled(message is None)

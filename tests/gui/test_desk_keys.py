@@ -95,3 +95,21 @@ def test_recorded_changes_and_flags_undo_in_the_order_they_were_made(qtbot, wind
     window.undo.redo()
     window.undo.redo()
     assert ratings[0] == 4 and _flags(window)[0] == PICK
+
+
+def test_ratings_and_labels_from_the_keys_undo_and_redo(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path)
+    window.activateWindow()
+    window.browser.setFocus()
+    images = window.document.images
+    qtbot.keyClick(window.browser, Qt.Key.Key_3)
+    qtbot.keyClick(window.browser, Qt.Key.Key_6)  # Lightroom's red label
+    assert images[0].rating == 3 and images[0].label is not None
+    qtbot.keyClick(window.browser, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert images[0].rating == 3 and images[0].label is None
+    qtbot.keyClick(window.browser, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert images[0].rating == 0
+    window.undo.redo()
+    window.undo.redo()
+    assert images[0].rating == 3 and images[0].label is not None
+    assert window.document.store.entry(images[0].image_id).rating == 3

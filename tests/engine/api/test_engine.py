@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from engine.api import (
     EnhanceRecipe,
@@ -133,3 +134,45 @@ def test_opening_a_store_never_waits_for_the_registry_to_load(tmp_path, monkeypa
     finally:
         release.set()
         engine.shutdown()
+
+
+def test_refine_edge_job_returns_an_alpha_soft_only_in_the_band(tiny_engine):
+    from engine.api import RefinedEdge, RefineEdgeRequest
+
+    rgb = textured_rgb(96, 128)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[30:70, 40:90] = 255
+    outcome = tiny_engine.run(tiny_engine.refine_edge(RefineEdgeRequest(rgb, mask, band=8, image_id="abc")))
+    assert isinstance(outcome, Succeeded)
+    edge = outcome.value
+    assert isinstance(edge, RefinedEdge) and edge.image_id == "abc"
+    hard = edge.trimap != 128
+    assert set(np.unique(edge.alpha[hard])) == {0.0, 1.0}
+    assert ((edge.alpha[~hard] > 0) & (edge.alpha[~hard] < 1)).all()
+
+
+def test_an_export_preset_with_soft_edges_cuts_out_through_the_matting_alpha(tiny_engine, tmp_path):
+    from dataclasses import replace
+
+    from engine.api import ExportRequest
+    from engine.export.presets import BUILTIN
+    from tests.fixtures.export import make_shoot
+
+    shots = make_shoot(tmp_path / "shoot")
+    hard = replace(BUILTIN["transparent PNG cut-out"], trim=False, padding=0)
+    alphas = {}
+    for name, preset in (("hard", hard), ("soft", replace(hard, soft_edges=6))):
+        request = ExportRequest(
+            tmp_path / "shoot", tmp_path / name, paths=[shots["rotated"].path], preset=preset
+        )
+        assert isinstance(tiny_engine.run(tiny_engine.export(request)), Succeeded)
+        with Image.open(tmp_path / name / "IMG_0042_cutout.png") as cutout:
+            alphas[name] = np.asarray(cutout.getchannel("A"))
+    product = shots["rotated"].product
+    assert set(np.unique(alphas["hard"])) == {0, 255}
+    inner = ndimage.binary_erosion(product, iterations=7)
+    outer = ~ndimage.binary_dilation(product, iterations=7)
+    soft = alphas["soft"]
+    assert (soft[inner] == 255).all() and (soft[outer] == 0).all()  # 0/255 outside the band
+    band = ~inner & ~outer
+    assert ((soft[band] > 0) & (soft[band] < 255)).any()  # the matte, not the mask, inside it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +143,15 @@ def test_bad_usage_and_missing_models(args, code, message, tmp_path, capsys):
     (folder / "models.toml").write_text('[sam]\npath = "nowhere.pth"\n')
     assert cli([a.format(folder=folder) for a in args]) == code
     assert message in capsys.readouterr().err
+
+
+def test_a_raw_and_jpeg_pair_is_filtered_once_through_its_jpeg(tiny_models, tmp_path):
+    from tests.fixtures.raw import write_dng
+
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "IMG_0001.jpg")
+    write_dng(folder / "IMG_0001.dng")
+    write_dng(folder / "IMG_0002.dng")
+    code, report = _run(folder, tiny_models, tmp_path)
+    assert code == 0
+    assert sorted(Path(image["path"]).name for image in report["images"]) == ["IMG_0001.jpg", "IMG_0002.dng"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -125,3 +127,27 @@ def test_missing_models_exit_3_and_name_the_role(shoot, tmp_path, capsys):
     )
     assert code == 3
     assert "Model 'inpaint' not found" in capsys.readouterr().err
+
+
+def test_inpaint_report_and_output_carry_each_variants_fidelity(shoot, tiny_models, tmp_path, capsys):
+    import json
+
+    from engine.diffusion.fidelity import FIDELITY_TEXT_KEY, GRADES
+
+    image, mask = shoot
+    out, report = tmp_path / "enhanced", tmp_path / "run.json"
+    options = ["--seed", "5", "--variants", "2", "--out", str(out), "--report", str(report)]
+    arguments = ["inpaint", str(image), "--mask", str(mask), *options, "--check-shape"]
+    assert cli([*arguments, "--models", str(tiny_models), *TINY_ARGS]) == 0
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert [v["seed"] for v in data["variants"]] == [5, 6]
+    for entry in data["variants"]:
+        figures = entry["fidelity"]
+        assert figures["grade"] in GRADES
+        assert figures["delta_e_mean"] >= 0 and figures["delta_e_p95"] >= 0
+        assert -1 <= figures["ssim"] <= 1 and 0 <= figures["shape_iou"] <= 1
+        # The same figures ride in the PNG's own text chunk; A1111's `parameters` text is untouched.
+        with Image.open(entry["path"]) as written:
+            assert json.loads(written.info[FIDELITY_TEXT_KEY]) == figures
+            assert FIDELITY_TEXT_KEY not in written.info["parameters"]
+    assert f"{Path(data['variants'][0]['path']).name}: " in capsys.readouterr().err

@@ -93,7 +93,10 @@ def test_lora_changes_the_output_and_scale_zero_equals_none(clean_txt2img, tmp_p
     zero = pixels(make([LoraSpec(lora, 0.0)], "zero"))
     assert np.abs(pixels(with_lora_path) - plain).mean() > 1.0
     assert np.abs(zero - plain).max() <= 1  # scale 0: the base model (up to rounding)
-    assert parse_parameters(Image.open(with_lora_path).info["parameters"])["Lora"] == "product:1"
+    # The LoRA as A1111 writes it (full reader-contract checks: tests/engine/diffusion/test_infotext.py)
+    fields = parse_parameters(Image.open(with_lora_path).info["parameters"])
+    assert fields["Prompt"] == "ppzocketv2 bag <lora:product:1>"
+    assert fields["Lora hashes"].startswith("product: ") and "Lora" not in fields
 
 
 def test_bad_settings_are_refused_before_any_model_loads(tmp_path):

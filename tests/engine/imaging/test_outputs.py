@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from engine.imaging.native import encode_png
@@ -56,3 +57,15 @@ def test_16bit_color_png_gets_text_and_icc_chunks_that_readers_see(tmp_path):
         assert np.array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1], pixels)
         image = Image.open(path)
         assert image.info["parameters"] == text and image.info["icc_profile"] == icc
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGB;16"])
+def test_extra_text_chunks_ride_beside_the_parameters(tmp_path, mode):
+    dtype = np.uint16 if mode.endswith(";16") else np.uint8
+    pixels = np.zeros((8, 8, 3), dtype)
+    extra = {"shootstudio:fidelity": '{"grade": "pass", "reason": "ΔE 0.0"}'}
+    path = tmp_path / "out.png"
+    path.write_bytes(encode_png(pixels, mode, "a prompt\nSeed: 5", None, extra))
+    info = Image.open(path).info
+    assert info["parameters"] == "a prompt\nSeed: 5"
+    assert info["shootstudio:fidelity"] == extra["shootstudio:fidelity"]

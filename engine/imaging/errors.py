@@ -1,0 +1,11 @@
+"""The one error of image reading, shared by the readers of ordinary files and of camera RAW files."""
+
+from __future__ import annotations
+
+from engine.runtime.jobs import EngineError
+
+
+class ImageReadError(EngineError):
+    """The file is not a readable image; the message says why in plain words."""
+
+    exit_code = 2
