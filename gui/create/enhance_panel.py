@@ -167,13 +167,15 @@ class EnhancePanel(QWidget):
         self.progress.setRange(0, 1000)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        batch = QHBoxLayout()  # a second row: the panel fits a narrow dock
         self.batch_button = QPushButton("Enhance all of this class")
         self.batch_button.clicked.connect(lambda: self.run_batch())
-        buttons.addWidget(self.batch_button)
+        batch.addWidget(self.batch_button)
         self.keep_best = QCheckBox("Keep best")
         self.keep_best.setToolTip("Batch: write only the variant whose product stayed truest (fidelity)")
-        buttons.addWidget(self.keep_best)
-        layout.addLayout(buttons)
+        batch.addWidget(self.keep_best)
+        layout.addLayout(batch)
         layout.addWidget(self.progress)  # its own line: the panel fits a narrow dock
         self.status = QLabel("Choose an image with a product mask.")
         self.status.setWordWrap(True)
@@ -210,9 +212,12 @@ class EnhancePanel(QWidget):
         controls.addWidget(QLabel("Split"))
         controls.addWidget(self.split_slider, 1)
         controls.addWidget(self.before_toggle)
-        controls.addWidget(self.sort_by_fidelity)
-        controls.addWidget(self.accept_button)
         layout.addLayout(controls)
+        choose = QHBoxLayout()
+        choose.addWidget(self.sort_by_fidelity)
+        choose.addStretch(1)
+        choose.addWidget(self.accept_button)
+        layout.addLayout(choose)
         layout.addStretch(1)  # the form keeps its natural height; spare room stays below
 
     # -- actions ---------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QToolButton,
@@ -101,10 +100,8 @@ class EnhanceSettings(QGroupBox):
         self.keep_product.setToolTip("Repaint everything but the product; the prompt describes the scene")
         self.check_shape = QCheckBox("Check silhouette")
         self.check_shape.setToolTip("Fidelity: also compare the product's outline (SAM; slower)")
-        row = QHBoxLayout()
         for box in (self.soft_edges, self.keep_product, self.check_shape):
-            row.addWidget(box)
-        basic.addRow(row)
+            basic.addRow(box)  # one per line: the panel fits a narrow dock
         layout.addLayout(basic)
         self.advanced_button = QToolButton()
         self.advanced_button.setText("Advanced")
