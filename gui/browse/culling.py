@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QToolBar
 
@@ -21,6 +21,7 @@ from engine.api import LABEL_KEYS, SidecarSettings, write_groups
 from engine.project.document import index_shots
 from gui.browse.badges import culling_text
 from gui.browse.sort_filter import CullBar
+from gui.settings import user_settings
 
 NAMING_CHOICES = (
     ("IMG.xmp (Lightroom, Capture One, Photo Mechanic)", "stem"),
@@ -95,7 +96,7 @@ class SidecarSync(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
-        self.settings = QSettings()
+        self.settings = user_settings()  # the desk's per-user INI (gui/settings.py; temporary in tests)
         self.watcher = QFileSystemWatcher(self)
         self.rescan_timer = QTimer(window, singleShot=True, interval=RESCAN_DELAY_MS)
         self.rescan_timer.timeout.connect(self.rescan)
