@@ -8,15 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.api import Cancelled, Engine, EngineError, Failed, Job, Progress, Succeeded, load_models
+from engine.api import Cancelled, Engine, Failed, Job, Progress, Succeeded, load_models
+from engine.runtime.errors import (  # the one vocabulary; exit codes as the README documents them
+    EXIT_FAILED,
+    EXIT_MISSING_MODELS,
+    EXIT_OK,
+    EXIT_USAGE,
+    InputError,
+    UsageError,
+    exit_code_of,
+    user_message,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING_MODELS = 0, 1, 2, 3
-
-
-class UsageError(EngineError):
-    """Bad arguments or input files (exit code 2)."""
-
-    exit_code = EXIT_USAGE
+__all__ = [
+    "EXIT_FAILED", "EXIT_MISSING_MODELS", "EXIT_OK", "EXIT_USAGE", "InputError", "UsageError",
+    "add_common_arguments", "open_engine", "report_error", "run_job",
+]  # fmt: skip
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,11 +47,12 @@ def open_engine(args: argparse.Namespace) -> Engine:
 
 
 def error_exit_code(error: BaseException) -> int:
-    return int(getattr(error, "exit_code", EXIT_FAILED))
+    return exit_code_of(error)
 
 
 def report_error(error: BaseException | Failed) -> int:
-    message = error.message if isinstance(error, Failed) else (str(error) or type(error).__name__)
+    """Print one line `error: ...` on stderr; return the exit code the error means."""
+    message = error.message if isinstance(error, Failed) else user_message(error)
     print(f"error: {message}", file=sys.stderr)
     return error.exit_code if isinstance(error, Failed) else error_exit_code(error)
 
