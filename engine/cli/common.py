@@ -4,6 +4,7 @@ bar (Ctrl+C cancels it cleanly)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from engine.runtime.errors import (  # the one vocabulary; exit codes as the REA
 
 __all__ = [
     "EXIT_FAILED", "EXIT_MISSING_MODELS", "EXIT_OK", "EXIT_USAGE", "InputError", "UsageError",
-    "add_common_arguments", "open_engine", "report_error", "run_job",
+    "add_common_arguments", "check_destination", "open_engine", "report_error", "run_job",
 ]  # fmt: skip
 
 
@@ -39,6 +40,23 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="compute device (default: auto)",
     )
+
+
+def check_destination(path: Path, option: str, *, folder_ok: bool = False) -> None:
+    """Refuse, before any work, a destination that cannot be written: an existing folder where a file is
+    meant (unless `folder_ok`), a path under a file, a folder that refuses writing."""
+    path = Path(path)
+    if path.is_dir() and not folder_ok:
+        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    if path.exists() and not path.is_dir() and folder_ok and path.suffix.lower() != ".png":
+        raise UsageError(f"{option} {path}: is a file; give a folder (or a .png name)")
+    ancestor = path if path.is_dir() else path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent  # missing folders are created on writing
+    if not ancestor.is_dir():
+        raise UsageError(f"{option} {path}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: the folder {ancestor} cannot be written")
 
 
 def open_engine(args: argparse.Namespace) -> Engine:

@@ -12,7 +12,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
+from engine.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_common_arguments,
+    check_destination,
+    open_engine,
+    run_job,
+)
 
 HELP = "decide per image: product found (with masks) or skipped"
 
@@ -62,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{folder} is not a folder")
     if args.points_per_side < 1:
         raise UsageError("--points-per-side must be at least 1")
+    if args.report:
+        check_destination(args.report, "--report")
     class_set = classes_from_argument(args.classes)
     paths = list_images(folder, recursive=args.recursive)
     settings = FilterSettings(

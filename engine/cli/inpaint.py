@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
+from engine.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_common_arguments,
+    check_destination,
+    open_engine,
+    run_job,
+)
 
 HELP = "repaint the masked product with SD 1.5 inpainting + depth ControlNet"
 
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--out names one file; give a folder to write several --variants")
     if args.out.resolve() == args.image.resolve():
         raise UsageError("--out is the original image: originals are never written")
+    check_destination(args.out, "--out", folder_ok=True)
     mask = load_mask(args.mask)
     recipe = EnhanceRecipe(
         prompt=args.prompt,

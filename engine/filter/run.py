@@ -31,6 +31,7 @@ from engine.filter.verdict import Verdict, call_region
 from engine.imaging.read import ImageReadError, read_image
 from engine.project.store import ProjectStore
 from engine.project.values import ERROR, OTHER, OTHER_TOTAL
+from engine.runtime.errors import is_fatal
 from engine.runtime.jobs import JobCancelled, JobContext
 from engine.segment.session import Proposals, ProposalSettings, SamSession, working_size
 
@@ -183,6 +184,8 @@ class ProductFilter:
         try:
             image_id = self.store.register(path)
         except OSError as error:
+            if is_fatal(error):
+                raise  # the store's disk is full: every following image would fail the same way
             return ImageReport(
                 path, rel, None, ERROR, reason=f"{path.name}: cannot be read ({error.strerror})"
             )
@@ -310,8 +313,8 @@ class ProductFilter:
             except JobCancelled:
                 raise
             except Exception as error:  # one image's failure must not stop the shoot
-                if getattr(error, "exit_code", None) == 3:
-                    raise  # a missing model stops the run: every image would fail the same way
+                if is_fatal(error):
+                    raise  # a model that cannot load, a full disk: every image would fail the same way
                 reports.append(
                     ImageReport(
                         Path(path),

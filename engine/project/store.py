@@ -26,6 +26,7 @@ engine/runtime/atomic.py, so a crash loses at most the image being processed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -36,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.project.location import STORE_DIRNAME, content_hash, store_root_for
+from engine.project.location import STORE_DIRNAME, content_hash, fallback_root, store_root_for
 from engine.project.values import FLAGS
 from engine.runtime.atomic import atomic_save
 from engine.runtime.embedding_cache import EmbeddingCache
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15000  # another process (a second CLI, the GUI) holding a write lock, waited for
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -63,6 +65,18 @@ CREATE TABLE IF NOT EXISTS flags(
 CREATE TABLE IF NOT EXISTS recipes(
     id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
 """
+
+
+def _remove_fresh_store(root: Path) -> None:
+    """Remove a store directory this process just created and could not use (nothing of the user's)."""
+    for name in ("project.db", "project.db-wal", "project.db-shm"):
+        with contextlib.suppress(OSError):
+            (root / name).unlink()
+    for sub in sorted(root.rglob("*"), reverse=True):
+        with contextlib.suppress(OSError):
+            sub.rmdir()  # only empty folders (cache/sam made by the embedding cache)
+    with contextlib.suppress(OSError):
+        root.rmdir()
 
 
 @dataclass
@@ -102,19 +116,50 @@ class ProjectStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(root / "project.db", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crashed app loses nothing committed
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+        try:
+            with self._lock:
+                self._setup()
+        except BaseException:
+            self._db.close()  # a store that could not open (disk full, locked) holds no file open
+            raise
+
+    def _setup(self) -> None:
+        # The busy timeout first: another process may be creating the same fresh store, and switching
+        # to WAL takes a lock (without the timeout 9 of 160 concurrent opens failed "database is locked").
+        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        for attempt in range(5):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crashed app loses nothing committed
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @classmethod
     def open(cls, folder: Path | str, root: Path | str | None = None) -> ProjectStore:
         folder = Path(folder)
         if not folder.is_dir():
             raise NotADirectoryError(f"{folder} is not a folder")
-        return cls(folder, Path(root) if root else store_root_for(folder))
+        if root:
+            return cls(folder, Path(root))
+        local = store_root_for(folder)
+        fresh = not (local / "project.db").exists()
+        try:
+            return cls(folder, local)
+        except (sqlite3.Error, OSError) as error:
+            # A folder whose disk is full (or that refuses the database) gets its store in the user's
+            # data dir, as a read-only one does; an existing store is never silently replaced.
+            if not fresh or local != folder.resolve() / STORE_DIRNAME:
+                raise
+            _remove_fresh_store(local)
+            try:
+                return cls(folder, fallback_root(folder))
+            except (sqlite3.Error, OSError):
+                raise error from None
 
     @property
     def in_folder(self) -> bool:
