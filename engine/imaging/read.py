@@ -14,15 +14,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from engine.runtime.jobs import EngineError
+from engine.runtime.errors import InputError
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".jfif", ".jpe", ".heic", ".heif"}
 )
 MAX_PIXELS = 200_000_000  # larger than any camera; a decompression bomb is refused past this
+# Pillow's own guard, set to the app's limit once for the whole process (reader, thumbnails, GUI): by
+# default it warns at 89.5 MP, which refused 100 MP medium-format photos (GFX100: 11648×8736) as "bombs".
+# Pillow warns past MAX_IMAGE_PIXELS and raises past twice that; open_image turns the warning into the
+# same refusal, so anything over 200 MP is refused from its header, before a pixel is decoded.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-class ImageReadError(EngineError):
+class ImageReadError(InputError):
     """The file is not a readable image; the message says why in plain words."""
 
     exit_code = 2
@@ -78,13 +83,16 @@ def open_image(path: Path | str) -> Image.Image:
     except UnidentifiedImageError as error:
         raise ImageReadError(f"{path.name}: not an image, or a format this app cannot read") from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageReadError(f"{path.name}: image too large ({error})") from error
+        raise ImageReadError(
+            f"{path.name}: image too large (more than {MAX_PIXELS // 1_000_000} megapixels; "
+            "refused before decoding)"
+        ) from error
     except OSError as error:
         raise ImageReadError(f"{path.name}: cannot be read ({error})") from error
     if image.width * image.height > MAX_PIXELS:
-        raise ImageReadError(
-            f"{path.name}: {image.width}×{image.height} is larger than {MAX_PIXELS:,} pixels"
-        )
+        size = f"{image.width}×{image.height}"
+        image.close()
+        raise ImageReadError(f"{path.name}: {size} is larger than {MAX_PIXELS:,} pixels (the app's limit)")
     return image
 
 
