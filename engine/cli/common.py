@@ -4,6 +4,7 @@ bar (Ctrl+C cancels it cleanly)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,12 +19,13 @@ from engine.runtime.errors import (  # the one vocabulary; exit codes as the REA
     InputError,
     UsageError,
     exit_code_of,
+    printable_path,
     user_message,
 )
 
 __all__ = [
     "EXIT_FAILED", "EXIT_MISSING_MODELS", "EXIT_OK", "EXIT_USAGE", "InputError", "UsageError",
-    "add_common_arguments", "check_destination", "open_engine", "report_error", "run_job",
+    "add_common_arguments", "check_destination", "json_bytes", "open_engine", "report_error", "run_job",
 ]  # fmt: skip
 
 
@@ -57,6 +59,22 @@ def check_destination(path: Path, option: str, *, folder_ok: bool = False) -> No
         raise UsageError(f"{option} {path}: {ancestor} is not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {path}: the folder {ancestor} cannot be written")
+
+
+def json_bytes(data: Any) -> bytes:
+    """`data` as UTF-8 JSON for a report. A file name that is not valid UTF-8 is written escaped
+    (caf\\xe9.jpg), so one odd name never costs the whole report."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return printable_path(value)
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(data), indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def open_engine(args: argparse.Namespace) -> Engine:

@@ -8,7 +8,6 @@ changing a threshold in a classes file and running again is instant.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from engine.cli.common import (
     UsageError,
     add_common_arguments,
     check_destination,
+    json_bytes,
     open_engine,
     run_job,
 )
@@ -59,8 +59,9 @@ def format_line(report, width: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from engine.api import FilterRequest
     from engine.filter.classes import classes_from_argument
-    from engine.filter.run import FilterSettings
-    from engine.imaging.read import list_images
+    from engine.filter.run import FilterSettings, ImageReport
+    from engine.imaging.read import list_images, unlisted_entries
+    from engine.project.values import ERROR
     from engine.runtime.atomic import atomic_write_bytes
     from engine.segment.session import ProposalSettings
 
@@ -87,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
     if run is None:
         print("Stopped. Finished images are kept in the store; run the same command again to resume.")
         return code
-    reports = run.reports
+    reports = run.reports + [
+        ImageReport(path, path.relative_to(folder).as_posix(), None, ERROR, reason=reason)
+        for path, reason in unlisted_entries(folder, recursive=args.recursive)
+    ]  # named like images but not read: reported, never silently left out
     width = min(48, max((len(r.rel_path) for r in reports), default=8))
     for report in reports:
         print(format_line(report, width))
@@ -109,6 +113,6 @@ def run(args: argparse.Namespace) -> int:
             ],
             "images": [r.to_json() for r in reports],
         }
-        atomic_write_bytes(args.report, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
+        atomic_write_bytes(args.report, json_bytes(data))
         print(f"report: {args.report}")
     return EXIT_OK

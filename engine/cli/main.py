@@ -54,6 +54,14 @@ def _quiet_libraries(command: str) -> None:
     logging.getLogger("root").setLevel(logging.ERROR)
 
 
+def _printable_streams() -> None:
+    # A file name that is not valid UTF-8 (caf\xe9.jpg) must not crash a print: where the streams
+    # would refuse it (a strict UTF-8 locale), it is shown escaped instead.
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -64,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the GUI starts from main.py (`python main.py gui [FOLDER]`).", file=sys.stderr)
         return EXIT_USAGE
     _quiet_libraries(args.command)
+    _printable_streams()
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ ICC profile when it has one), 16-bit and float images, and refuses decompression
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,29 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
         if p.is_file() and is_image_file(p) and ".shootstudio" not in p.relative_to(folder).parts
     ]
     return sorted(found, key=lambda p: str(p.relative_to(folder)).casefold())
+
+
+def unlisted_entries(folder: Path, recursive: bool = False) -> list[tuple[Path, str]]:
+    """Entries named like images that `list_images` leaves out, each with why: a broken link, a folder
+    named x.jpg, a hidden file. A run reports them instead of omitting them without a word (macOS's
+    `._name` resource forks are not images and are left out silently)."""
+    pattern = folder.rglob("*") if recursive else folder.iterdir()
+    found = []
+    for path in pattern:
+        rel = path.relative_to(folder)
+        if ".shootstudio" in rel.parts or path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if path.is_symlink() and not path.exists():
+            found.append((path, f"{path.name}: broken link (its target {os.readlink(path)} is missing)"))
+        elif path.is_dir():
+            found.append((path, f"{path.name}: a folder named like an image, not an image"))
+        elif path.is_file() and path.name.startswith(".") and not path.name.startswith("._"):
+            found.append((path, f"{path.name}: hidden file (its name starts with a dot), not filtered"))
+        elif not path.exists():
+            continue
+        elif not path.is_file():
+            found.append((path, f"{path.name}: not a regular file"))
+    return sorted(found, key=lambda item: str(item[0].relative_to(folder)).casefold())
 
 
 def open_image(path: Path | str) -> Image.Image:

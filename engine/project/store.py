@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -41,6 +42,7 @@ from engine.project.location import STORE_DIRNAME, content_hash, fallback_root, 
 from engine.project.values import FLAGS
 from engine.runtime.atomic import atomic_save
 from engine.runtime.embedding_cache import EmbeddingCache
+from engine.runtime.errors import printable_path
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 15000  # another process (a second CLI, the GUI) holding a write lock, waited for
@@ -65,6 +67,25 @@ CREATE TABLE IF NOT EXISTS flags(
 CREATE TABLE IF NOT EXISTS recipes(
     id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
 """
+
+
+def _path_param(rel: str) -> str | bytes:
+    """A relative path as SQLite stores it. A name that is not valid UTF-8 (caf\\xe9.jpg, decoded by
+    Python with surrogate escapes) cannot be SQLite text; it is kept as its exact bytes instead."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return os.fsencode(rel)
+
+
+def _path_value(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def _text(message: str | None) -> str | None:
+    """A message for the database: undecodable bytes of a file name shown as \\xNN."""
+    return None if message is None else printable_path(message)
 
 
 def _remove_fresh_store(root: Path) -> None:
@@ -200,13 +221,13 @@ class ProjectStore:
         path = Path(path)
         stat = path.stat()
         rel = self.rel_path(path)
-        rows = self._rows("SELECT image_id, size, mtime_ns FROM files WHERE rel_path=?", (rel,))
+        rows = self._rows("SELECT image_id, size, mtime_ns FROM files WHERE rel_path=?", (_path_param(rel),))
         if rows and rows[0]["size"] == stat.st_size and rows[0]["mtime_ns"] == stat.st_mtime_ns:
             return rows[0]["image_id"]
         image_id = content_hash(path)
         self._tx(
             "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?)",
-            (rel, image_id, stat.st_size, stat.st_mtime_ns, time.time()),
+            (_path_param(rel), image_id, stat.st_size, stat.st_mtime_ns, time.time()),
         )
         return image_id
 
@@ -223,14 +244,15 @@ class ProjectStore:
                LEFT JOIN edited_masks e ON e.image_id=f.image_id"""
         )
         entries = []
-        for row in sorted(rows, key=lambda r: r["rel_path"].casefold()):
-            path = self.folder / row["rel_path"]
+        named = [(_path_value(row["rel_path"]), row) for row in rows]
+        for rel, row in sorted(named, key=lambda item: item[0].casefold()):
+            path = self.folder / rel
             if not path.exists():
                 continue
             entries.append(
                 ImageEntry(
                     path=path,
-                    rel_path=row["rel_path"],
+                    rel_path=rel,
                     image_id=row["image_id"],
                     verdict=row["verdict"],
                     classes=json.loads(row["classes"] or "{}"),
@@ -355,7 +377,7 @@ class ProjectStore:
             self._db.execute("DELETE FROM regions WHERE image_id=? AND run_key=?", (image_id, run_key))
             self._db.execute(
                 "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?)",
-                (image_id, run_key, status, error, width, height, json.dumps(info or {}), time.time()),
+                (image_id, run_key, status, _text(error), width, height, json.dumps(info or {}), time.time()),
             )
             self._db.executemany(
                 "INSERT INTO regions VALUES(?,?,?,?,?,?,?,?,?)",
@@ -395,7 +417,7 @@ class ProjectStore:
                 json.dumps(classes or {}),
                 json.dumps(list(regions)),
                 json.dumps(best) if best else None,
-                reason,
+                _text(reason),
                 time.time(),
             ),
         )
