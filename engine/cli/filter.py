@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{folder} is not a folder")
     if args.points_per_side < 1:
         raise UsageError("--points-per-side must be at least 1")
+    for option, value in (("--iou-thresh", args.iou_thresh), ("--stability-thresh", args.stability_thresh)):
+        if not 0.0 <= value <= 1.0:
+            raise UsageError(f"{option} {value}: use a number from 0 to 1")
     if args.report:
         check_destination(args.report, "--report")
     class_set = classes_from_argument(args.classes)

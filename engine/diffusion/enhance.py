@@ -70,14 +70,17 @@ class EnhanceResult:
 def load_mask(path: Path | str) -> np.ndarray:
     """A mask image as HxW uint8, white = product (masks are stored upright, like the images). An RGBA
     mask whose alpha varies is read from its alpha (cut-out style); otherwise from its brightness."""
-    from engine.imaging.read import open_image
+    from engine.imaging.read import ImageReadError, open_image
 
     with open_image(path) as image:
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
-            if alpha.min() < 255:
-                return alpha.copy()
-        return np.asarray(image.convert("L")).copy()
+        try:
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+                if alpha.min() < 255:
+                    return alpha.copy()
+            return np.asarray(image.convert("L")).copy()
+        except (OSError, ValueError, SyntaxError) as error:  # the mask's own name, not only Pillow's words
+            raise ImageReadError(f"mask {Path(path).name}: damaged or truncated image ({error})") from error
 
 
 def enhance(
