@@ -1,0 +1,69 @@
+"""`kill -9` in the middle of a run loses nothing: the store passes SQLite's integrity check, no temp file
+is left, and running the same command again gives the verdicts of an uninterrupted run.
+
+The kill lands at a random point (seeded, printed on failure): after a random number of images have
+their results committed, while the next one is being processed."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.cli.main import main as cli
+from engine.project.store import STORE_DIRNAME
+from tests.faults.helpers import TINY_SAM_ARGS, small_shoot
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = 6
+
+
+def _filter_args(folder: Path, models: Path, report: Path) -> list[str]:
+    return ["filter", str(folder), "--models", str(models), "--report", str(report), *TINY_SAM_ARGS]
+
+
+def _results(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
+            return connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def _verdicts(report: Path) -> dict[str, tuple]:
+    images = json.loads(report.read_text("utf-8"))["images"]
+    return {Path(i["path"]).name: (i["verdict"], json.dumps(i["classes"], sort_keys=True)) for i in images}
+
+
+def test_kill_9_during_filter_loses_nothing(tiny_models, tmp_path):
+    seed = int(os.environ.get("SHOOTSTUDIO_FAULT_SEED", random.randrange(1 << 16)))
+    after = random.Random(seed).randrange(IMAGES - 1)  # results committed before the kill
+    killed, clean = small_shoot(tmp_path / "killed", IMAGES), small_shoot(tmp_path / "clean", IMAGES)
+    process = subprocess.Popen(
+        [sys.executable, "main.py", *_filter_args(killed, tiny_models, tmp_path / "unused.json")],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    db = killed / STORE_DIRNAME / "project.db"
+    deadline = time.monotonic() + 300
+    while _results(db) <= after and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"seed {seed}: the run ended before the kill"
+
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok", f"seed {seed}"
+    for folder, report in ((killed, tmp_path / "resumed.json"), (clean, tmp_path / "clean.json")):
+        assert cli(_filter_args(folder, tiny_models, report)) == 0  # in this process: the same code
+    resumed = json.loads((tmp_path / "resumed.json").read_text("utf-8"))["images"]
+    assert sum(i["reused"] for i in resumed) >= after + 1, f"seed {seed}: finished images were done again"
+    assert _verdicts(tmp_path / "resumed.json") == _verdicts(tmp_path / "clean.json"), f"seed {seed}"
+    assert not [p for p in (killed / STORE_DIRNAME).rglob("*.tmp")], f"seed {seed}: temp files left"
