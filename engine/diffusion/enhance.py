@@ -256,6 +256,33 @@ def output_path(result: EnhanceResult, variant: Variant, out: Path, suffix: str 
     return target
 
 
+def save_variants(result: EnhanceResult, out: Path | str, keep_format: bool = False) -> list[Path]:
+    """Write every variant, all or none, even if the process is killed meanwhile (engine/runtime/staged.py;
+    the next save into the folder settles what a killed one left)."""
+    from engine.runtime.staged import write_all_or_none
+
+    items, taken = [], set()
+    for variant in result.variants:
+        data, suffix = _encode_variant(result, variant, keep_format)
+        target = output_path(result, variant, Path(out), suffix)
+        while target in taken:  # two variants of one seed name (an explicit .png --out has one)
+            target = target.with_name(f"{target.stem}-{len(taken) + 1}{target.suffix}")
+        taken.add(target)
+        items.append((target, data))
+    return write_all_or_none(items)
+
+
+def _encode_variant(result: EnhanceResult, variant: Variant, keep_format: bool) -> tuple[bytes, str]:
+    image = result.image
+    pixels = result.full_pixels(variant)
+    encoded = None
+    if keep_format:
+        encoded = encode_like_original(
+            pixels, image.mode, image.format, variant.parameters, image.icc_profile
+        )
+    return encoded or (encode_png(pixels, image.mode, variant.parameters, image.icc_profile), ".png")
+
+
 def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
     """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
     `parameters` chunk, or with `keep_format` the original's format at maximum quality where it can hold

@@ -112,3 +112,31 @@ def test_inpaint_out_under_a_file_is_refused_before_the_work(tmp_path, capsys):
         tmp_path / "file" / "o",
     )
     assert code == 2 and "--out" in error
+
+
+def test_inpaint_output_disk_full_writes_no_variant(tiny_models, tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from engine.runtime import staged
+    from tests.engine.cli.test_inpaint import TINY_ARGS
+    from tests.fixtures.enhance import box_mask, save_mask, textured_rgb
+
+    real, count = staged.atomic_write_bytes, {"n": 0}
+
+    def write(path, data):
+        count["n"] += 1
+        if count["n"] == 2:  # the first variant fits, the second does not
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(staged, "atomic_write_bytes", write)
+    image = tmp_path / "IMG_2.jpg"
+    Image.fromarray(textured_rgb(96, 128)).save(image)
+    mask = save_mask(box_mask(96, 128, (50, 30, 80, 60)), tmp_path / "mask.png")
+    out = tmp_path / "out"
+    code, _, error = run_cli(
+        capsys, "inpaint", image, "--mask", mask, "--variants", "3", "--out", out, "--models", tiny_models,
+        *TINY_ARGS,
+    )  # fmt: skip
+    assert code == 1 and "disk full" in error and error.count("\n") == 0
+    assert list(out.iterdir()) == []  # no variant, no temp file, no staging folder

@@ -67,3 +67,50 @@ def test_kill_9_during_filter_loses_nothing(tiny_models, tmp_path):
     assert sum(i["reused"] for i in resumed) >= after + 1, f"seed {seed}: finished images were done again"
     assert _verdicts(tmp_path / "resumed.json") == _verdicts(tmp_path / "clean.json"), f"seed {seed}"
     assert not [p for p in (killed / STORE_DIRNAME).rglob("*.tmp")], f"seed {seed}: temp files left"
+
+
+# The save of three inpaint variants, killed at its N-th file rename (3 staged files, the COMMIT list,
+# then 3 renames into place): a real SIGKILL from inside the process, at a seeded random N.
+KILL_AT_RENAME = """
+import os, signal, sys
+out, at = sys.argv[1], int(sys.argv[2])
+replace, count = os.replace, [0]
+def killing_replace(src, dst, *args, **kwargs):
+    if str(dst).startswith(out):
+        count[0] += 1
+        if count[0] == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return replace(src, dst, *args, **kwargs)
+os.replace = killing_replace
+from engine.cli.main import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_kill_9_during_inpaint_save_writes_all_variants_or_none(tiny_models, tmp_path):
+    from PIL import Image
+
+    from engine.runtime.staged import STAGING_PREFIX, recover_staged
+    from tests.engine.cli.test_inpaint import TINY_ARGS
+    from tests.fixtures.enhance import box_mask, save_mask, textured_rgb
+
+    seed = int(os.environ.get("SHOOTSTUDIO_FAULT_SEED", random.randrange(1 << 16)))
+    at = random.Random(seed).randint(1, 7)
+    image = tmp_path / "IMG_1.jpg"
+    Image.fromarray(textured_rgb(96, 128)).save(image)
+    mask = save_mask(box_mask(96, 128, (50, 30, 80, 60)), tmp_path / "mask.png")
+    out = tmp_path / "out"
+    args = ["inpaint", image, "--mask", mask, "--variants", "3", "--seed", "1", "--out", out,
+            "--models", tiny_models, *TINY_ARGS]  # fmt: skip
+    process = subprocess.run(
+        [sys.executable, "-c", KILL_AT_RENAME, str(out), str(at), *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    assert process.returncode == -signal.SIGKILL, (seed, at, process.stderr[-2000:])
+    recover_staged(out)  # what the next save into the folder does first
+    written = sorted(p.name for p in out.iterdir())
+    expected = [] if at <= 4 else ["IMG_1_enh_1.png", "IMG_1_enh_2.png", "IMG_1_enh_3.png"]
+    assert written == expected, (seed, at, written)  # all or none, and nothing else (no temp, no staging)
+    assert not any(name.startswith(STAGING_PREFIX) for name in written)
