@@ -114,3 +114,47 @@ def test_kill_9_during_inpaint_save_writes_all_variants_or_none(tiny_models, tmp
     expected = [] if at <= 4 else ["IMG_1_enh_1.png", "IMG_1_enh_2.png", "IMG_1_enh_3.png"]
     assert written == expected, (seed, at, written)  # all or none, and nothing else (no temp, no staging)
     assert not any(name.startswith(STAGING_PREFIX) for name in written)
+
+
+def _train_args(folder: Path, out: Path, models: Path, *extra) -> list[str]:
+    return ["train-lora", str(folder), "--tag", "ppzocketv2", "--out", str(out), "--models", str(models),
+            "--rank", "4", "--lr", "1e-2", "--repeats", "2", "--epochs", "3", "--batch-size", "2",
+            "--resolution", "128", "--seed", "7", *extra]  # fmt: skip
+
+
+def test_kill_9_during_training_resumes_to_the_same_lora(tiny_models, tmp_path):
+    from safetensors.torch import load_file
+
+    from tests.fixtures.lora import product_photos
+
+    seed = int(os.environ.get("SHOOTSTUDIO_FAULT_SEED", random.randrange(1 << 16)))
+    rng = random.Random(seed)
+    epoch, delay = rng.choice((1, 2)), rng.uniform(0.0, 0.5)  # killed after this checkpoint, a bit later
+    folder = tmp_path / "shoot"
+    product_photos(folder, [(64, 64), (64, 64), (80, 80)], seed=1)
+    cut = tmp_path / "cut.safetensors"
+    checkpoint = tmp_path / "cut-checkpoints" / f"cut-{epoch:06d}.safetensors"
+    process = subprocess.Popen(
+        [sys.executable, "main.py", *_train_args(folder, cut, tiny_models)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"seed {seed}: training ended before the kill"
+    assert not cut.exists()  # never a partial LoRA
+
+    resume = tmp_path / "cut-checkpoints" / "cut.resume.pt"
+    assert cli(_train_args(folder, cut, tiny_models, "--resume", str(resume))) == 0
+    whole = tmp_path / "whole.safetensors"
+    assert cli(_train_args(folder, whole, tiny_models)) == 0
+    a, b = load_file(str(whole)), load_file(str(cut))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].equal(b[key]), f"seed {seed}: {key} differs after resuming"  # bit-identical
+    assert not [p for p in tmp_path.rglob("*.tmp")], f"seed {seed}: temp files left"
