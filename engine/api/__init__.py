@@ -55,6 +55,7 @@ from engine.project import mask_ops
 from engine.project.mask_ops import Brush
 from engine.project.store import ProjectStore
 from engine.project.values import ERROR, FLAGS, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, VERDICTS
+from engine.runtime.errors import user_message
 from engine.runtime.jobs import (
     Cancelled,
     EngineError,
@@ -148,4 +149,5 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "user_message",  # one line for the user about any error (engine/runtime/errors.py)
 ]
