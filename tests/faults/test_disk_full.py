@@ -140,3 +140,29 @@ def test_inpaint_output_disk_full_writes_no_variant(tiny_models, tmp_path, capsy
     )  # fmt: skip
     assert code == 1 and "disk full" in error and error.count("\n") == 0
     assert list(out.iterdir()) == []  # no variant, no temp file, no staging folder
+
+
+def test_lora_disk_full_exits_1_with_no_partial_file_and_resumes(tiny_models, tmp_path, capsys, monkeypatch):
+    from engine.training import kohya
+    from tests.fixtures.lora import product_photos
+
+    real = kohya.atomic_write_bytes
+
+    def write(path, data):
+        if path.name == "lora.safetensors":  # the checkpoints fit, the final LoRA does not
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(kohya, "atomic_write_bytes", write)
+    folder = product_photos(tmp_path / "shoot", [(64, 64), (64, 64)], seed=1)[0].parent
+    out = tmp_path / "lora.safetensors"
+    args = ["train-lora", folder, "--tag", "pp", "--out", out, "--models", tiny_models, "--rank", "4",
+            "--repeats", "1", "--epochs", "2", "--batch-size", "2", "--resolution", "128"]  # fmt: skip
+    code, _, error = run_cli(capsys, *args)
+    assert code == 1 and "disk full" in error and "lora.safetensors" in error and error.count("\n") == 0
+    assert not out.exists() and not list(tmp_path.glob(".lora.safetensors.*"))  # no partial LoRA
+    monkeypatch.undo()
+    resume = tmp_path / "lora-checkpoints" / "lora.resume.pt"
+    code, _, error = run_cli(capsys, *args, "--resume", resume)
+    assert code == 0, error
+    assert out.exists()
