@@ -1,9 +1,14 @@
 """The review desk under faults: the store's disk fills while painting (the edit stays in memory, a banner
-says so, and the mask is saved by itself once there is room again)."""
+says so, and the mask is saved by itself once there is room again); the app is killed after painting (the
+autosaved mask comes back on reopening)."""
 
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -48,3 +53,56 @@ def test_disk_full_while_painting_keeps_the_edit_and_saves_it_when_space_returns
     np.testing.assert_array_equal(store.edited_mask_values(review.image_id), painted)
     qtbot.waitUntil(lambda: "mask saved" in window.statusBar().currentMessage(), timeout=5000)
     assert gui.main_window.SAVE_RETRY_MS >= 1000  # the real retry is not a busy loop
+
+
+# The app in its own process: open the shoot, paint one stroke, wait for the autosave, save what is on
+# screen for the test to compare, then die by SIGKILL (no close, no flush: a crash).
+CRASH_AFTER_PAINTING = """
+import os, signal, sys, time
+from pathlib import Path
+import numpy as np
+from PySide6.QtWidgets import QApplication
+from engine.api import Engine, load_models
+from gui.main_window import MainWindow
+from tests.fixtures.gui import drag
+
+app = QApplication([])
+window = MainWindow(Engine(load_models(sys.argv[1])), thumbnail_cache=sys.argv[3])
+window.resize(1200, 800)
+window.show()
+window.open_folder(Path(sys.argv[2]))
+deadline = time.monotonic() + 120
+while window.document.review is None and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.01)
+window.editor.set_tool("brush")
+window.canvas.editor.set_brush(radius=25)
+a, b = window.canvas.to_screen(100, 100), window.canvas.to_screen(300, 200)
+drag(window.canvas, [(a.x(), a.y()), (b.x(), b.y())])
+window.tasks.flush(30)
+np.save(sys.argv[4], window.document.review.mask)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_crash_after_painting_restores_the_autosaved_mask(qtbot, window, tiny_models, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    folder = make_shoot(tmp_path / "shoot", count=1)
+    painted_file = tmp_path / "painted.npy"
+    args = [str(tiny_models), str(folder), str(tmp_path / "thumbs-crashed"), str(painted_file)]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_PAINTING, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert process.returncode == -9, process.stderr[-2000:]
+    painted = np.load(painted_file)
+    assert painted.max() == 255  # the stroke was there when the app died
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [folder])
+    review = window.document.review
+    assert review.mask_source == "edited"
+    np.testing.assert_array_equal(review.mask, painted)
