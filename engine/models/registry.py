@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 
 from engine.models.config import ModelsConfig
-from engine.models.errors import ModelError
+from engine.models.errors import ModelError, UnsafeCheckpoint
 from engine.runtime.device import DeviceChoice, choose_device
 from engine.runtime.errors import EngineError, is_disk_full, one_line
 
@@ -85,6 +86,11 @@ class ModelRegistry:
                 raise
             role = key[0] if isinstance(key, tuple) else str(key)
             where = self.config.roles[role].path if role in self.config.roles else "?"
+            if _unsafe_pickle(error):  # a library's torch.load(weights_only=True) refused it
+                raise UnsafeCheckpoint(
+                    f"Model '{role}': refused {where}: a weight file needs arbitrary code to load (unsafe "
+                    "pickle). Use .safetensors weights."
+                ) from error
             raise ModelError(
                 f"Model '{role}' could not be loaded from {where}: {type(error).__name__}: "
                 f"{one_line(str(error))[:300]} (check models.toml; `python main.py models status`)"
@@ -168,6 +174,15 @@ class ModelRegistry:
         from engine.models.diffusion import load_txt2img_pipeline
 
         return self.get("txt2img", lambda: load_txt2img_pipeline(self.config.spec("txt2img"), self.choice))
+
+
+def _unsafe_pickle(error: BaseException | None) -> bool:
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, pickle.UnpicklingError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def _is_pipeline_key(key: Any) -> bool:

@@ -41,3 +41,31 @@ def test_a_text_file_named_pth_is_not_called_an_unsafe_pickle(tiny_models, tmp_p
     models = models_file(tiny_models, tmp_path / "models", sam={"path": str(text)})
     code, _, error = run_cli(capsys, "filter", small_shoot(tmp_path / "shoot"), "--models", models)
     assert code == 3 and "not a PyTorch checkpoint" in error and "unsafe" not in error
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("payload ran",))
+
+
+def test_an_unsafe_pickle_in_a_transformers_folder_is_refused_in_one_line(tiny_models, tmp_path, capsys):
+    import pickle
+    import shutil
+
+    from engine.models.config import ModelsConfig
+    from engine.models.errors import UnsafeCheckpoint
+    from engine.models.registry import ModelRegistry
+    from engine.runtime.errors import user_message
+
+    depth = tmp_path / "depth"
+    shutil.copytree(tiny_models.parent / "depth-tiny", depth)
+    (depth / "model.safetensors").unlink()
+    (depth / "pytorch_model.bin").write_bytes(pickle.dumps({"weight": _Payload()}))
+    models = models_file(tiny_models, tmp_path / "models", depth={"path": str(depth)})
+    registry = ModelRegistry(ModelsConfig.load(models), "cpu")
+    with pytest.raises(UnsafeCheckpoint) as caught:
+        registry.depth()
+    message = user_message(caught.value)
+    assert "unsafe pickle" in message and "weights_only" not in message and "\n" not in message
+    assert caught.value.exit_code == 3
+    assert "payload ran" not in capsys.readouterr().out
