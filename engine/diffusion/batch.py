@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.diffusion.enhance import enhance, load_mask, save_variant
+from engine.diffusion.enhance import enhance, load_mask, save_variants
 from engine.diffusion.recipes import EnhanceRecipe
 from engine.models.errors import ModelError
 from engine.runtime.jobs import EngineError, JobCancelled, JobContext
+from engine.runtime.staged import recover_staged
 
 MaskSource = np.ndarray | Path | Callable[[tuple[int, int]], np.ndarray | None]
 
@@ -119,6 +120,8 @@ def enhance_batch(
     chosen: list[BatchItem] = []
     report = BatchReport(seed=recipe.seed if recipe.seed is not None else random.randrange(2**32))
     recipe = replace(recipe, seed=report.seed)  # one seed for the whole batch: reproducible per image
+    if out_dir.is_dir():
+        recover_staged(out_dir)  # a batch killed while saving: its last image gets all variants or none
     for item in items:
         if item.verdict != "product":
             report.skipped.append((item.image_path, f"verdict {item.verdict}"))
@@ -137,7 +140,7 @@ def enhance_batch(
             mask = _resolve_mask(item)
             result = enhance(item.image_path, mask, recipe, registry, item_ctx, item.class_name)
             item_ctx.check_cancelled()
-            report.written += [save_variant(result, variant, out_dir) for variant in result.variants]
+            report.written += save_variants(result, out_dir)  # all variants of the image, or none
         except (JobCancelled, ModelError):
             raise  # the batch stops; what is written stays, and a rerun resumes after it
         except EngineError as error:

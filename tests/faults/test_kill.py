@@ -158,3 +158,65 @@ def test_kill_9_during_training_resumes_to_the_same_lora(tiny_models, tmp_path):
     for key in a:
         assert a[key].equal(b[key]), f"seed {seed}: {key} differs after resuming"  # bit-identical
     assert not [p for p in tmp_path.rglob("*.tmp")], f"seed {seed}: temp files left"
+
+
+# Batch enhancement of two images × two variants, killed at its N-th rename into the output folder (per
+# image: 2 staged files, the COMMIT list, 2 renames).
+BATCH_KILLED = """
+import os, signal, sys
+from pathlib import Path
+out, at = sys.argv[1], int(sys.argv[2])
+replace, count = os.replace, [0]
+def killing_replace(src, dst, *args, **kwargs):
+    if str(dst).startswith(out):
+        count[0] += 1
+        if count[0] == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return replace(src, dst, *args, **kwargs)
+os.replace = killing_replace
+from tests.faults.test_kill import run_batch
+run_batch(Path(sys.argv[3]), Path(sys.argv[4]), Path(out))
+"""
+
+
+def run_batch(models: Path, shoot: Path, out: Path):
+    from engine.diffusion.batch import BatchItem, enhance_batch
+    from engine.diffusion.recipes import EnhanceRecipe
+    from engine.models.config import ModelsConfig
+    from engine.models.registry import ModelRegistry
+    from tests.fixtures.enhance import box_mask
+
+    items = [BatchItem(path, box_mask(96, 128, (50, 30, 80, 60))) for path in sorted(shoot.glob("*.jpg"))]
+    recipe = EnhanceRecipe(steps=2, work_size=64, padding=8, variants=2, seed=3)
+    return enhance_batch(items, recipe, ModelRegistry(ModelsConfig.load(models), "cpu"), out)
+
+
+def test_kill_9_during_batch_enhance_resumes_to_the_uninterrupted_result(tiny_models, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from tests.fixtures.enhance import textured_rgb
+
+    seed = int(os.environ.get("SHOOTSTUDIO_FAULT_SEED", random.randrange(1 << 16)))
+    at = random.Random(seed).randint(1, 10)
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for index in range(2):
+        Image.fromarray(textured_rgb(96, 128, seed=index)).save(shoot / f"IMG_{index}.jpg")
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    process = subprocess.run(
+        [sys.executable, "-c", BATCH_KILLED, str(killed), str(at), str(tiny_models), str(shoot)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    assert process.returncode == -signal.SIGKILL, (seed, at, process.stderr[-2000:])
+    report = run_batch(tiny_models, shoot, killed)  # the same batch again: resumes
+    assert len(report.already_done) == (1 if at >= 4 else 0), (seed, at)  # committed: kept
+    run_batch(tiny_models, shoot, clean)
+    names = sorted(p.name for p in clean.iterdir())
+    assert names == ["IMG_0_enh_3.png", "IMG_0_enh_4.png", "IMG_1_enh_3.png", "IMG_1_enh_4.png"]
+    assert sorted(p.name for p in killed.iterdir()) == names, (seed, at)  # no temp, no staging, no extra
+    for name in names:
+        a, b = np.asarray(Image.open(killed / name)), np.asarray(Image.open(clean / name))
+        assert np.array_equal(a, b), (seed, at, name)
