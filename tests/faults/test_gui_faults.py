@@ -106,3 +106,50 @@ def test_a_crash_after_painting_restores_the_autosaved_mask(qtbot, window, tiny_
     review = window.document.review
     assert review.mask_source == "edited"
     np.testing.assert_array_equal(review.mask, painted)
+
+
+def test_a_model_that_cannot_load_stops_the_panel_job_with_its_message_and_the_app_goes_on(
+    qtbot, tiny_models, tmp_path
+):
+    from engine.api import Engine
+    from engine.filter.run import FilterSettings
+    from engine.models.config import ModelsConfig
+    from engine.models.registry import ModelRegistry
+    from engine.runtime.jobs import Failed
+    from engine.segment.session import ProposalSettings
+    from gui.main_window import MainWindow
+    from tests.faults.helpers import models_file
+
+    clip = tmp_path / "clip.safetensors"
+    data = (tiny_models.parent / "clip" / "open_clip_model.safetensors").read_bytes()
+    clip.write_bytes(data[: len(data) // 2])  # truncated
+    models = models_file(tiny_models, tmp_path / "models", clip={"path": str(clip)})
+    window = MainWindow(
+        Engine(registry=ModelRegistry(ModelsConfig.load(models), "cpu")), thumbnail_cache=tmp_path / "t"
+    )
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        folder = make_shoot(tmp_path / "shoot", count=2)
+        with qtbot.waitSignal(window.review_shown, timeout=10000):
+            drop(window, [folder])
+        panel = window.filter_panel
+        qtbot.waitUntil(lambda: panel.class_set is not None, timeout=10000)
+        proposals = ProposalSettings(points_per_side=2, pred_iou_thresh=0.0, stability_score_thresh=0.0)
+        panel.filter_settings = FilterSettings(proposals=proposals)
+        job = panel.run()
+        qtbot.waitUntil(lambda: job.done, timeout=120000)
+        assert isinstance(job.outcome, Failed) and job.outcome.exit_code == 3
+        qtbot.waitUntil(lambda: "could not be loaded" in panel.problem_label.text(), timeout=10000)
+        assert "'clip'" in panel.problem_label.text() and "\n" not in panel.problem_label.text()
+        # The app goes on: the next image opens and can be painted.
+        with qtbot.waitSignal(window.review_shown, timeout=10000):
+            window.step(1)
+        review = window.document.review
+        window.editor.set_tool("brush")
+        point = window.canvas.to_screen(50, 50)
+        drag(window.canvas, [(point.x(), point.y()), (point.x() + 10, point.y())])
+        assert review.mask[50, 50] == 255
+        assert window.tasks.flush(10)
+    finally:
+        window.shutdown_engine()
