@@ -44,14 +44,17 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+IMAGE_NAMES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")  # an --out that names the output file
+
+
 def check_destination(path: Path, option: str, *, folder_ok: bool = False) -> None:
     """Refuse, before any work, a destination that cannot be written: an existing folder where a file is
     meant (unless `folder_ok`), a path under a file, a folder that refuses writing."""
     path = Path(path)
     if path.is_dir() and not folder_ok:
         raise UsageError(f"{option} {path}: is a folder; give a file name")
-    if path.exists() and not path.is_dir() and folder_ok and path.suffix.lower() != ".png":
-        raise UsageError(f"{option} {path}: is a file; give a folder (or a .png name)")
+    if path.exists() and not path.is_dir() and folder_ok and path.suffix.lower() not in IMAGE_NAMES:
+        raise UsageError(f"{option} {path}: is a file; give a folder (or an image file name)")
     ancestor = path if path.is_dir() else path.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent  # missing folders are created on writing
