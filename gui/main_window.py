@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from engine.api import Engine, ModelError, ModelsConfig, load_models
+from engine.api import Engine, ModelError, ModelsConfig, load_models, user_message
 from engine.project.document import ShootDocument, index_shots, load_review, save_review_mask
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
@@ -51,6 +51,9 @@ from gui.widgets.shortcuts_sheet import ShortcutsSheet
 RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
 MODEL_CHECK_DELAY_MS = 400
+
+
+SAVE_RETRY_MS = 5000  # how often a mask that could not be saved (disk full) is tried again
 
 
 class MainWindow(DeskLayout, QMainWindow):
@@ -115,6 +118,10 @@ class MainWindow(DeskLayout, QMainWindow):
         self._open_timer.timeout.connect(self._open_current)
         self.browser.selectionModel().currentChanged.connect(lambda *_: self._open_timer.start())
         self.document.mask_committed.connect(self._autosave)
+        # A mask that could not be saved (a full disk) stays in memory and is saved again on this timer.
+        self._unsaved = None
+        self._save_retry = QTimer(self, singleShot=True, interval=SAVE_RETRY_MS)
+        self._save_retry.timeout.connect(self._retry_save)
         self.sam.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.canvas.navigate.connect(self.step)
 
@@ -342,12 +349,29 @@ class MainWindow(DeskLayout, QMainWindow):
         self.tasks.run(
             ("save-mask", image_id),
             lambda: save_review_mask(store, image_id, mask),
-            on_error=self._save_failed,
+            on_done=lambda _: self._saved(review),
+            on_error=lambda error: self._save_failed(error, review),
         )
 
-    def _save_failed(self, error: BaseException) -> None:
-        message = f"Could not save the mask: {error}. Your edit is still on screen; free some disk space."
-        self.statusBar().showMessage(message, 20000)
+    def _save_failed(self, error: BaseException, review=None) -> None:
+        message = (
+            f"Could not save the mask: {user_message(error)}. Your edit is kept in memory and saved "
+            "as soon as there is room."
+        )
+        self.statusBar().showMessage(message)  # stays until the mask is saved
+        self._unsaved = review
+        if review is not None:
+            self._save_retry.start()
+
+    def _retry_save(self) -> None:
+        if self._unsaved is not None and self._unsaved is self.document.review:
+            self._autosave(self._unsaved)
+
+    def _saved(self, review) -> None:
+        if self._unsaved is review:
+            self._unsaved = None
+            self._save_retry.stop()
+            self.statusBar().showMessage(f"{review.path.name}: mask saved", 5000)
 
     # -- settings ----------------------------------------------------------------------------
     def show_models_dialog(self) -> ModelsDialog:

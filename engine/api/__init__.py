@@ -78,6 +78,7 @@ from engine.project.values import (
 )
 from engine.project.xmp import NAMINGS as SIDECAR_NAMINGS
 from engine.project.xmp import XmpError
+from engine.runtime.errors import user_message
 from engine.runtime.jobs import (
     Cancelled,
     EngineError,
@@ -187,5 +188,6 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "user_message",  # one line for the user about any error (engine/runtime/errors.py)
     "write_groups",
 ]

@@ -242,17 +242,14 @@ class Engine:
         """SD 1.5 inpainting + depth ControlNet on the masked product → `EnhanceResult`."""
 
         def run(ctx: JobContext) -> Any:
-            from engine.diffusion.enhance import enhance, save_variant
+            from engine.diffusion.enhance import enhance, save_variants
 
             result = enhance(
                 request.image, request.mask, request.recipe, self.registry, ctx, request.class_name
             )
             if request.save_to is not None:
                 ctx.check_cancelled()  # all variants or none
-                result.saved = [
-                    save_variant(result, variant, request.save_to, request.keep_format)
-                    for variant in result.variants
-                ]
+                result.saved = save_variants(result, request.save_to, request.keep_format)
             return result
 
         return Job(run, name=f"Enhance {request.image.name}", priority=Priority.NORMAL)

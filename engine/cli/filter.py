@@ -8,11 +8,18 @@ changing a threshold in a classes file and running again is instant.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
-from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
+from engine.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_common_arguments,
+    check_destination,
+    json_bytes,
+    open_engine,
+    run_job,
+)
 
 HELP = "decide per image: product found (with masks) or skipped"
 
@@ -52,9 +59,10 @@ def format_line(report, width: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from engine.api import FilterRequest
     from engine.filter.classes import classes_from_argument
-    from engine.filter.run import FilterSettings
+    from engine.filter.run import FilterSettings, ImageReport
     from engine.imaging.raw import pair_raw_jpeg
-    from engine.imaging.read import list_images
+    from engine.imaging.read import list_images, unlisted_entries
+    from engine.project.values import ERROR
     from engine.runtime.atomic import atomic_write_bytes
     from engine.segment.session import ProposalSettings
 
@@ -63,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{folder} is not a folder")
     if args.points_per_side < 1:
         raise UsageError("--points-per-side must be at least 1")
+    for option, value in (("--iou-thresh", args.iou_thresh), ("--stability-thresh", args.stability_thresh)):
+        if not 0.0 <= value <= 1.0:
+            raise UsageError(f"{option} {value}: use a number from 0 to 1")
+    if args.report:
+        check_destination(args.report, "--report")
     class_set = classes_from_argument(args.classes)
     # A RAW + JPEG pair is one shot, filtered once through its JPEG (as the desk and the engine's job do).
     paths = [shown for shown, _ in pair_raw_jpeg(list_images(folder, recursive=args.recursive))]
@@ -80,7 +93,10 @@ def run(args: argparse.Namespace) -> int:
     if run is None:
         print("Stopped. Finished images are kept in the store; run the same command again to resume.")
         return code
-    reports = run.reports
+    reports = run.reports + [
+        ImageReport(path, path.relative_to(folder).as_posix(), None, ERROR, reason=reason)
+        for path, reason in unlisted_entries(folder, recursive=args.recursive)
+    ]  # named like images but not read: reported, never silently left out
     width = min(48, max((len(r.rel_path) for r in reports), default=8))
     for report in reports:
         print(format_line(report, width))
@@ -102,6 +118,6 @@ def run(args: argparse.Namespace) -> int:
             ],
             "images": [r.to_json() for r in reports],
         }
-        atomic_write_bytes(args.report, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
+        atomic_write_bytes(args.report, json_bytes(data))
         print(f"report: {args.report}")
     return EXIT_OK

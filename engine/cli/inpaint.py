@@ -14,7 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-from engine.cli.common import EXIT_OK, UsageError, add_common_arguments, open_engine, run_job
+from engine.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_common_arguments,
+    check_destination,
+    open_engine,
+    run_job,
+)
 
 HELP = "repaint the masked product with SD 1.5 inpainting + depth ControlNet"
 
@@ -88,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--out names one file; give a folder to write several --variants")
     if args.out.resolve() == args.image.resolve():
         raise UsageError("--out is the original image: originals are never written")
+    check_destination(args.out, "--out", folder_ok=True)
     mask = load_mask(args.mask)
     recipe = EnhanceRecipe(
         prompt=args.prompt,

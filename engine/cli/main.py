@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import os
 import sys
 import warnings
 
-from engine.cli.common import EXIT_FAILED, EXIT_USAGE, report_error
+from engine.cli.common import EXIT_FAILED, EXIT_USAGE, UsageError, report_error
 
 # subcommand -> module in engine.cli
 COMMANDS = {
@@ -55,6 +56,21 @@ def _quiet_libraries(command: str) -> None:
     logging.getLogger("root").setLevel(logging.ERROR)
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """No option takes NaN or infinity (argparse's float() accepts both; a NaN scale painted garbage)."""
+    for name, value in vars(args).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--{name.replace('_', '-')} {value}: give a finite number")
+
+
+def _printable_streams() -> None:
+    # A file name that is not valid UTF-8 (caf\xe9.jpg) must not crash a print: where the streams
+    # would refuse it (a strict UTF-8 locale), it is shown escaped instead.
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -65,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the GUI starts from main.py (`python main.py gui [FOLDER]`).", file=sys.stderr)
         return EXIT_USAGE
     _quiet_libraries(args.command)
+    _printable_streams()
     try:
+        _check_numbers(args)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

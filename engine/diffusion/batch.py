@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from engine.diffusion.enhance import Variant, enhance, load_mask, save_variant
+from engine.diffusion.enhance import Variant, enhance, load_mask, save_variants
 from engine.diffusion.fidelity import FidelityReport
 from engine.diffusion.recipes import EnhanceRecipe
 from engine.models.errors import ModelError
 from engine.runtime.jobs import EngineError, JobCancelled, JobContext
+from engine.runtime.staged import recover_staged
 
 MaskSource = np.ndarray | Path | Callable[[tuple[int, int]], np.ndarray | None]
 
@@ -129,6 +130,8 @@ def enhance_batch(
     chosen: list[BatchItem] = []
     report = BatchReport(seed=recipe.seed if recipe.seed is not None else random.randrange(2**32))
     recipe = replace(recipe, seed=report.seed)  # one seed for the whole batch: reproducible per image
+    if out_dir.is_dir():
+        recover_staged(out_dir)  # a batch killed while saving: its last image gets all variants or none
     for item in items:
         if item.verdict != "product":
             report.skipped.append((item.image_path, f"verdict {item.verdict}"))
@@ -147,9 +150,10 @@ def enhance_batch(
             mask = _resolve_mask(item)
             result = enhance(item.image_path, mask, recipe, registry, item_ctx, item.class_name)
             item_ctx.check_cancelled()
-            for variant in best_variants(result.variants) if keep_best else result.variants:
-                path = save_variant(result, variant, out_dir)
-                report.written.append(path)
+            chosen = best_variants(result.variants) if keep_best else result.variants
+            paths = save_variants(result, out_dir, variants=chosen)  # all chosen variants, or none
+            report.written += paths
+            for path, variant in zip(paths, chosen, strict=True):
                 if variant.fidelity is not None:
                     report.fidelity[path] = variant.fidelity
         except (JobCancelled, ModelError):

@@ -75,14 +75,17 @@ class EnhanceResult:
 def load_mask(path: Path | str) -> np.ndarray:
     """A mask image as HxW uint8, white = product (masks are stored upright, like the images). An RGBA
     mask whose alpha varies is read from its alpha (cut-out style); otherwise from its brightness."""
-    from engine.imaging.read import open_image
+    from engine.imaging.read import ImageReadError, open_image
 
     with open_image(path) as image:
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
-            if alpha.min() < 255:
-                return alpha.copy()
-        return np.asarray(image.convert("L")).copy()
+        try:
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+                if alpha.min() < 255:
+                    return alpha.copy()
+            return np.asarray(image.convert("L")).copy()
+        except (OSError, ValueError, SyntaxError) as error:  # the mask's own name, not only Pillow's words
+            raise ImageReadError(f"mask {Path(path).name}: damaged or truncated image ({error})") from error
 
 
 def enhance(
@@ -286,10 +289,28 @@ def output_path(result: EnhanceResult, variant: Variant, out: Path, suffix: str 
     return target
 
 
-def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
-    """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
-    `parameters` chunk, or with `keep_format` the original's format at maximum quality where it can hold
-    the pixels faithfully (JPEG q100 4:4:4, lossless WebP, lossless TIFF)."""
+def save_variants(
+    result: EnhanceResult,
+    out: Path | str,
+    keep_format: bool = False,
+    variants: list[Variant] | None = None,
+) -> list[Path]:
+    """Write every variant (or those of `variants`), all or none, even if the process is killed meanwhile
+    (engine/runtime/staged.py; the next save into the folder settles what a killed one left)."""
+    from engine.runtime.staged import write_all_or_none
+
+    items, taken = [], set()
+    for variant in result.variants if variants is None else variants:
+        data, suffix = _encode_variant(result, variant, keep_format)
+        target = output_path(result, variant, Path(out), suffix)
+        while target in taken:  # two variants of one seed name (an explicit .png --out has one)
+            target = target.with_name(f"{target.stem}-{len(taken) + 1}{target.suffix}")
+        taken.add(target)
+        items.append((target, data))
+    return write_all_or_none(items)
+
+
+def _encode_variant(result: EnhanceResult, variant: Variant, keep_format: bool) -> tuple[bytes, str]:
     image = result.image
     pixels = result.full_pixels(variant)
     encoded = None
@@ -300,7 +321,15 @@ def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_
     if encoded is None:  # the figures ride in a text chunk of their own, beside A1111's `parameters`
         text = fidelity_text(variant.fidelity)
         encoded = encode_png(pixels, image.mode, variant.parameters, image.icc_profile, text), ".png"
-    data, suffix = encoded
+    return encoded
+
+
+def save_variant(result: EnhanceResult, variant: Variant, out: Path | str, keep_format: bool = False) -> Path:
+    """Write `variant` atomically with the original's ICC profile and the parameters text: a PNG with the
+    `parameters` chunk (and the fidelity figures in their own), or with `keep_format` the original's
+    format at maximum quality where it can hold the pixels faithfully (JPEG q100 4:4:4, lossless WebP,
+    lossless TIFF)."""
+    data, suffix = _encode_variant(result, variant, keep_format)
     return atomic_write_bytes(output_path(result, variant, Path(out), suffix), data)
 
 

@@ -6,12 +6,15 @@ diffusers' `load_lora_weights` detects and converts the kohya key format itself;
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.models.errors import ModelError
 from engine.runtime.jobs import EngineError
+
+MAX_LORA_SCALE = 10  # beyond this a LoRA only burns the image (a typo like 1e30 is refused)
 
 
 class LoraError(EngineError):
@@ -37,6 +40,8 @@ def parse_lora_arg(text: str) -> LoraSpec:
             path = head
         except ValueError:
             pass
+    if not math.isfinite(scale) or abs(scale) > MAX_LORA_SCALE:
+        raise LoraError(f"LoRA {Path(path).name}: scale {scale:g}: use -{MAX_LORA_SCALE} to {MAX_LORA_SCALE}")
     spec = LoraSpec(Path(path).expanduser(), scale)
     if not spec.path.is_file():
         raise LoraError(f"LoRA file not found: {spec.path}")

@@ -6,6 +6,7 @@ take them as their description (engine/api.py).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +121,15 @@ class EnhanceRecipe:
             problems.append("strength must be in (0, 1]")
         if self.steps < 1 or self.variants < 1:
             problems.append("steps and variants must be at least 1")
+        elif 0.0 < self.strength <= 1.0 and int(self.steps * self.strength) < 1:  # steps × strength are run
+            problems.append(
+                f"{self.steps} steps at strength {self.strength:g} leave no denoising step: "
+                f"use at least {math.ceil(1 / self.strength)} steps"
+            )
+        if not 0.0 <= self.control_scale <= 2.0:
+            problems.append("control scale must be between 0 and 2")
+        if not 0.0 <= self.guidance <= 50.0:
+            problems.append("guidance must be between 0 and 50")
         if self.work_size < 64 or self.work_size % 8:
             problems.append("work size must be a multiple of 8, at least 64")
         if self.edge_band < 1:

@@ -8,17 +8,18 @@ TOML file of the same shape.
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from engine.runtime.jobs import EngineError
+from engine.runtime.errors import InputError
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "resources" / "product_classes.toml"
 SHOOT_CLASSES_FILE = "classes.toml"  # a shoot's own classes, in its project store
 
 
-class ClassesError(EngineError):
+class ClassesError(InputError):
     """A classes list or file the filter cannot use (exit code 2: bad input)."""
 
     exit_code = 2
@@ -89,32 +90,54 @@ class ClassSet:
         return replace(self, classes=tuple(chosen))
 
 
-def _number(value: object, what: str, source: str) -> float:
+def _number(value: object, what: str, source: str, low: float = 0.0, high: float = 1.0) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ClassesError(f"{source}: {what} must be a number, not {value!r}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ClassesError(f"{source}: {what} = {value!r} must be between {low:g} and {high:g}")
     return float(value)
+
+
+def _strings(value: object, what: str, source: str) -> tuple[str, ...]:
+    """A list of non-empty strings (a lone string would otherwise become one prompt per character)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ClassesError(f'{source}: {what} must be a list of texts, e.g. {what} = ["a photo of a bag."]')
+    return tuple(value)
 
 
 def parse_classes(data: dict, source: str = "classes", base: ClassSet | None = None) -> ClassSet:
     """A ClassSet from the TOML structure of resources/product_classes.toml."""
-    templates = tuple(data.get("templates") or (base.templates if base else ("a photo of a {}.",)))
-    other = tuple(data.get("other") or (base.other if base else ()))
+    templates = base.templates if base else ("a photo of a {}.",)
+    if "templates" in data:
+        templates = _strings(data["templates"], "templates", source)
+        if not all("{}" in t for t in templates):
+            raise ClassesError(
+                f'{source}: every template needs {{}} for the class name, e.g. "a photo of a {{}}."'
+            )
+    other = _strings(data["other"], "other", source) if "other" in data else (base.other if base else ())
     if not other:
         raise ClassesError(f"{source}: needs `other` prompts (what is not a product)")
     band = data.get("uncertain_band", base.uncertain_band if base else 0.05)
-    band = _number(band, "uncertain_band", source)
+    band = _number(band, "uncertain_band", source, 0.0, 0.5)
+    entries = data.get("class", [])
+    if not isinstance(entries, list):
+        raise ClassesError(f"{source}: classes are [[class]] tables, each with a name")
     classes = []
-    for entry in data.get("class", []):
-        if not isinstance(entry, dict) or not str(entry.get("name", "")).strip():
-            raise ClassesError(f"{source}: every [[class]] needs a name")
-        name = " ".join(str(entry["name"]).split())
-        prompts = tuple(entry.get("prompts") or (t.format(name) for t in templates))
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+            raise ClassesError(f'{source}: every [[class]] needs a name = "text"')
+        name = " ".join(entry["name"].split())
+        prompts = (
+            _strings(entry["prompts"], f"{name}: prompts", source)
+            if "prompts" in entry
+            else tuple(t.format(name) for t in templates)
+        )
         classes.append(
             ProductClass(
                 name,
                 prompts,
                 _number(entry.get("threshold", 0.4), f"{name}: threshold", source),
-                _number(entry.get("margin", 0.1), f"{name}: margin", source),
+                _number(entry.get("margin", 0.1), f"{name}: margin", source, -1.0, 1.0),
             )
         )
     result = ClassSet(tuple(classes), other, band, templates)

@@ -29,10 +29,13 @@ from engine.filter.classes import ClassSet
 from engine.filter.scores import redecide
 from engine.filter.verdict import Verdict, call_region
 from engine.imaging.read import ImageReadError, read_image
-from engine.project.store import ProjectStore
+from engine.project.store import ProjectStore, claim_owner
 from engine.project.values import ERROR, OTHER, OTHER_TOTAL
+from engine.runtime.errors import is_fatal
 from engine.runtime.jobs import JobCancelled, JobContext
 from engine.segment.session import Proposals, ProposalSettings, SamSession, working_size
+
+CLAIM_POLL_S = 0.5  # how often a run looks again at images another run is processing
 
 
 @dataclass(frozen=True)
@@ -176,28 +179,36 @@ class ProductFilter:
             self._clip = ClipScorer(self.registry)
         return self._sam, self._clip
 
-    def process(self, path: Path, check: Callable[[], None] | None = None) -> ImageReport:
-        """Decide one image: from stored scores when this run already did it, else with the models."""
+    def process(
+        self, path: Path, check: Callable[[], None] | None = None, owner: str | None = None
+    ) -> ImageReport | None:
+        """Decide one image: from stored scores when this run already did it, else with the models.
+
+        With `owner` (a `claim_owner()`), returns None when another run holds the image's claim."""
         path = Path(path)
         rel = self.store.rel_path(path)
         try:
             image_id = self.store.register(path)
         except OSError as error:
+            if is_fatal(error):
+                raise  # the store's disk is full: every following image would fail the same way
             return ImageReport(
                 path, rel, None, ERROR, reason=f"{path.name}: cannot be read ({error.strerror})"
             )
         verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
         reused = verdict is not None
         timings: dict[str, float] = {}
+        if verdict is None and owner is not None and not self.store.claim(image_id, self.run_key, owner):
+            verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+            if verdict is None:
+                return None  # another process is on it: come back to it at the end
         if verdict is None:
             try:
-                loaded = read_image(path, self.store.raw_cache)
-            except ImageReadError as error:
-                self.store.save_result(image_id, self.run_key, status=ERROR, error=str(error))
-                verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
-            else:
-                timings = self._score(image_id, loaded.rgb, check)
-                verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
+                timings = self._read_and_score(path, image_id, check)
+            finally:
+                if owner is not None:
+                    self.store.release(image_id, self.run_key, owner)
+            verdict = decide_stored(self.store, image_id, self.run_key, self.class_set)
         assert verdict is not None
         rows = self.store.region_rows(image_id, self.run_key)
         return ImageReport(
@@ -212,6 +223,14 @@ class ProductFilter:
             len(rows),
             timings,
         )
+
+    def _read_and_score(self, path: Path, image_id: str, check: Callable[[], None] | None) -> dict:
+        try:
+            loaded = read_image(path, self.store.raw_cache)
+        except ImageReadError as error:
+            self.store.save_result(image_id, self.run_key, status=ERROR, error=str(error))
+            return {}
+        return self._score(image_id, loaded.rgb, check)
 
     def _score(self, image_id: str, rgb: np.ndarray, check: Callable[[], None] | None) -> dict[str, float]:
         """Models → stored regions and scores for one image. Nothing is recorded if it is cancelled."""
@@ -299,28 +318,40 @@ class ProductFilter:
 
     def run(self, paths: list[Path], ctx: JobContext | None = None) -> list[ImageReport]:
         """Every image in order; one bad image becomes an `error` report and the run goes on."""
-        reports = []
+        reports: list[ImageReport | None] = [None] * len(paths)
         check = ctx.check_cancelled if ctx is not None else None
-        for number, path in enumerate(paths):
+        owner = claim_owner()  # images another run (CLI or GUI) is processing are left to it
+        pending = self._pass(list(enumerate(paths)), reports, owner, ctx, check)
+        while pending:
+            time.sleep(CLAIM_POLL_S)  # only the images other runs hold are left: wait for them
+            pending = self._pass(pending, reports, owner, ctx, check)
+        if ctx is not None:
+            ctx.progress(len(paths), len(paths), "done")
+        return [r for r in reports if r is not None]
+
+    def _pass(self, pending, reports, owner, ctx, check) -> list:
+        """Process `pending` (index, path) pairs into `reports`; returns those held by another run."""
+        held = []
+        for number, path in pending:
             if ctx is not None:
                 ctx.check_cancelled()
-                ctx.progress(number, len(paths), Path(path).name)
+                ctx.progress(sum(r is not None for r in reports), len(reports), Path(path).name)
             try:
-                reports.append(self.process(path, check))
+                report = self.process(path, check, owner)
+                if report is None:
+                    held.append((number, path))
+                    continue
+                reports[number] = report
             except JobCancelled:
                 raise
             except Exception as error:  # one image's failure must not stop the shoot
-                if getattr(error, "exit_code", None) == 3:
-                    raise  # a missing model stops the run: every image would fail the same way
-                reports.append(
-                    ImageReport(
-                        Path(path),
-                        self.store.rel_path(Path(path)),
-                        None,
-                        ERROR,
-                        reason=f"{Path(path).name}: processing failed ({type(error).__name__}: {error})",
-                    )
+                if is_fatal(error):
+                    raise  # a model that cannot load, a full disk: every image would fail the same way
+                reports[number] = ImageReport(
+                    Path(path),
+                    self.store.rel_path(Path(path)),
+                    None,
+                    ERROR,
+                    reason=f"{Path(path).name}: processing failed ({type(error).__name__}: {error})",
                 )
-        if ctx is not None:
-            ctx.progress(len(paths), len(paths), "done")
-        return reports
+        return held

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.runtime.jobs import EngineError
+from engine.runtime.errors import InputError
 
 
-class ImageReadError(EngineError):
+class ImageReadError(InputError):
     """The file is not a readable image; the message says why in plain words."""
 
     exit_code = 2

@@ -9,6 +9,7 @@ full decode.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,11 @@ IMAGE_SUFFIXES = (
     | raw.RAW_SUFFIXES
 )
 MAX_PIXELS = 200_000_000  # larger than any camera; a decompression bomb is refused past this
+# Pillow's own guard, set to the app's limit once for the whole process (reader, thumbnails, GUI): by
+# default it warns at 89.5 MP, which refused 100 MP medium-format photos (GFX100: 11648×8736) as "bombs".
+# Pillow warns past MAX_IMAGE_PIXELS and raises past twice that; open_image turns the warning into the
+# same refusal, so anything over 200 MP is refused from its header, before a pixel is decoded.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass
@@ -64,6 +70,29 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     return sorted(found, key=lambda p: str(p.relative_to(folder)).casefold())
 
 
+def unlisted_entries(folder: Path, recursive: bool = False) -> list[tuple[Path, str]]:
+    """Entries named like images that `list_images` leaves out, each with why: a broken link, a folder
+    named x.jpg, a hidden file. A run reports them instead of omitting them without a word (macOS's
+    `._name` resource forks are not images and are left out silently)."""
+    pattern = folder.rglob("*") if recursive else folder.iterdir()
+    found = []
+    for path in pattern:
+        rel = path.relative_to(folder)
+        if ".shootstudio" in rel.parts or path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if path.is_symlink() and not path.exists():
+            found.append((path, f"{path.name}: broken link (its target {os.readlink(path)} is missing)"))
+        elif path.is_dir():
+            found.append((path, f"{path.name}: a folder named like an image, not an image"))
+        elif path.is_file() and path.name.startswith(".") and not path.name.startswith("._"):
+            found.append((path, f"{path.name}: hidden file (its name starts with a dot), not filtered"))
+        elif not path.exists():
+            continue
+        elif not path.is_file():
+            found.append((path, f"{path.name}: not a regular file"))
+    return sorted(found, key=lambda item: str(item[0].relative_to(folder)).casefold())
+
+
 def open_image(path: Path | str, raw_cache: Path | None = None) -> Image.Image:
     """Open (lazily) with clear errors for missing, empty, non-image and oversized files. A camera RAW
     file opens as its full-size RGB (see `read_image`), so every reader sees one size per image."""
@@ -81,13 +110,16 @@ def open_image(path: Path | str, raw_cache: Path | None = None) -> Image.Image:
     except UnidentifiedImageError as error:
         raise ImageReadError(f"{path.name}: not an image, or a format this app cannot read") from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageReadError(f"{path.name}: image too large ({error})") from error
+        raise ImageReadError(
+            f"{path.name}: image too large (more than {MAX_PIXELS // 1_000_000} megapixels; "
+            "refused before decoding)"
+        ) from error
     except OSError as error:
         raise ImageReadError(f"{path.name}: cannot be read ({error})") from error
     if image.width * image.height > MAX_PIXELS:
-        raise ImageReadError(
-            f"{path.name}: {image.width}×{image.height} is larger than {MAX_PIXELS:,} pixels"
-        )
+        size = f"{image.width}×{image.height}"
+        image.close()
+        raise ImageReadError(f"{path.name}: {size} is larger than {MAX_PIXELS:,} pixels (the app's limit)")
     return image
 
 

@@ -29,6 +29,11 @@ def load_state_dict(path: Path | str, role: str = "model") -> dict[str, torch.Te
             raise ModelError(
                 f"Model '{role}': {path} is not a readable safetensors file ({error})."
             ) from error
+    if not _looks_like_torch_file(path):
+        raise ModelError(
+            f"Model '{role}': {path} is not a PyTorch checkpoint (neither a zip archive nor a pickle); "
+            "use a .safetensors file or a .pth/.pt state dict."
+        )
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -36,8 +41,9 @@ def load_state_dict(path: Path | str, role: str = "model") -> dict[str, torch.Te
             f"Model '{role}': refused {path}: it needs arbitrary code to load (unsafe pickle). "
             "Use a .safetensors file or a plain PyTorch state dict."
         ) from error
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise ModelError(f"Model '{role}': {path} is not a PyTorch checkpoint ({error}).") from error
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"Model '{role}': {path} is not a readable PyTorch checkpoint ({first}).") from error
     # Lightning-style wrappers keep the weights under "state_dict" / "model".
     for key in ("state_dict", "model"):
         if isinstance(data, dict) and isinstance(data.get(key), dict):
@@ -45,6 +51,16 @@ def load_state_dict(path: Path | str, role: str = "model") -> dict[str, torch.Te
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise ModelError(f"Model '{role}': {path} holds no state dict of tensors.")
     return data
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """torch.save writes a zip archive (PK..) or, in the legacy format, a pickle (protocol 2+: 0x80)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError as error:
+        raise ModelError(f"Model: {path} cannot be read ({error.strerror}).") from error
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
 def file_format(path: Path) -> str:

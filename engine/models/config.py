@@ -75,6 +75,45 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
 }
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _index_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    )
+
+
+_SAM_SIZES = (
+    "encoder_embed_dim", "encoder_depth", "encoder_num_heads", "image_size", "patch_size", "window_size",
+    "prompt_embed_dim", "decoder_depth", "decoder_mlp_dim", "decoder_num_heads", "iou_head_hidden_dim",
+)  # fmt: skip
+
+# Known options per role → (check, what it must be). A wrong type or range stops before any model loads
+# (exit 3 with the file, role and option), instead of surfacing as a library error on every image.
+OPTION_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
+    "sam": {
+        "variant": (lambda v: isinstance(v, str), "a string (vit_b, vit_l, vit_h or custom)"),
+        **{name: (_positive_int, "a whole number above 0") for name in _SAM_SIZES},
+        "encoder_global_attn_indexes": (_index_list, "a list of whole numbers >= 0"),
+    },
+    "clip": {
+        "arch": (lambda v: isinstance(v, str) and bool(v), "an open_clip architecture name"),
+        "config": (lambda v: isinstance(v, str) and bool(v), "the path of an open_clip model config (JSON)"),
+    },
+    "depth": {"kind": (lambda v: isinstance(v, str), "a string")},
+}
+
+
+def check_options(source: Path, role: str, options: dict[str, Any]) -> None:
+    """Raise ModelError for a known option of `role` with a value of the wrong type or range."""
+    for name, value in options.items():
+        check = OPTION_CHECKS.get(role, {}).get(name)
+        if check is not None and not check[0](value):
+            raise ModelError(f"Models file {source}: [{role}] {name} = {value!r} must be {check[1]}.")
+
+
 @dataclass(frozen=True)
 class RoleSpec:
     """One role's entry: where its weights are and how to read them."""
@@ -134,6 +173,7 @@ class ModelsConfig:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
                 raise ModelError(f'Models file {path}: [{role}] needs a `path = "..."` entry.')
             options = {k: v for k, v in entry.items() if k != "path"}
+            check_options(path, role, options)
             config.roles[role] = RoleSpec(role, entry["path"], path.parent.resolve(), options)
         config.source = path
         return config

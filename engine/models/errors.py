@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from engine.runtime.jobs import EngineError
+from engine.runtime.errors import ModelError
 
-
-class ModelError(EngineError):
-    """A model could not be loaded (wrong file, wrong format)."""
-
-    exit_code = 3
+__all__ = ["MissingModel", "ModelError", "UnsafeCheckpoint"]
 
 
 class MissingModel(ModelError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,7 +14,9 @@ from typing import Any
 import torch
 
 from engine.models.config import ModelsConfig
+from engine.models.errors import ModelError, UnsafeCheckpoint
 from engine.runtime.device import DeviceChoice, choose_device
+from engine.runtime.errors import EngineError, is_disk_full, one_line
 
 
 def model_bytes(obj: Any) -> int:
@@ -65,11 +68,33 @@ class ModelRegistry:
             if key in self._resident:
                 self._resident.move_to_end(key)
                 return self._resident[key][0]
-            obj = loader()
+            obj = self._load(key, loader)
             size = model_bytes(obj)
             self._make_room(size)
             self._resident[key] = (obj, size)
             return obj
+
+    def _load(self, key: Any, loader: Callable[[], Any]) -> Any:
+        """`loader()`, with any failure but a lack of memory named as the role's ModelError (exit 3): a
+        truncated file or a bad models.toml value must stop a run, not mark every image `error`."""
+        try:
+            return loader()
+        except (EngineError, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            if type(error).__name__ == "OutOfMemoryError" or is_disk_full(error):
+                raise
+            role = key[0] if isinstance(key, tuple) else str(key)
+            where = self.config.roles[role].path if role in self.config.roles else "?"
+            if _unsafe_pickle(error):  # a library's torch.load(weights_only=True) refused it
+                raise UnsafeCheckpoint(
+                    f"Model '{role}': refused {where}: a weight file needs arbitrary code to load (unsafe "
+                    "pickle). Use .safetensors weights."
+                ) from error
+            raise ModelError(
+                f"Model '{role}' could not be loaded from {where}: {type(error).__name__}: "
+                f"{one_line(str(error))[:300]} (check models.toml; `python main.py models status`)"
+            ) from error
 
     def resident(self) -> dict[Any, int]:
         with self._lock:
@@ -154,6 +179,15 @@ class ModelRegistry:
         from engine.models.diffusion import load_txt2img_pipeline
 
         return self.get("txt2img", lambda: load_txt2img_pipeline(self.config.spec("txt2img"), self.choice))
+
+
+def _unsafe_pickle(error: BaseException | None) -> bool:
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, pickle.UnpicklingError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def _is_pipeline_key(key: Any) -> bool:

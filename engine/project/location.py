@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -37,7 +38,13 @@ def store_root_for(folder: Path) -> Path:
     local = folder / STORE_DIRNAME
     if _writable_dir(local):
         return local
-    tag = hashlib.sha1(str(folder).encode("utf-8")).hexdigest()[:16]
+    return fallback_root(folder)
+
+
+def fallback_root(folder: Path) -> Path:
+    """The store's place under the user's data dir, for a folder that cannot hold it (read-only, full)."""
+    # os.fsencode: a folder name that is not valid UTF-8 (caf\xe9) still gets its own stable tag
+    tag = hashlib.sha1(os.fsencode(folder.resolve())).hexdigest()[:16]
     fallback = Path(platformdirs.user_data_dir("ShootStudio", appauthor=False)) / "projects" / tag
     fallback.mkdir(parents=True, exist_ok=True)
     return fallback

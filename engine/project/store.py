@@ -27,10 +27,14 @@ engine/runtime/atomic.py, so a crash loses at most the image being processed.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +42,14 @@ from typing import Any
 import numpy as np
 
 from engine.imaging.capture import capture_time
-from engine.project.location import STORE_DIRNAME, content_hash, store_root_for
+from engine.project.location import STORE_DIRNAME, content_hash, fallback_root, store_root_for
 from engine.project.values import FLAGS, LABELS, RATINGS
 from engine.runtime.atomic import atomic_save
 from engine.runtime.embedding_cache import EmbeddingCache
+from engine.runtime.errors import printable_path
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15000  # another process (a second CLI, the GUI) holding a write lock, waited for
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -62,6 +68,9 @@ CREATE TABLE IF NOT EXISTS verdicts(
 CREATE TABLE IF NOT EXISTS edited_masks(image_id TEXT PRIMARY KEY, mask_path TEXT, updated_at REAL);
 CREATE TABLE IF NOT EXISTS flags(
     image_id TEXT PRIMARY KEY, flag TEXT CHECK(flag IN ('pick', 'reject')), updated_at REAL);
+CREATE TABLE IF NOT EXISTS claims(
+    image_id TEXT, run_key TEXT, owner TEXT NOT NULL, host TEXT, pid INTEGER, claimed_at REAL,
+    PRIMARY KEY(image_id, run_key));
 CREATE TABLE IF NOT EXISTS recipes(
     id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
 CREATE TABLE IF NOT EXISTS ratings(
@@ -89,6 +98,37 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _path_param(rel: str) -> str | bytes:
+    """A relative path as SQLite stores it. A name that is not valid UTF-8 (caf\\xe9.jpg, decoded by
+    Python with surrogate escapes) cannot be SQLite text; it is kept as its exact bytes instead."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return os.fsencode(rel)
+
+
+def _path_value(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def _text(message: str | None) -> str | None:
+    """A message for the database: undecodable bytes of a file name shown as \\xNN."""
+    return None if message is None else printable_path(message)
+
+
+def _remove_fresh_store(root: Path) -> None:
+    """Remove a store directory this process just created and could not use (nothing of the user's)."""
+    for name in ("project.db", "project.db-wal", "project.db-shm"):
+        with contextlib.suppress(OSError):
+            (root / name).unlink()
+    for sub in sorted(root.rglob("*"), reverse=True):
+        with contextlib.suppress(OSError):
+            sub.rmdir()  # only empty folders (cache/sam made by the embedding cache)
+    with contextlib.suppress(OSError):
+        root.rmdir()
 
 
 @dataclass
@@ -133,20 +173,51 @@ class ProjectStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(root / "project.db", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crashed app loses nothing committed
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
-            _add_missing_columns(self._db)
+        try:
+            with self._lock:
+                self._setup()
+        except BaseException:
+            self._db.close()  # a store that could not open (disk full, locked) holds no file open
+            raise
+
+    def _setup(self) -> None:
+        # The busy timeout first: another process may be creating the same fresh store, and switching
+        # to WAL takes a lock (without the timeout 9 of 160 concurrent opens failed "database is locked").
+        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        for attempt in range(5):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crashed app loses nothing committed
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+        _add_missing_columns(self._db)
 
     @classmethod
     def open(cls, folder: Path | str, root: Path | str | None = None) -> ProjectStore:
         folder = Path(folder)
         if not folder.is_dir():
             raise NotADirectoryError(f"{folder} is not a folder")
-        return cls(folder, Path(root) if root else store_root_for(folder))
+        if root:
+            return cls(folder, Path(root))
+        local = store_root_for(folder)
+        fresh = not (local / "project.db").exists()
+        try:
+            return cls(folder, local)
+        except (sqlite3.Error, OSError) as error:
+            # A folder whose disk is full (or that refuses the database) gets its store in the user's
+            # data dir, as a read-only one does; an existing store is never silently replaced.
+            if not fresh or local != folder.resolve() / STORE_DIRNAME:
+                raise
+            _remove_fresh_store(local)
+            try:
+                return cls(folder, fallback_root(folder))
+            except (sqlite3.Error, OSError):
+                raise error from None
 
     @property
     def in_folder(self) -> bool:
@@ -187,13 +258,13 @@ class ProjectStore:
         path = Path(path)
         stat = path.stat()
         rel = self.rel_path(path)
-        rows = self._rows("SELECT image_id, size, mtime_ns FROM files WHERE rel_path=?", (rel,))
+        rows = self._rows("SELECT image_id, size, mtime_ns FROM files WHERE rel_path=?", (_path_param(rel),))
         if rows and rows[0]["size"] == stat.st_size and rows[0]["mtime_ns"] == stat.st_mtime_ns:
             return rows[0]["image_id"]
         image_id = content_hash(path)
         self._tx(
             "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?)",
-            (rel, image_id, stat.st_size, stat.st_mtime_ns, time.time()),
+            (_path_param(rel), image_id, stat.st_size, stat.st_mtime_ns, time.time()),
         )
         if not self._rows("SELECT 1 FROM captures WHERE image_id=?", (image_id,)):
             self._tx("INSERT OR REPLACE INTO captures VALUES(?,?)", (image_id, capture_time(path)))
@@ -215,14 +286,15 @@ class ProjectStore:
                LEFT JOIN captures c ON c.image_id=f.image_id"""
         )
         entries = []
-        for row in sorted(rows, key=lambda r: r["rel_path"].casefold()):
-            path = self.folder / row["rel_path"]
+        named = [(_path_value(row["rel_path"]), row) for row in rows]
+        for rel, row in sorted(named, key=lambda item: item[0].casefold()):
+            path = self.folder / rel
             if not path.exists():
                 continue
             entries.append(
                 ImageEntry(
                     path=path,
-                    rel_path=row["rel_path"],
+                    rel_path=rel,
                     image_id=row["image_id"],
                     verdict=row["verdict"],
                     classes=json.loads(row["classes"] or "{}"),
@@ -399,7 +471,7 @@ class ProjectStore:
             self._db.execute("DELETE FROM regions WHERE image_id=? AND run_key=?", (image_id, run_key))
             self._db.execute(
                 "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?)",
-                (image_id, run_key, status, error, width, height, json.dumps(info or {}), time.time()),
+                (image_id, run_key, status, _text(error), width, height, json.dumps(info or {}), time.time()),
             )
             self._db.executemany(
                 "INSERT INTO regions(image_id, run_key, idx, box, area, pred_iou, stability, mask_path,"
@@ -441,7 +513,7 @@ class ProjectStore:
                 json.dumps(classes or {}),
                 json.dumps(list(regions)),
                 json.dumps(best) if best else None,
-                reason,
+                _text(reason),
                 time.time(),
             ),
         )
@@ -465,3 +537,55 @@ class ProjectStore:
             sql, params = sql + " AND name=?", (*params, name)
         rows = self._rows(sql + " ORDER BY id DESC", params)
         return [{"name": r["name"], "created_at": r["created_at"], **json.loads(r["data"])} for r in rows]
+
+    # -- claims: parallel runs (two CLIs, CLI + GUI) on one folder split the work ------------------
+    def claim(self, image_id: str, run_key: str, owner: str) -> bool:
+        """Take the image for this run, unless it already has a result or another live run is on it.
+
+        `owner` names the caller (`claim_owner()`). A claim whose process is gone (same machine) or that
+        is older than CLAIM_STALE_S (another machine sharing the folder) is taken over."""
+        now = time.time()
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")  # one writer decides: no two runs take the same image
+            done = self._db.execute(
+                "SELECT 1 FROM results WHERE image_id=? AND run_key=?", (image_id, run_key)
+            ).fetchone()
+            if done:
+                return False
+            row = self._db.execute(
+                "SELECT owner, host, pid, claimed_at FROM claims WHERE image_id=? AND run_key=?",
+                (image_id, run_key),
+            ).fetchone()
+            if row and row["owner"] != owner and not _claim_is_stale(row, now):
+                return False
+            host, pid = _HOST, os.getpid()
+            self._db.execute(
+                "INSERT OR REPLACE INTO claims VALUES(?,?,?,?,?,?)",
+                (image_id, run_key, owner, host, pid, now),
+            )
+            return True
+
+    def release(self, image_id: str, run_key: str, owner: str) -> None:
+        self._tx("DELETE FROM claims WHERE image_id=? AND run_key=? AND owner=?", (image_id, run_key, owner))
+
+
+CLAIM_STALE_S = 3600.0  # a claim from another machine is taken over after this long
+_HOST = socket.gethostname()
+
+
+def claim_owner() -> str:
+    """A name for one run: host, process and a random part (two runs in one process differ)."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim_is_stale(row: sqlite3.Row, now: float) -> bool:
+    if row["host"] == _HOST:
+        try:
+            os.kill(int(row["pid"]), 0)
+        except ProcessLookupError:
+            return True  # that run was killed: its image is free
+        except (PermissionError, OSError, ValueError):
+            pass
+        else:
+            return False
+    return now - float(row["claimed_at"] or 0) > CLAIM_STALE_S

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.runtime.errors import UsageError
 from engine.runtime.jobs import EngineError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -38,7 +39,9 @@ def choose_device(preference: str = "auto") -> DeviceChoice:
         else:
             preference = "cpu"
     if preference == "cuda" and not torch.cuda.is_available():
-        raise EngineError("--device cuda was asked for, but PyTorch sees no CUDA GPU.")
+        raise UsageError(
+            "--device cuda was asked for, but PyTorch sees no CUDA GPU; use --device cpu or auto."
+        )
     if preference == "mps" and not _mps_available():
         raise EngineError("--device mps was asked for, but Apple's Metal backend is not available.")
     # fp16 halves memory on GPUs; CPUs have no fast fp16 path, so they stay in fp32.

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from engine.runtime.errors import EngineError, as_engine_error, one_line  # EngineError: re-exported
+
 
 class Priority(IntEnum):
     """Lower runs first: a click on the canvas jumps ahead of filtering a folder."""
@@ -29,12 +31,6 @@ class Priority(IntEnum):
 
 class JobCancelled(Exception):
     """Raised inside a job by `JobContext.check_cancelled` once cancellation was requested."""
-
-
-class EngineError(Exception):
-    """An error whose message is written for the user (bad input, missing model, ...)."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -219,13 +215,17 @@ class Job:
 
 def failure_from_exception(error: BaseException) -> Failed:
     kind = type(error).__name__
-    message = str(error) or kind
+    named = as_engine_error(error)  # a full disk, a locked store, ... named in the engine's words
+    message = one_line(str(named)) or kind
     if "OutOfMemoryError" in kind or isinstance(error, MemoryError):
-        message = f"Out of memory: {message}. Close other programs, use a smaller size, or enable offloading."
+        message = (
+            f"Out of memory: {one_line(str(error)) or kind}. "
+            "Close other programs, use a smaller size, or enable offloading."
+        )
     return Failed(
         message=message,
         kind=kind,
         details="".join(traceback.format_exception(error)),
-        exit_code=getattr(error, "exit_code", 1),
+        exit_code=getattr(named, "exit_code", 1),
         exception=error,
     )

@@ -7,6 +7,7 @@ The resume state is read back with `torch.load(weights_only=True)`: tensors and 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,14 @@ def save_resume_state(trainer: Any) -> Path:
 def load_resume_state(trainer: Any, path: Path) -> None:
     try:  # untrusted file: plain tensors and containers only
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:  # torch's advice to set weights_only=False is not for users
+        raise TrainingError(
+            f"{path.name}: refused: it needs arbitrary code to load (unsafe pickle); "
+            "resume only from a .resume.pt this app wrote"
+        ) from error
     except Exception as error:
-        raise TrainingError(f"{path.name} is not a ShootStudio training checkpoint ({error})") from error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TrainingError(f"{path.name} is not a ShootStudio training checkpoint ({first})") from error
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise TrainingError(f"{path.name} is not a ShootStudio training checkpoint.")
     wanted, saved = trainer.config.compatibility(trainer.data), state["compatibility"]

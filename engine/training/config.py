@@ -69,7 +69,13 @@ class TrainingConfig:
                 "the activation tag is one token, e.g. ppzocketv2",
             ),
             (1 <= self.rank <= 1024, f"rank {self.rank}: use 1 to 1024"),
-            (self.lora_alpha > 0, f"alpha {self.alpha}: use a positive number"),
+            (self.alpha is None or self.alpha > 0, f"alpha {self.alpha}: use a positive number"),
+            (self.lr_warmup_steps >= 0, f"lr warmup steps {self.lr_warmup_steps}: use 0 or more"),
+            (
+                self.sample.count >= 0 and self.sample.steps >= 1,
+                f"sample count {self.sample.count} / sample steps {self.sample.steps}: "
+                "use 0 or more images of at least 1 step",
+            ),
             (0 < self.learning_rate < 1 and 0 < self.text_encoder_lr < 1, "learning rates: use 0 to 1"),
             (
                 self.repeats >= 1 and self.epochs >= 1 and self.batch_size >= 1,
