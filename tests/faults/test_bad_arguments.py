@@ -161,6 +161,27 @@ CASES = {
         2,
         "unsafe",
     ),
+    # export
+    "export: no such folder": (
+        lambda f: ["export", f["tmp"] / "nope", "--out", f["tmp"] / "e"],
+        2,
+        "not a folder",
+    ),
+    "export: --out inside the shoot": (
+        lambda f: ["export", f["shoot"], "--out", f["shoot"] / "export"],
+        2,
+        "inside",
+    ),
+    "export: unknown preset": (
+        lambda f: ["export", f["shoot"], "--out", f["tmp"] / "e", "--preset", "nope"],
+        2,
+        "nope",
+    ),
+    "export: --soft-edges -3": (
+        lambda f: ["export", f["shoot"], "--out", f["tmp"] / "e", "--soft-edges", "-3"],
+        2,
+        "soft_edges",
+    ),
     # models
     "models status: --models missing": (
         lambda f: ["models", "status", "--models", f["tmp"] / "no.toml"],
