@@ -49,6 +49,7 @@ from engine.filter.classes import (
 from engine.filter.scores import StoredScores, save_verdicts
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
+from engine.models.discover import Discovery, FoundWeights, discover, use_in_place
 from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
@@ -108,12 +109,14 @@ __all__ = [
     "CaptionRequest",
     "CheckpointEvent",
     "ClassSet",
+    "Discovery",
     "Engine",
     "EngineError",
     "EnhanceRecipe",
     "EnhanceRequest",
     "Failed",
     "FilterRequest",
+    "FoundWeights",
     "GenerateRequest",
     "Job",
     "JobContext",
@@ -140,6 +143,7 @@ __all__ = [
     "TrainingInputError",
     "default_classes",
     "default_config_path",
+    "discover",
     "load_models",
     "load_shoot_classes",
     "mask_ops",
@@ -148,4 +152,5 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "use_in_place",
 ]
