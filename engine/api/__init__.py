@@ -50,6 +50,7 @@ from engine.filter.scores import StoredScores, save_verdicts
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
 from engine.models.discover import Discovery, FoundWeights, discover, use_in_place
+from engine.models.download import DOWNLOAD_SIZES
 from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
@@ -82,6 +83,7 @@ from engine.training.samples import SAMPLE_TEMPLATE, SampleSettings
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "DOWNLOAD_SIZES",
     "ENHANCE_NEGATIVE",
     "ERROR",
     "FILE_ROLES",

@@ -311,3 +311,30 @@ class Engine:
             return train_lora(config, self.registry, ctx)
 
         return Job(run, name="Train LoRA", priority=Priority.BATCH)
+
+    # -- first run -----------------------------------------------------------------------------
+    def download_models(self, roles: list[str], dest: Path | str | None = None) -> Job:
+        """Fetch each role's standard weights (the only job that uses the network) → a list of
+        `FoundWeights` for `use_in_place`; progress counts roles, message says which one."""
+
+        def run(ctx: JobContext) -> list:
+            from engine.models.config import DEFAULT_ROLES
+            from engine.models.discover import FoundWeights, size_of
+            from engine.models.download import download_role
+
+            fetched = []
+            for index, role in enumerate(roles):
+                ctx.check_cancelled()
+
+                def report(done: float, total: float | None, index: int = index, role: str = role) -> None:
+                    ctx.check_cancelled()  # stops a direct download between chunks
+                    share = done / total if total else 0.0
+                    message = f"downloading {role} ({index + 1} of {len(roles)})"
+                    ctx.progress(index + share, len(roles), message)
+
+                path = download_role(role, dest, report)
+                options = {k: v for k, v in DEFAULT_ROLES[role].items() if k != "path"}
+                fetched.append(FoundWeights(role, path, "downloaded", role, size_of(path), options))
+            return fetched
+
+        return Job(run, name="Download models", priority=Priority.BATCH)

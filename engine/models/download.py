@@ -7,6 +7,7 @@ import socket
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,21 @@ SOURCES = {
 }
 
 
+# About what `models download` fetches per role (the first-run dialog shows these before asking).
+DOWNLOAD_SIZES = {
+    "sam": 375_000_000,
+    "clip": 605_000_000,
+    "inpaint": 5_500_000_000,  # fp32 UNet + VAE + text encoder + the pipeline's safety checker
+    "controlnet_depth": 1_450_000_000,
+    "depth": 490_000_000,
+    "txt2img": 5_500_000_000,
+    "captioner": 990_000_000,
+}
+
+# progress(done, total): bytes for a direct URL, files for a hub repository (total None when unknown).
+ProgressCallback = Callable[[float, float | None], None]
+
+
 def _online(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
@@ -90,16 +106,45 @@ def download_roles(config: ModelsConfig, roles: list[str], dest: str | None = No
     return ok
 
 
-def _fetch(source: Source, target: Path) -> None:
+def download_role(
+    role: str, dest: str | Path | None = None, progress: ProgressCallback | None = None
+) -> Path:
+    """Fetch one role's standard weights into `dest` (default: the user's model folder); return where
+    they are. Raises OSError (no network included) or ValueError (a corrupt download) with the reason."""
+    if role not in SOURCES:
+        raise ValueError(f"no standard download for role {role!r}")
+    if not _online():
+        raise OSError("cannot reach huggingface.co: downloading needs the network")
+    folder = Path(dest).expanduser() if dest else user_models_dir()
+    target = folder / DEFAULT_ROLES[role]["path"].split("/")[0]
+    _fetch(SOURCES[role], target, progress)
+    return folder / DEFAULT_ROLES[role]["path"]
+
+
+def _fetch(source: Source, target: Path, progress: ProgressCallback | None = None) -> None:
     if source.url:
-        _fetch_url(source.url, target, source.sha256_prefix)
+        _fetch_url(source.url, target, source.sha256_prefix, progress)
         return
     from huggingface_hub import snapshot_download
 
-    snapshot_download(source.repo, local_dir=str(target), allow_patterns=list(source.patterns))
+    # huggingface_hub resumes interrupted files and checks each against the hub's hash.
+    extra = {"tqdm_class": _reporting_tqdm(progress)} if progress else {}
+    snapshot_download(source.repo, local_dir=str(target), allow_patterns=list(source.patterns), **extra)
 
 
-def _fetch_url(url: str, target: Path, sha256_prefix: str) -> None:
+def _reporting_tqdm(progress: ProgressCallback) -> type:
+    from tqdm.auto import tqdm
+
+    class Reporting(tqdm):  # huggingface_hub's "Fetching N files" bar, reported as files done
+        def update(self, n: float | None = 1) -> bool | None:
+            shown = super().update(n)
+            progress(self.n, self.total)
+            return shown
+
+    return Reporting
+
+
+def _fetch_url(url: str, target: Path, sha256_prefix: str, progress: ProgressCallback | None = None) -> None:
     from tqdm import tqdm
 
     digest = hashlib.sha256()
@@ -113,5 +158,7 @@ def _fetch_url(url: str, target: Path, sha256_prefix: str) -> None:
                 handle.write(chunk)
                 digest.update(chunk)
                 bar.update(len(chunk))
+                if progress:
+                    progress(bar.n, total)
             if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
                 raise ValueError(f"checksum mismatch for {url}: the download is corrupt; try again")
