@@ -20,10 +20,11 @@ PYTHON=${PYTHON:-python3}
 case "$BUILD/" in "$SRC"/*) echo "error: build outside the clone, not in $BUILD" >&2; exit 2 ;; esac
 
 start=$(date +%s)
-if [ ! -x "$BUILD/venv/bin/python" ]; then
-    "$PYTHON" -m venv "$BUILD/venv"
-fi
-PY="$BUILD/venv/bin/python"
+venv_python() {  # Linux/macOS venvs have bin/python, Windows ones (Git Bash) Scripts/python.exe
+    for py in "$BUILD/venv/bin/python" "$BUILD/venv/Scripts/python.exe"; do [ -x "$py" ] && echo "$py" && return; done
+}
+[ -n "$(venv_python)" ] || "$PYTHON" -m venv "$BUILD/venv"
+PY=$(venv_python)
 if [ "$TORCH" != pypi ]; then
     "$PY" -m pip install -q torch torchvision --index-url "https://download.pytorch.org/whl/$TORCH"
 fi

@@ -42,6 +42,12 @@ for command in $commands; do grep -qE "^ +$command( |$)" "$WORK/help.txt" || mis
 label="--help lists every subcommand ($commands)${missing:+; missing:$missing}"
 check test -z "$missing"
 
+# Bundled data the frozen code finds beside its modules (PyInstaller sets __file__ under sys._MEIPASS).
+label="bundled SD 1.5 configs and resources, no weights"
+check test -f "$APP/_internal/engine/models/configs/sd15-inpainting/unet/config.json" \
+    -a -f "$APP/_internal/resources/product_classes.toml" \
+    -a -z "$(find "$APP" -name '*.safetensors' -o -name '*.ckpt' -o -name 'sam_vit*' | head -1)"
+
 # 2. The GUI, offscreen, for 10 s: still running, no traceback. A fresh user has no weights: the
 # first-run dialog opens and searches this (empty) machine.
 t0=$(now)

@@ -48,7 +48,7 @@ COMFYUI_DIRS = {
     "annotators": ("custom_nodes/comfyui_controlnet_aux/ckpts",),
     "loras": ("models/loras",),
 }
-# Install folders people commonly have, relative to the home folder (Linux, macOS and Windows alike).
+# Install folders people commonly have, under the home folder or the drive root (C: on Windows).
 COMMON_INSTALLS = (
     "stable-diffusion-webui",
     "stable-diffusion-webui-forge",
@@ -115,7 +115,8 @@ def default_install_roots() -> list[Path]:
     """The A1111/ComfyUI folders to look in: `$SHOOTSTUDIO_MODEL_SEARCH` first, then common places."""
     extra = [Path(p).expanduser() for p in os.environ.get(SEARCH_ENV, "").split(os.pathsep) if p]
     home = Path.home()
-    return [p for p in [*extra, *(home / name for name in COMMON_INSTALLS)] if p.is_dir()]
+    common = [base / name for base in (home, Path(home.anchor)) for name in COMMON_INSTALLS]
+    return [p for p in [*extra, *common] if p.is_dir()]
 
 
 def discover(roots: Iterable[Path] | None = None, hf_cache: Path | None = None) -> Discovery:
