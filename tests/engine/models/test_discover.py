@@ -8,6 +8,7 @@ bytes of data); folders are the session's tiny models in their real formats, lai
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import tomli_w
 from safetensors.numpy import save_file
 
 from engine.models.config import ModelsConfig
-from engine.models.discover import SD_CONTEXT, SD_FIRST_CONV, discover, use_in_place
+from engine.models.discover import SD_CONTEXT, SD_FIRST_CONV, default_install_roots, discover, use_in_place
 from engine.models.locate import role_problem
 
 
@@ -219,3 +220,12 @@ def _umask() -> int:
     from engine.runtime.atomic import current_umask
 
     return current_umask()
+
+
+def test_default_places_are_the_search_variable_then_common_installs_in_home(tmp_path, monkeypatch):
+    home, shared = tmp_path / "home", tmp_path / "nas" / "webui"
+    for folder in (home / "ComfyUI", home / "stable-diffusion-webui", shared):
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SHOOTSTUDIO_MODEL_SEARCH", f"{shared}{os.pathsep}{tmp_path / 'gone'}")
+    assert default_install_roots() == [shared, home / "stable-diffusion-webui", home / "ComfyUI"]
