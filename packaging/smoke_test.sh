@@ -20,7 +20,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/home"
 export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_DATA_HOME="$WORK/home/.local/share"
 export XDG_CACHE_HOME="$WORK/home/.cache" QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1
-unset SHOOTSTUDIO_MODELS SHOOTSTUDIO_MODELS_DIR SHOOTSTUDIO_MODEL_SEARCH PYTHONPATH
+unset SHOOTSTUDIO_MODELS SHOOTSTUDIO_MODELS_DIR SHOOTSTUDIO_MODEL_SEARCH PYTHONPATH PYTHONDONTWRITEBYTECODE
 cd "$WORK"  # so relative writes, if any, land here and not in the app folder
 
 listing() { (cd "$APP" && find . -printf '%y %s %T@ %p\n' | LC_ALL=C sort -k4); }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import os
 import socket
 import sys
 import urllib.error
@@ -12,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.models.config import DEFAULT_ROLES, ROLES, ModelsConfig, user_models_dir
-from engine.runtime.atomic import atomic_writer
 
 
 @dataclass(frozen=True)
@@ -145,20 +146,42 @@ def _reporting_tqdm(progress: ProgressCallback) -> type:
 
 
 def _fetch_url(url: str, target: Path, sha256_prefix: str, progress: ProgressCallback | None = None) -> None:
+    """Download `url` to `target`, resumably: the bytes so far wait in `TARGET.part` (the one file written
+    outside atomic.py, on purpose: it must survive an interruption), and the next try asks for the rest
+    with a Range request. The whole file is checked against `sha256_prefix`, then renamed into place."""
     from tqdm import tqdm
 
+    partial = target.with_name(target.name + ".part")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    have = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if have and response.status != 206:
+                have = 0  # the server ignored the range: start over
+            length = int(response.headers.get("Content-Length") or 0)
+            total = have + length if length else None
+            with (
+                partial.open("ab" if have else "wb") as handle,
+                tqdm(total=total, initial=have, unit="B", unit_scale=True, file=sys.stderr) as bar,
+            ):
+                while chunk := response.read(1 << 20):
+                    handle.write(chunk)
+                    bar.update(len(chunk))
+                    if progress:
+                        progress(bar.n, total)
+            if total is not None and bar.n < total:  # http.client returns a cut body without an error
+                raise http.client.IncompleteRead(b"", total - bar.n)
+    except urllib.error.HTTPError as error:
+        if not (have and error.code == 416):  # 416: nothing left to send, the part file is complete
+            raise
+    except http.client.HTTPException as error:
+        raise OSError(f"download of {url} was interrupted ({error!r}); run it again to resume") from error
     digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=30) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with (
-            atomic_writer(target) as handle,
-            tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr) as bar,
-        ):
-            while chunk := response.read(1 << 20):
-                handle.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
-                if progress:
-                    progress(bar.n, total)
-            if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
-                raise ValueError(f"checksum mismatch for {url}: the download is corrupt; try again")
+    with partial.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
+        partial.unlink()
+        raise ValueError(f"checksum mismatch for {url}: the download is corrupt; try again")
+    os.replace(partial, target)
