@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.models.config import ModelsConfig, RoleSpec
-from engine.models.errors import MissingModel, ModelError
+from engine.models.errors import MissingModel, ModelError, cli_name
 
 
 def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
@@ -30,7 +30,7 @@ def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
             raise MissingModel(
                 spec.role,
                 f"{spec.path} (Hugging Face cache)",
-                f"run `python main.py models download {spec.role}` or "
+                f"run `{cli_name()} models download {spec.role}` or "
                 f"`huggingface-cli download {spec.path}` ({type(error).__name__})",
             ) from error
     raise MissingModel(spec.role, str(local))
