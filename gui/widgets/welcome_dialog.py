@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from engine.api import (
     DOWNLOAD_SIZES,
     FILE_ROLES,
+    ROLE_DESCRIPTIONS,
     ROLES,
     Cancelled,
     Discovery,
@@ -55,6 +56,11 @@ ROLE_PURPOSES = {
     "txt2img": "Generate visuals; base for LoRA training",
     "captioner": "LoRA training: captions the photos",
 }
+
+
+def purpose(role: str) -> str:
+    """What a role is for, in the user's words (a role added later falls back to its description)."""
+    return ROLE_PURPOSES.get(role) or ROLE_DESCRIPTIONS.get(role, "")
 
 
 def human_size(size: int) -> str:
@@ -141,7 +147,7 @@ class WelcomeDialog(QDialog):
             problem = role_problem(self.config, role)
             cells = (
                 role,
-                ROLE_PURPOSES.get(role, ""),
+                purpose(role),
                 f"about {human_size(DOWNLOAD_SIZES[role])}" if role in DOWNLOAD_SIZES else "",
                 "found" if problem is None else "missing",
             )

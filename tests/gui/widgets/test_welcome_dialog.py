@@ -11,7 +11,7 @@ import pytest
 from engine.api import ROLES, discover
 from engine.models.config import ModelsConfig, default_config_path, user_models_dir
 from gui.main_window import MainWindow
-from gui.widgets.welcome_dialog import ROLE_PURPOSES, show_welcome_if_needed
+from gui.widgets.welcome_dialog import ROLE_PURPOSES, purpose, show_welcome_if_needed
 
 
 @pytest.fixture
@@ -40,7 +40,8 @@ def test_it_opens_with_no_weights_lists_the_roles_and_uses_found_weights_in_plac
     assert dialog is not None and dialog.isVisible()
     rows = [[dialog.table.item(r, c).text() for c in range(4)] for r in range(dialog.table.rowCount())]
     assert [row[0] for row in rows] == list(ROLES)
-    assert all(row[1] == ROLE_PURPOSES[row[0]] and row[3] == "missing" for row in rows)
+    assert all(row[1] == purpose(row[0]) and row[3] == "missing" for row in rows)
+    assert rows[0][1] == ROLE_PURPOSES["sam"] == "Mask review: click the product to select it"
     assert rows[0][2] == "about 375 MB" and rows[ROLES.index("inpaint")][2] == "about 5.5 GB"
 
     qtbot.waitUntil(lambda: dialog.combos["sam"].isEnabled(), timeout=10_000)  # found off the UI thread
