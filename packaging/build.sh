@@ -12,6 +12,7 @@
 #   TORCH=cu128   (or cu126, cu130, ...) a CUDA build from PyTorch's own index.
 #   PYTHON=python3.11   the interpreter that makes the venv (3.11 or newer).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1  # PyInstaller imports engine/ and gui/ to list them: no __pycache__ there
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(mkdir -p "${1:-$SRC/../shootstudio-build}" && cd "${1:-$SRC/../shootstudio-build}" && pwd)
@@ -28,7 +29,14 @@ PY=$(venv_python)
 if [ "$TORCH" != pypi ]; then
     "$PY" -m pip install -q torch torchvision --index-url "https://download.pytorch.org/whl/$TORCH"
 fi
-"$PY" -m pip install -q "$SRC[package]"
+# The dependencies only (pyproject's, plus the `package` extra): installing the project itself would build
+# it inside the clone (build/, *.egg-info); the spec reads engine/ and gui/ from the clone instead.
+"$PY" - "$SRC/pyproject.toml" > "$BUILD/requirements.txt" <<'EOF'
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["package"]))
+EOF
+"$PY" -m pip install -q -r "$BUILD/requirements.txt"
 installed=$(date +%s)
 
 # The spec reads the sources from the clone; PyInstaller writes only under BUILD.
