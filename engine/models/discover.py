@@ -130,7 +130,10 @@ def discover(roots: Iterable[Path] | None = None, hf_cache: Path | None = None) 
     for root in default_install_roots() if roots is None else roots:
         for kind, install in _layouts(Path(root).expanduser()):
             result.searched.append(f"{kind} at {install}")
-            _scan_install(kind, install, result)
+            try:
+                _scan_install(kind, install, result)
+            except OSError:  # an unreadable folder: keep what was found before it
+                continue
     for items in result.by_role.values():
         items.sort(key=_preference)
     return result
