@@ -39,8 +39,9 @@ EOF
 "$PY" -m pip install -q -r "$BUILD/requirements.txt"
 installed=$(date +%s)
 
-# The spec reads the sources from the clone; PyInstaller writes only under BUILD.
-(cd "$BUILD" && "$PY" -m PyInstaller --noconfirm --log-level WARN \
+# The spec reads the sources from the clone (PYTHONPATH: PyInstaller lists engine/ and gui/ in child
+# processes, which do not see the spec's pathex); PyInstaller writes only under BUILD.
+(cd "$BUILD" && PYTHONPATH="$SRC" "$PY" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$BUILD/dist" --workpath "$BUILD/work" "$SRC/packaging/shootstudio.spec")
 
 APP="$BUILD/dist/shootstudio"

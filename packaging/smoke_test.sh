@@ -32,8 +32,9 @@ now() { date +%s.%N; }
 took() { python3 -c "print(f'{$2 - $1:.1f} s')"; }
 
 # 1. Cold start: the first `--help` reads the whole folder from disk; the second shows a warm start.
-t0=$(now); "$BIN" --help > "$WORK/help.txt" 2>&1; t1=$(now)
-"$BIN" --help > /dev/null 2>&1; t2=$(now)
+t0=$(now); "$BIN" --help > "$WORK/help.txt" 2>&1 || true; t1=$(now)
+"$BIN" --help > /dev/null 2>&1 || true; t2=$(now)
+grep -q Traceback "$WORK/help.txt" && sed 's/^/     --help: /' "$WORK/help.txt" | tail -8
 echo "     --help: cold $(took "$t0" "$t1"), warm $(took "$t1" "$t2")"
 # Every subcommand the source registers (engine/cli/main.py COMMANDS, plus gui) is listed.
 commands="gui $(sed -n '/^COMMANDS = {/,/^}/p' "$SRC/engine/cli/main.py" | grep -o '^ *"[a-z-]*"' | tr -d ' "' | tr '\n' ' ')"
