@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     window = MainWindow()
     window.show()
+    from gui.widgets.welcome_dialog import show_welcome_if_needed
+
+    show_welcome_if_needed(window)  # first run: no weights found yet
     if argv:
         window.open_folder(Path(argv[0]))
     closed = asyncio.Event()

@@ -56,6 +56,8 @@ from engine.filter.scores import StoredScores, save_verdicts
 from engine.imaging.raw import RAW_SUFFIXES
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
+from engine.models.discover import Discovery, FoundWeights, discover, use_in_place
+from engine.models.download import DOWNLOAD_SIZES
 from engine.models.errors import ModelError
 from engine.models.locate import FILE_ROLES, role_problem
 from engine.project import mask_ops
@@ -105,6 +107,7 @@ from engine.training.samples import SAMPLE_TEMPLATE, SampleSettings
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "DOWNLOAD_SIZES",
     "ENHANCE_NEGATIVE",
     "ERROR",
     "EXPORT_PRESETS",
@@ -140,6 +143,7 @@ __all__ = [
     "CaptionRequest",
     "CheckpointEvent",
     "ClassSet",
+    "Discovery",
     "Engine",
     "EngineError",
     "EnhanceRecipe",
@@ -149,6 +153,7 @@ __all__ = [
     "Failed",
     "FidelityReport",
     "FilterRequest",
+    "FoundWeights",
     "GenerateRequest",
     "Job",
     "JobContext",
@@ -179,6 +184,7 @@ __all__ = [
     "XmpError",
     "default_classes",
     "default_config_path",
+    "discover",
     "load_models",
     "load_preset_file",
     "load_shoot_classes",
@@ -188,6 +194,7 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "use_in_place",
     "user_message",  # one line for the user about any error (engine/runtime/errors.py)
     "write_groups",
 ]

@@ -297,31 +297,6 @@ class Engine:
         return Job(run, name="Generate", priority=Priority.NORMAL)
 
     # -- models ------------------------------------------------------------------------------
-    def download(self, roles: list[str]) -> Job:
-        """`models download ROLE...` as a job (Settings → Models' Download button): the roles' standard
-        weights into the user's model folder, one role at a time (Cancel stops between roles)."""
-
-        def run(ctx: JobContext) -> Any:
-            import contextlib
-            import io
-
-            from engine.models.download import download_roles
-            from engine.runtime.jobs import EngineError
-
-            for index, role in enumerate(roles):
-                ctx.check_cancelled()
-                ctx.progress(index, len(roles), f"downloading {role} ({index + 1}/{len(roles)})")
-                said = io.StringIO()
-                with contextlib.redirect_stderr(said):  # its messages are for a terminal: keep the error
-                    ok = download_roles(self.models, [role])
-                if not ok:
-                    errors = [line for line in said.getvalue().splitlines() if line.startswith("error:")]
-                    raise EngineError(errors[-1].removeprefix("error: ") if errors else f"{role}: failed")
-            ctx.progress(len(roles), len(roles), "downloaded")
-            return list(roles)
-
-        return Job(run, name="Download models", priority=Priority.BATCH)
-
     def refine_edge(self, request: RefineEdgeRequest) -> Job:
         """Matte the mask's edge → `RefinedEdge` (alpha soft in the band, 0/1 elsewhere, and the trimap)."""
 
@@ -393,3 +368,30 @@ class Engine:
             )
 
         return Job(run, name="Export", priority=Priority.NORMAL)
+
+    # -- first run -----------------------------------------------------------------------------
+    def download_models(self, roles: list[str], dest: Path | str | None = None) -> Job:
+        """Fetch each role's standard weights (the only job that uses the network) → a list of
+        `FoundWeights` for `use_in_place`; progress counts roles, message says which one."""
+
+        def run(ctx: JobContext) -> list:
+            from engine.models.config import DEFAULT_ROLES
+            from engine.models.discover import FoundWeights, size_of
+            from engine.models.download import download_role
+
+            fetched = []
+            for index, role in enumerate(roles):
+                ctx.check_cancelled()
+
+                def report(done: float, total: float | None, index: int = index, role: str = role) -> None:
+                    ctx.check_cancelled()  # stops a direct download between chunks
+                    share = done / total if total else 0.0
+                    message = f"downloading {role} ({index + 1} of {len(roles)})"
+                    ctx.progress(index + share, len(roles), message)
+
+                path = download_role(role, dest, report)
+                options = {k: v for k, v in DEFAULT_ROLES[role].items() if k != "path"}
+                fetched.append(FoundWeights(role, path, "downloaded", role, size_of(path), options))
+            return fetched
+
+        return Job(run, name="Download models", priority=Priority.BATCH)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import os
 import socket
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.models.config import DEFAULT_ROLES, ROLES, ModelsConfig, user_models_dir
-from engine.runtime.atomic import atomic_writer
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,21 @@ SOURCES = {
 }
 
 
+# About what `models download` fetches per role (the first-run dialog shows these before asking).
+DOWNLOAD_SIZES = {
+    "sam": 375_000_000,
+    "clip": 605_000_000,
+    "inpaint": 5_500_000_000,  # fp32 UNet + VAE + text encoder + the pipeline's safety checker
+    "controlnet_depth": 1_450_000_000,
+    "depth": 490_000_000,
+    "txt2img": 5_500_000_000,
+    "captioner": 990_000_000,
+}
+
+# progress(done, total): bytes for a direct URL, files for a hub repository (total None when unknown).
+ProgressCallback = Callable[[float, float | None], None]
+
+
 def _online(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
@@ -91,28 +108,81 @@ def download_roles(config: ModelsConfig, roles: list[str], dest: str | None = No
     return ok
 
 
-def _fetch(source: Source, target: Path) -> None:
+def download_role(
+    role: str, dest: str | Path | None = None, progress: ProgressCallback | None = None
+) -> Path:
+    """Fetch one role's standard weights into `dest` (default: the user's model folder); return where
+    they are. Raises OSError (no network included) or ValueError (a corrupt download) with the reason."""
+    if role not in SOURCES:
+        raise ValueError(f"no standard download for role {role!r}")
+    if not _online():
+        raise OSError("cannot reach huggingface.co: downloading needs the network")
+    folder = Path(dest).expanduser() if dest else user_models_dir()
+    target = folder / DEFAULT_ROLES[role]["path"].split("/")[0]
+    _fetch(SOURCES[role], target, progress)
+    return folder / DEFAULT_ROLES[role]["path"]
+
+
+def _fetch(source: Source, target: Path, progress: ProgressCallback | None = None) -> None:
     if source.url:
-        _fetch_url(source.url, target, source.sha256_prefix)
+        _fetch_url(source.url, target, source.sha256_prefix, progress)
         return
     from huggingface_hub import snapshot_download
 
-    snapshot_download(source.repo, local_dir=str(target), allow_patterns=list(source.patterns))
+    # huggingface_hub resumes interrupted files and checks each against the hub's hash.
+    extra = {"tqdm_class": _reporting_tqdm(progress)} if progress else {}
+    snapshot_download(source.repo, local_dir=str(target), allow_patterns=list(source.patterns), **extra)
 
 
-def _fetch_url(url: str, target: Path, sha256_prefix: str) -> None:
+def _reporting_tqdm(progress: ProgressCallback) -> type:
+    from tqdm.auto import tqdm
+
+    class Reporting(tqdm):  # huggingface_hub's "Fetching N files" bar, reported as files done
+        def update(self, n: float | None = 1) -> bool | None:
+            shown = super().update(n)
+            progress(self.n, self.total)
+            return shown
+
+    return Reporting
+
+
+def _fetch_url(url: str, target: Path, sha256_prefix: str, progress: ProgressCallback | None = None) -> None:
+    """Download `url` to `target`, resumably: the bytes so far wait in `TARGET.part` (the one file written
+    outside atomic.py, on purpose: it must survive an interruption), and the next try asks for the rest
+    with a Range request. The whole file is checked against `sha256_prefix`, then renamed into place."""
     from tqdm import tqdm
 
+    partial = target.with_name(target.name + ".part")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    have = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if have and response.status != 206:
+                have = 0  # the server ignored the range: start over
+            length = int(response.headers.get("Content-Length") or 0)
+            total = have + length if length else None
+            with (
+                partial.open("ab" if have else "wb") as handle,
+                tqdm(total=total, initial=have, unit="B", unit_scale=True, file=sys.stderr) as bar,
+            ):
+                while chunk := response.read(1 << 20):
+                    handle.write(chunk)
+                    bar.update(len(chunk))
+                    if progress:
+                        progress(bar.n, total)
+            if total is not None and bar.n < total:  # http.client returns a cut body without an error
+                raise http.client.IncompleteRead(b"", total - bar.n)
+    except urllib.error.HTTPError as error:
+        if not (have and error.code == 416):  # 416: nothing left to send, the part file is complete
+            raise
+    except http.client.HTTPException as error:
+        raise OSError(f"download of {url} was interrupted ({error!r}); run it again to resume") from error
     digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=30) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with (
-            atomic_writer(target) as handle,
-            tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr) as bar,
-        ):
-            while chunk := response.read(1 << 20):
-                handle.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
-            if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
-                raise ValueError(f"checksum mismatch for {url}: the download is corrupt; try again")
+    with partial.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
+        partial.unlink()
+        raise ValueError(f"checksum mismatch for {url}: the download is corrupt; try again")
+    os.replace(partial, target)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from engine.models.config import ModelsConfig, RoleSpec
-from engine.models.errors import MissingModel, ModelError
+from engine.models.errors import MissingModel, ModelError, cli_name
 
 
 def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
@@ -24,9 +24,7 @@ def resolve(spec: RoleSpec, *, want_dir: bool | None = None) -> Path:
     if spec.looks_like_hub_id():
 
         def missing(why: str) -> MissingModel:
-            fix = (
-                f"run `python main.py models download {spec.role}` or `huggingface-cli download {spec.path}`"
-            )
+            fix = f"run `{cli_name()} models download {spec.role}` or `huggingface-cli download {spec.path}`"
             return MissingModel(spec.role, f"{spec.path} (Hugging Face cache)", f"{fix} ({why})")
 
         if _surely_not_cached(spec.path):

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from engine.models.config import ModelsConfig
-from engine.models.errors import ModelError, UnsafeCheckpoint
+from engine.models.errors import ModelError, UnsafeCheckpoint, cli_name
 from engine.runtime.device import DeviceChoice, choose_device
 from engine.runtime.errors import EngineError, is_disk_full, one_line
 
@@ -93,7 +93,7 @@ class ModelRegistry:
                 ) from error
             raise ModelError(
                 f"Model '{role}' could not be loaded from {where}: {type(error).__name__}: "
-                f"{one_line(str(error))[:300]} (check models.toml; `python main.py models status`)"
+                f"{one_line(str(error))[:300]} (check models.toml; `{cli_name()} models status`)"
             ) from error
 
     def resident(self) -> dict[Any, int]:

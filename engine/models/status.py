@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.models.checkpoints import file_format
 from engine.models.config import ROLE_DESCRIPTIONS, ModelsConfig, RoleSpec
-from engine.models.errors import ModelError
+from engine.models.errors import ModelError, cli_name
 from engine.models.locate import resolve
 
 
@@ -57,5 +57,6 @@ def format_status(rows: list[RoleStatus], config: ModelsConfig) -> str:
             lines.append(f"{row.role:<{width}}  MISSING  {'':>9}  {ROLE_DESCRIPTIONS[row.role]}  {row.path}")
     missing = [r for r in rows if not r.found]
     if missing:
-        lines += ["", f"{len(missing)} role(s) missing: `python main.py models download ROLE` fetches them."]
+        fetch = f"`{cli_name()} models download ROLE` fetches them, or the app's first-run dialog finds them"
+        lines += ["", f"{len(missing)} role(s) missing: {fetch}."]
     return "\n".join(lines)

@@ -165,7 +165,7 @@ class ModelsDialog(QDialog):
         if self.bridge is None or self.download_job is not None:
             return None
         self.download_job = self.bridge.submit(
-            self.bridge.engine.download([role]),
+            self.bridge.engine.download_models([role]),
             on_done=self._downloaded,
             on_progress=self._download_progress,
             owner=self,
@@ -186,7 +186,7 @@ class ModelsDialog(QDialog):
         self.download_job = None
         self.progress.setVisible(False)
         if isinstance(outcome, Succeeded):
-            self.note.setText(f"Downloaded {', '.join(outcome.value)}.")
+            self.note.setText(f"Downloaded {', '.join(found.role for found in outcome.value)}.")
             self.config_saved.emit(self.config)  # the roles now resolve: the desk re-checks them
         else:
             self.note.setText(f"Not downloaded: {getattr(outcome, 'message', None) or 'cancelled'}")
