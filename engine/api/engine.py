@@ -296,7 +296,7 @@ class Engine:
 
         return Job(run, name="Generate", priority=Priority.NORMAL)
 
-    # -- models ------------------------------------------------------------------------------
+    # -- matting -----------------------------------------------------------------------------
     def refine_edge(self, request: RefineEdgeRequest) -> Job:
         """Matte the mask's edge → `RefinedEdge` (alpha soft in the band, 0/1 elsewhere, and the trimap)."""
 
