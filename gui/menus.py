@@ -90,6 +90,7 @@ def build_menus(window) -> None:
     _action(window, window.theme_menu, "&Light", lambda: window.set_theme("light"))
     help_menu = bar.addMenu("&Help")
     _action(window, help_menu, "&Keyboard Shortcuts", window.show_shortcuts, "Ctrl+/")
+    _action(window, help_menu, "&Find Models…", lambda: _show_welcome(window))
     _action(
         window,
         help_menu,
@@ -130,3 +131,9 @@ def menu_shortcuts(window) -> list[tuple[str, str, str]]:
         if top.menu() is not None:
             walk(top.menu(), top.menu().title().replace("&", ""))
     return rows
+
+
+def _show_welcome(window) -> None:
+    from gui.widgets.welcome_dialog import show_welcome  # its discovery code loads only when asked
+
+    show_welcome(window)

@@ -283,6 +283,11 @@ def show_welcome_if_needed(window, search: Callable[[], Discovery] = discover) -
     """The first-run hook: open the dialog beside `window` (a MainWindow) when no weights are found."""
     if not nothing_found(window.engine.models):
         return None
+    return show_welcome(window, search)
+
+
+def show_welcome(window, search: Callable[[], Discovery] = discover) -> WelcomeDialog:
+    """The dialog on demand (Help → Find Models…): look for weights, download, or choose files."""
     dialog = WelcomeDialog(window.engine.models, window.bridge, window.tasks, search=search, parent=window)
     dialog.config_saved.connect(window.set_models)
     dialog.open()

@@ -112,3 +112,20 @@ def test_it_stays_closed_when_weights_are_found(qtbot, tiny_models, tmp_path):
         assert show_welcome_if_needed(window) is None
     finally:
         window.shutdown_engine()
+
+
+def test_help_find_models_opens_it_on_demand_even_with_weights_found(qtbot, tiny_models, tmp_path):
+    from PySide6.QtGui import QAction
+
+    from gui.widgets.welcome_dialog import WelcomeDialog
+
+    window = MainWindow(models=ModelsConfig.load(tiny_models), thumbnail_cache=tmp_path / "thumbs")
+    qtbot.addWidget(window)
+    try:
+        action = next(a for a in window.findChildren(QAction) if a.text() == "&Find Models…")
+        action.trigger()
+        opened = [d for d in window.findChildren(WelcomeDialog) if d.isVisible()]
+        assert len(opened) == 1
+        opened[0].close()
+    finally:
+        window.shutdown_engine()
