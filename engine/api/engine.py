@@ -44,9 +44,11 @@ class Engine:
         *,
         registry: Any = None,
         name: str = "shootstudio-engine",
+        precision: str = "auto",
     ):
         self.models = models if models is not None else getattr(registry, "config", ModelsConfig.defaults())
         self.device = device
+        self.precision = precision  # SAM's (and the filter's default): auto|fp32|bf16|fp16
         self._registry = registry
         self._worker = EngineWorker(name=name)
         self._lock = threading.Lock()  # stores and SAM sessions: held briefly, the UI thread may take it
@@ -144,7 +146,7 @@ class Engine:
         with self._lock:
             session = self._sam.get(store.embeddings.folder)
         if session is None:
-            session = SamSession(registry, store.embeddings)
+            session = SamSession(registry, store.embeddings, self.precision)
             with self._lock:
                 self._sam[store.embeddings.folder] = session
         return session
@@ -199,7 +201,9 @@ class Engine:
             image = request.image
             session = self._sam_session(image.folder)
             ctx.check_cancelled()
-            mask, score = apply_prompt(session, image.image_id, image.rgb, request.base, request.prompt)
+            mask, score = apply_prompt(
+                session, image.image_id, image.rgb, request.base, request.prompt, request.generation
+            )
             return SamResult(image.image_id, request.generation, mask, score, session.last_embed_from_cache)
 
         return Job(run, name="SAM", priority=Priority.INTERACTIVE, key="sam-predict")
