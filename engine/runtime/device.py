@@ -75,6 +75,10 @@ def cpu_bf16_flags(cpuinfo: str | None = None) -> set[str]:
     return {flag for flag in _CPU_BF16_FLAGS if flag in flags}
 
 
+def torch_cpu() -> torch.device:
+    return torch.device("cpu")
+
+
 def precision_name(dtype: torch.dtype) -> str:
     return {value: key for key, value in _DTYPES.items()}[dtype]
 

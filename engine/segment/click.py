@@ -8,10 +8,11 @@ photo) before the caller picks one. Here:
   projected once per image (`prepare_image`, cached by the session), so a click costs the prompt side;
 - the best mask is chosen on the 256 x 256 low-resolution logits (by predicted IoU, as the predictor's
   caller does), and only that one is upscaled;
-- it is upscaled only where it can be positive: bilinear interpolation is a convex combination of four
-  logits, so an output pixel whose four source logits are all below the threshold is below it too. The
-  window around the positive logits is interpolated exactly as `F.interpolate(bilinear,
-  align_corners=False)` would (the same source coordinates and weights), the rest is background.
+- it is upscaled only where the answer is in doubt: bilinear interpolation is a convex combination of
+  four logits, so an output pixel whose four source logits are all below the threshold is below it too,
+  and one whose four are all above is above. Output tiles inside or outside the mask are filled or
+  skipped; tiles across its edge are interpolated exactly as `F.interpolate(bilinear,
+  align_corners=False)` would (the same source coordinates and weights).
 
 ```python
 found = click_mask(model, low_res, input_size, original_size)   # ClickMask: a window of a full mask
@@ -51,8 +52,7 @@ class ClickMask:
         out = base.copy()
         y, x = self.offset
         h, w = self.window.shape
-        region = out[y : y + h, x : x + w]
-        region[self.window] = value
+        np.copyto(out[y : y + h, x : x + w], np.uint8(value), where=self.window)
         return out
 
 
@@ -66,33 +66,70 @@ def _source_axis(in_size: int, out_size: int) -> tuple[torch.Tensor, torch.Tenso
     return i0, i1, src - i0
 
 
-def _span(i0: torch.Tensor, i1: torch.Tensor, first: int, last: int) -> tuple[int, int]:
-    """The output range whose source pixels touch [first, last] (empty as (0, 0))."""
-    touches = ((i0 >= first) & (i0 <= last)) | ((i1 >= first) & (i1 <= last))
-    where = torch.nonzero(touches).flatten()
-    return (0, 0) if len(where) == 0 else (int(where[0]), int(where[-1]) + 1)
+TILE = 128  # output pixels a side: a tile is filled, skipped or interpolated as a whole
+
+
+def _tile_extremes(cell: np.ndarray, starts_y: np.ndarray, starts_x: np.ndarray, reduce) -> np.ndarray:
+    """`reduce` (np.maximum / np.minimum) of `cell` over each tile's source rectangle, conservatively: a
+    tile's rectangle runs from its start to the next tile's start, inclusive (the two may share a row)."""
+    rows = reduce.reduceat(cell, starts_y, axis=0)
+    rows[:-1] = reduce(rows[:-1], cell[starts_y[1:]])
+    tiles = reduce.reduceat(rows, starts_x, axis=1)
+    tiles[:, :-1] = reduce(tiles[:, :-1], rows[:, starts_x[1:]])
+    return tiles
 
 
 def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: float = 0.0):
-    """`F.interpolate(logits, size_hw, bilinear) > threshold` for h x w logits, computed only in the window
-    that can be positive. Returns ((y, x) offset, window bool tensor)."""
-    in_h, in_w = logits.shape
-    positive = logits > threshold
-    rows = torch.nonzero(positive.any(1)).flatten()
-    if len(rows) == 0:
-        return (0, 0), torch.zeros((0, 0), dtype=torch.bool)
-    cols = torch.nonzero(positive.any(0)).flatten()
-    y0y, y1y, wy = _source_axis(in_h, size_hw[0])
-    x0x, x1x, wx = _source_axis(in_w, size_hw[1])
-    top, bottom = _span(y0y, y1y, int(rows[0]), int(rows[-1]))
-    left, right = _span(x0x, x1x, int(cols[0]), int(cols[-1]))
-    y0y, y1y, wy = y0y[top:bottom], y1y[top:bottom], wy[top:bottom, None]
-    x0x, x1x, wx = x0x[left:right], x1x[left:right], wx[left:right]
-    # Only the source columns the window reads, then rows, then columns: separable, in float32.
-    c_lo, c_hi = int(x0x.min()), int(x1x.max()) + 1
-    src = logits[:, c_lo:c_hi].float()
-    band = torch.lerp(src[y0y], src[y1y], wy)  # window rows x source columns
-    window = torch.lerp(band[:, x0x - c_lo], band[:, x1x - c_lo], wx) > threshold
+    """`F.interpolate(logits, size_hw, bilinear, align_corners=False) > threshold` for h x w logits,
+    interpolated only where the answer is in doubt. Returns ((y, x) offset, window h' x w' bool array).
+
+    An output pixel is a convex combination of the 2 x 2 source logits at (i0, i0 + 1) in each axis.
+    Per output tile of TILE x TILE: if every such logit it reads is above the threshold the tile is set,
+    if none is it stays clear; only tiles across the mask's edge are interpolated (in float32, with
+    aten's source coordinates and weights)."""
+    out_h, out_w = size_hw
+    source = logits.float()
+    y0, y1, wy = _source_axis(source.shape[0], out_h)
+    x0, x1, wx = _source_axis(source.shape[1], out_w)
+    # The extremes of each source cell's 2 x 2 neighbourhood (i0, i0 + 1), edge rows repeated.
+    padded = F.pad(source[None, None], (0, 1, 0, 1), mode="replicate")
+    high = F.max_pool2d(padded, 2, 1)[0, 0].numpy()
+    low = (-F.max_pool2d(-padded, 2, 1))[0, 0].numpy()
+    tops, lefts = np.arange(0, out_h, TILE), np.arange(0, out_w, TILE)
+    starts_y, starts_x = y0.numpy()[tops], x0.numpy()[lefts]
+    has_positive = _tile_extremes(high, starts_y, starts_x, np.maximum) > threshold
+    all_positive = _tile_extremes(low, starts_y, starts_x, np.minimum) > threshold
+    if not has_positive.any():
+        return (0, 0), np.zeros((0, 0), bool)
+    rows, cols = np.nonzero(has_positive.any(1))[0], np.nonzero(has_positive.any(0))[0]
+    top, left = int(tops[rows[0]]), int(lefts[cols[0]])
+    bottom, right = min(int(tops[rows[-1]]) + TILE, out_h), min(int(lefts[cols[-1]]) + TILE, out_w)
+    window = np.zeros((bottom - top, right - left), bool)
+    for r in rows:
+        ys = slice(int(tops[r]) - top, min(int(tops[r]) + TILE, out_h) - top)
+        out_rows = slice(ys.start + top, ys.stop + top)
+        band = None
+        # Runs of neighbouring tiles of one kind, each filled or interpolated as one slice.
+        kinds = np.where(all_positive[r], 2, has_positive[r].astype(int))  # 0 clear, 1 edge, 2 inside
+        bounds = np.flatnonzero(np.diff(kinds)) + 1
+        for first, last in zip(np.r_[0, bounds], np.r_[bounds, len(kinds)], strict=True):
+            kind = kinds[first]
+            if kind == 0:
+                continue
+            x_start, x_stop = int(lefts[first]), min(int(lefts[last - 1]) + TILE, out_w)
+            target = (ys, slice(x_start - left, x_stop - left))
+            if kind == 2:
+                window[target] = True
+                continue
+            if band is None:  # this tile row's source rows, interpolated once
+                band = torch.lerp(
+                    source.index_select(0, y0[out_rows]),
+                    source.index_select(0, y1[out_rows]),
+                    wy[out_rows, None],
+                )
+            xs = slice(x_start, x_stop)
+            left_values, right_values = band.index_select(1, x0[xs]), band.index_select(1, x1[xs])
+            window[target] = (torch.lerp(left_values, right_values, wx[xs]) > threshold).numpy()
     return (top, left), window
 
 
@@ -112,16 +149,16 @@ def click_mask(
         positive = logits > threshold
         rows, cols = torch.nonzero(positive.any(1)).flatten(), torch.nonzero(positive.any(0)).flatten()
         if len(rows) == 0:
-            offset, window = (0, 0), torch.zeros((0, 0), dtype=torch.bool)
+            offset, window = (0, 0), np.zeros((0, 0), bool)
         else:
             offset = (int(rows[0]), int(cols[0]))
-            window = positive[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            window = positive[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].cpu().numpy()
     else:
-        offset, window = resize_positive(logits, tuple(original_size), threshold)
+        offset, window = resize_positive(logits.cpu(), tuple(original_size), threshold)
     return ClickMask(
         (int(original_size[0]), int(original_size[1])),
         offset,
-        window.cpu().numpy(),
+        window,
         score,
         low_res.float().reshape(1, *low_res.shape[-2:]).cpu().numpy(),
     )

@@ -102,3 +102,24 @@ def encode(model: Any, batch: torch.Tensor, dtype: torch.dtype = torch.float32) 
     with autocast(batch.device, dtype):
         features = model.image_encoder(batch)
     return features.float().contiguous()
+
+
+def compile_encoder(model: Any) -> Any:
+    """A copy-free view of `model` whose image encoder runs through `torch.compile` (Inductor); when no
+    compiler works here (no C++ toolchain, an unsupported platform), the model as it is. The build happens
+    on the first call (minutes on a small CPU) and is cached by torch across runs."""
+    try:
+        compiled = torch.compile(model.image_encoder, dynamic=False)
+    except (RuntimeError, ImportError, AttributeError):
+        return model
+    return _WithEncoder(model, compiled)
+
+
+class _WithEncoder:
+    """`model` with another image encoder: what `encode` needs (`image_encoder`), the rest passed on."""
+
+    def __init__(self, model: Any, encoder: Any):
+        self._model, self.image_encoder = model, encoder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)

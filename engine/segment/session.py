@@ -333,11 +333,12 @@ class SamSession:
             grid = build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
             points = predictor.transform.apply_coords(grid * np.array([[width, height]]), (height, width))
             no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-            prepared = prepare_image(
-                model.mask_decoder.transformer,
-                predictor.features + no_mask,
-                model.prompt_encoder.get_dense_pe(),
-            )
+            with autocast(self.device, self.dtype):
+                prepared = prepare_image(
+                    model.mask_decoder.transformer,
+                    predictor.features + no_mask,
+                    model.prompt_encoder.get_dense_pe(),
+                )
             kept: dict[str, list[torch.Tensor]] = {"masks": [], "boxes": [], "iou": [], "stab": []}
             timings = {"decode": 0.0, "postprocess": 0.0}
             batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 4)
@@ -346,7 +347,11 @@ class SamSession:
                 coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
                 labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
                 sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-                low_res, iou = decode_passing(model.mask_decoder, prepared, sparse, settings.pred_iou_thresh)
+                with autocast(self.device, self.dtype):
+                    low_res, iou = decode_passing(
+                        model.mask_decoder, prepared, sparse, settings.pred_iou_thresh
+                    )
+                low_res, iou = low_res.float(), iou.float()
                 middle = time.perf_counter()
                 timings["decode"] += middle - start
                 for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits

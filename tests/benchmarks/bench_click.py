@@ -82,21 +82,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=30, help="clicks per row on the new path")
     parser.add_argument("--baseline-repeats", type=int, default=6, help="clicks per row on today's path")
-    parser.add_argument("--precision", default="auto", help="the new path's: auto|fp32|bf16")
+    parser.add_argument("--precision", default="auto", help="a second new-path precision: auto|bf16")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     work = Path(tempfile.mkdtemp(prefix="bench-click-"))
     registry = ModelRegistry(ModelsConfig.load(write_sam(work)), "cpu")
     cache = EmbeddingCache(work / "cache")
-    new = SamSession(registry, cache, args.precision)
     old = SamSession(registry, cache, "fp32")
+    new = {"fp32": SamSession(registry, cache, "fp32")}
+    other = SamSession(registry, cache, args.precision)
+    if other.dtype != torch.float32:
+        new[str(other.dtype).removeprefix("torch.")] = other
     print(
-        f"SAM vit_b (random weights), new path in {str(new.dtype).removeprefix('torch.')}, "
-        f"torch threads {torch.get_num_threads()}, {os.cpu_count()} cores; times in ms",
+        f"SAM vit_b (random weights), torch threads {torch.get_num_threads()}, {os.cpu_count()} cores; "
+        "ms per click, median / p95; x: today's median over the new one (wall, then CPU time); IoU: the "
+        "new mask against the library predictor's for the same SAM inputs (fp32)",
         flush=True,
     )
-    header = f"{'image':>10} {'prompt':<11} {'new med':>8} {'p95':>7} {'today med':>10} {'p95':>7} "
-    print(header + f"{'x faster':>9} {'cpu x':>6} {'mask %':>7} {'IoU':>6}")
     rng = np.random.default_rng(0)
     for height, width in SIZES:
         rgb = np.zeros((height, width, 3), np.uint8)  # pixels unused: the embedding comes from the cache
@@ -105,12 +107,14 @@ def main() -> int:
         scale = 1024 / max(height, width)
         input_size = (round(height * scale), round(width * scale))
         features = torch.randn(1, 256, 64, 64, generator=torch.Generator().manual_seed(1)).numpy()
-        for session in (new, old):
+        for session in (old, *new.values()):
             cache.put(image_id, session.model_key, {"features": features, "input_size": np.array(input_size)})
-        w, c = time.perf_counter(), time.process_time()
-        new.set_image(image_id, rgb)
-        apply_prompt(new, image_id, rgb, base, Prompt(((width / 2, height / 2, True),)), generation=0)
-        first = ((time.perf_counter() - w) * 1000, (time.process_time() - c) * 1000)
+        first = {}
+        for name, session in new.items():
+            w, c = time.perf_counter(), time.process_time()
+            session.set_image(image_id, rgb)
+            apply_prompt(session, image_id, rgb, base, Prompt(((width / 2, height / 2, True),)), 0)
+            first[name] = ((time.perf_counter() - w) * 1000, (time.process_time() - c) * 1000)
         old.set_image(image_id, rgb)
         cx, cy = width / 2, height / 2
         point = (cx + rng.uniform(-0.1, 0.1) * width, cy + rng.uniform(-0.1, 0.1) * height, True)
@@ -121,38 +125,46 @@ def main() -> int:
             ("box", Prompt((), box), None),
             ("refine", Prompt((point, second)), Prompt((point,))),
         ]
-        for name, prompt, previous in rows:
-            generation = {"point": 1, "box": 2, "refine": 3}[name]
-
-            new_wall, new_cpu = [], []
+        for generation, (row, prompt, previous) in enumerate(rows, 1):
+            times = {name: ([], []) for name in [*new, "today"]}
+            masks, lows = {}, {}
+            # Interleaved, so that a busy spell of the shared machine falls on every path alike.
             for repeat in range(args.repeats + 1):  # the first is a warm-up
-                if previous is not None:  # the session's first click, outside the timing
-                    first_low = new.predict_click(*previous.sam_inputs()).low_res
-                    new.remember((image_id, generation, 1), first_low)
-                w, c = time.perf_counter(), time.process_time()
-                mask, _ = apply_prompt(new, image_id, rgb, base, prompt, generation)
-                if repeat:
-                    new_wall.append((time.perf_counter() - w) * 1000)
-                    new_cpu.append((time.process_time() - c) * 1000)
-            old_wall, old_cpu = timed(today, (old, base, prompt), args.baseline_repeats)
-            # Agreement for the same SAM inputs (the new path's): the library predictor's best mask.
+                for name, session in new.items():
+                    if previous is not None:  # the session's first click, outside the timing
+                        lows[name] = session.predict_click(*previous.sam_inputs()).low_res
+                        session.remember((image_id, generation, 1), lows[name])
+                    w, c = time.perf_counter(), time.process_time()
+                    masks[name], _ = apply_prompt(session, image_id, rgb, base, prompt, generation)
+                    if repeat:
+                        times[name][0].append((time.perf_counter() - w) * 1000)
+                        times[name][1].append((time.process_time() - c) * 1000)
+                if 0 < repeat <= args.baseline_repeats:
+                    wall, cpu = timed(today, (old, base, prompt), 1)
+                    times["today"][0].extend(wall)
+                    times["today"][1].extend(cpu)
+            today_wall, today_cpu = (statistics.median(v) for v in times["today"])
+            line = f"{width}x{height:<5} {row:<7} today {today_wall:7.1f} / {p95(times['today'][0]):7.1f}"
             points, labels, box_in = prompt.sam_inputs()
-            mask_input = new.refine_input((image_id, generation, 1)) if previous is not None else None
             multimask = previous is None and box_in is None
-            masks, _, _ = old.predict(points, labels, box_in, mask_input=mask_input, multimask=multimask)
-            agreement = iou(mask > 0, masks[0])
+            for name in new:
+                wall, cpu = times[name]
+                mask_input = lows.get(name)
+                reference, _, _ = old.predict(
+                    points, labels, box_in, mask_input=mask_input, multimask=multimask
+                )
+                line += (
+                    f" | {name} {statistics.median(wall):6.1f} / {p95(wall):6.1f}"
+                    f" x{today_wall / statistics.median(wall):5.1f}"
+                    f" x{today_cpu / statistics.median(cpu):5.1f}"
+                    f" IoU {iou(masks[name] > 0, reference[0]):.4f}"
+                )
+            print(line + f" | mask {100 * (masks['fp32'] > 0).mean():.0f}% of the image", flush=True)
+        for name, (wall, cpu) in first.items():
             print(
-                f"{width}x{height:<5} {name:<11} {statistics.median(new_wall):8.1f} {p95(new_wall):7.1f} "
-                f"{statistics.median(old_wall):10.1f} {p95(old_wall):7.1f} "
-                f"{statistics.median(old_wall) / statistics.median(new_wall):9.1f} "
-                f"{statistics.median(old_cpu) / max(statistics.median(new_cpu), 1e-3):6.1f} "
-                f"{100 * (mask > 0).mean():7.1f} {agreement:6.4f}",
-                flush=True,
+                f"{width}x{height:<5} first click after loading the embedding, {name}: "
+                f"{wall:.1f} ms ({cpu:.1f} CPU)"
             )
-        print(
-            f"{width}x{height:<5} first click after the embedding (prepares the image side): "
-            f"{first[0]:.1f} ms wall, {first[1]:.1f} ms CPU"
-        )
     return 0
 
 

@@ -94,13 +94,21 @@ def test_subtracting_prompt_cuts_only_inside_the_window(session):
 
 
 @pytest.mark.parametrize("out_hw", [(4000, 6000), (333, 250), (64, 64)])
-def test_window_resize_equals_full_interpolation(out_hw):
-    torch.manual_seed(0)
+@pytest.mark.parametrize("shape", ["blob", "most", "speckle"])
+def test_tiled_resize_equals_full_interpolation(out_hw, shape):
+    generator = torch.Generator().manual_seed(0)
     logits = torch.full((48, 64), -3.0)
-    logits[10:30, 20:41] = torch.randn(20, 21) + 1.0
+    if shape == "blob":  # a product in the middle: tiles inside, outside and across its edge
+        logits[10:30, 20:41] = torch.randn(20, 21, generator=generator) + 1.0
+    elif shape == "most":  # most of the image, with a hole
+        logits = torch.full((48, 64), 2.0)
+        logits[20:25, 30:33] = -1.0
+    else:  # noise: nearly every tile is an edge tile
+        logits = torch.randn(48, 64, generator=generator)
     offset, window = resize_positive(logits, out_hw)
     full = F.interpolate(logits[None, None], out_hw, mode="bilinear", align_corners=False)[0, 0] > 0
     pasted = torch.zeros(out_hw, dtype=torch.bool)
-    pasted[offset[0] : offset[0] + window.shape[0], offset[1] : offset[1] + window.shape[1]] = window
-    assert window.numel() < full.numel()
+    pasted[offset[0] : offset[0] + window.shape[0], offset[1] : offset[1] + window.shape[1]] = (
+        torch.from_numpy(window)
+    )
     assert (pasted != full).sum() <= full.numel() * 1e-6
