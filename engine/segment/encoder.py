@@ -95,12 +95,24 @@ def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractCon
 
 
 @torch.inference_mode()
-def encode(model: Any, batch: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def encode(
+    model: Any, batch: torch.Tensor, dtype: torch.dtype = torch.float32, check: Any = None
+) -> torch.Tensor:
     """SAM's image embedding of a preprocessed batch (B x 3 x S x S, normalised and padded, as
-    `Sam.preprocess` returns), in `dtype` autocast. Returns B x 256 x S/16 x S/16 float32."""
+    `Sam.preprocess` returns), in `dtype` autocast. Returns B x 256 x S/16 x S/16 float32.
+
+    `check()` runs before each transformer block (a cancellation check: a second or less apart)."""
     batch = batch.contiguous(memory_format=torch.channels_last)
-    with autocast(batch.device, dtype):
-        features = model.image_encoder(batch)
+    hooks = []
+    if check is not None:
+        for block in getattr(model.image_encoder, "blocks", []):
+            hooks.append(block.register_forward_pre_hook(lambda module, args: check()))
+    try:
+        with autocast(batch.device, dtype):
+            features = model.image_encoder(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
     return features.float().contiguous()
 
 

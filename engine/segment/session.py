@@ -166,20 +166,21 @@ class SamSession:
 
     # -- the expensive step --------------------------------------------------------------------
     @torch.inference_mode()
-    def _compute(self, rgb: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+    def _compute(self, rgb: np.ndarray, check: Any = None) -> tuple[torch.Tensor, tuple[int, int]]:
         # As SamPredictor.set_image/set_torch_image: resize the long side, normalise, pad, encode.
         resized = self.predictor.transform.apply_image(rgb)
         tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         input_size = (int(tensor.shape[-2]), int(tensor.shape[-1]))
-        features = encode(self.model, self.model.preprocess(tensor), self.dtype)
+        features = encode(self.model, self.model.preprocess(tensor), self.dtype, check)
         return features, input_size
 
-    def embed(self, image_id: str, rgb: np.ndarray) -> bool:
-        """Make sure the image's embedding is in the cache (prefetch); True if it already was."""
+    def embed(self, image_id: str, rgb: np.ndarray, check: Any = None) -> bool:
+        """Make sure the image's embedding is in the cache (prefetch); True if it already was.
+        `check()` is called between encoder blocks (cancellation)."""
         with self._lock:
             if self.cache is not None and self.cache.get(image_id, self.model_key) is not None:
                 return True
-            features, input_size = self._compute(rgb)
+            features, input_size = self._compute(rgb, check)
             if self.cache is not None:
                 self.cache.put(
                     image_id,
