@@ -67,6 +67,7 @@ def _source_axis(in_size: int, out_size: int) -> tuple[torch.Tensor, torch.Tenso
 
 
 TILE = 128  # output pixels a side: a tile is filled, skipped or interpolated as a whole
+EDGE_SHARE = 0.3  # above this share of edge tiles, the tiles cost more than one whole resize
 
 
 def _tile_extremes(cell: np.ndarray, starts_y: np.ndarray, starts_x: np.ndarray, reduce) -> np.ndarray:
@@ -101,6 +102,9 @@ def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: f
     all_positive = _tile_extremes(low, starts_y, starts_x, np.minimum) > threshold
     if not has_positive.any():
         return (0, 0), np.zeros((0, 0), bool)
+    if (has_positive & ~all_positive).mean() > EDGE_SHARE:  # a ragged mask: one plain resize is cheaper
+        full = F.interpolate(source[None, None], (out_h, out_w), mode="bilinear", align_corners=False)
+        return (0, 0), (full[0, 0] > threshold).numpy()
     rows, cols = np.nonzero(has_positive.any(1))[0], np.nonzero(has_positive.any(0))[0]
     top, left = int(tops[rows[0]]), int(lefts[cols[0]])
     bottom, right = min(int(tops[rows[-1]]) + TILE, out_h), min(int(lefts[cols[-1]]) + TILE, out_w)
