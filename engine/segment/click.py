@@ -93,9 +93,10 @@ def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: f
     y0, y1, wy = _source_axis(source.shape[0], out_h)
     x0, x1, wx = _source_axis(source.shape[1], out_w)
     # The extremes of each source cell's 2 x 2 neighbourhood (i0, i0 + 1), edge rows repeated.
-    padded = F.pad(source[None, None], (0, 1, 0, 1), mode="replicate")
-    high = F.max_pool2d(padded, 2, 1)[0, 0].numpy()
-    low = (-F.max_pool2d(-padded, 2, 1))[0, 0].numpy()
+    padded = np.pad(source.numpy(), ((0, 1), (0, 1)), mode="edge")
+    corners = (padded[:-1, :-1], padded[1:, :-1], padded[:-1, 1:], padded[1:, 1:])
+    high = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    low = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
     tops, lefts = np.arange(0, out_h, TILE), np.arange(0, out_w, TILE)
     starts_y, starts_x = y0.numpy()[tops], x0.numpy()[lefts]
     has_positive = _tile_extremes(high, starts_y, starts_x, np.maximum) > threshold
@@ -109,6 +110,10 @@ def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: f
     top, left = int(tops[rows[0]]), int(lefts[cols[0]])
     bottom, right = min(int(tops[rows[-1]]) + TILE, out_h), min(int(lefts[cols[-1]]) + TILE, out_w)
     window = np.zeros((bottom - top, right - left), bool)
+    # The edge tiles in numpy: single-threaded small products, no thread-pool hand-offs per slice.
+    source_np = source.numpy()
+    y0_np, y1_np, wy_np = y0.numpy(), y1.numpy(), wy.numpy()
+    x0_np, x1_np, wx_np = x0.numpy(), x1.numpy(), wx.numpy()
     for r in rows:
         ys = slice(int(tops[r]) - top, min(int(tops[r]) + TILE, out_h) - top)
         out_rows = slice(ys.start + top, ys.stop + top)
@@ -126,14 +131,11 @@ def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: f
                 window[target] = True
                 continue
             if band is None:  # this tile row's source rows, interpolated once
-                band = torch.lerp(
-                    source.index_select(0, y0[out_rows]),
-                    source.index_select(0, y1[out_rows]),
-                    wy[out_rows, None],
-                )
+                lam = wy_np[out_rows, None]
+                band = (1.0 - lam) * source_np[y0_np[out_rows]] + lam * source_np[y1_np[out_rows]]
             xs = slice(x_start, x_stop)
-            left_values, right_values = band.index_select(1, x0[xs]), band.index_select(1, x1[xs])
-            window[target] = (torch.lerp(left_values, right_values, wx[xs]) > threshold).numpy()
+            lam = wx_np[xs]
+            window[target] = ((1.0 - lam) * band[:, x0_np[xs]] + lam * band[:, x1_np[xs]]) > threshold
     return (top, left), window
 
 
@@ -150,13 +152,13 @@ def click_mask(
     logits = padded[: input_size[0], : input_size[1]]
     threshold = float(model.mask_threshold)
     if tuple(logits.shape) == tuple(original_size):  # the library's second resize is the identity
-        positive = logits > threshold
-        rows, cols = torch.nonzero(positive.any(1)).flatten(), torch.nonzero(positive.any(0)).flatten()
+        positive = logits.cpu().numpy() > threshold
+        rows, cols = np.flatnonzero(positive.any(1)), np.flatnonzero(positive.any(0))
         if len(rows) == 0:
             offset, window = (0, 0), np.zeros((0, 0), bool)
         else:
             offset = (int(rows[0]), int(cols[0]))
-            window = positive[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].cpu().numpy()
+            window = positive[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     else:
         offset, window = resize_positive(logits.cpu(), tuple(original_size), threshold)
     return ClickMask(

@@ -38,6 +38,7 @@ from engine.models.config import ModelsConfig
 from engine.models.registry import ModelRegistry
 from engine.models.sam import SAM_VARIANTS, build_sam
 from engine.runtime.embedding_cache import EmbeddingCache
+from engine.segment.click import click_mask
 from engine.segment.prompts import Prompt, apply_prompt, combine
 from engine.segment.session import SamSession
 
@@ -67,6 +68,23 @@ def timed(fn, fn_args: tuple, repeats: int) -> tuple[list[float], list[float]]:
         wall.append((time.perf_counter() - w) * 1000)
         cpu.append((time.process_time() - c) * 1000)
     return wall, cpu
+
+
+def product_logits(input_size: tuple[int, int]) -> torch.Tensor:
+    """256 x 256 low-res logits of a product-shaped mask (an ellipse over a third of the image, one
+    outline), for timing the upscaling as it is with real weights (random ones give ragged masks)."""
+    side = 256
+    y, x = np.mgrid[0:side, 0:side].astype(np.float32)
+    cy, cx = input_size[0] / 1024 * side / 2, input_size[1] / 1024 * side / 2
+    ry, rx = cy * 0.6, cx * 0.5
+    return torch.from_numpy(8.0 * (1.0 - ((y - cy) / ry) ** 2 - ((x - cx) / rx) ** 2))
+
+
+def upscale_today(model, low_res: torch.Tensor, input_size, original_size) -> np.ndarray:
+    """The predictor's post-processing of three candidates (Sam.postprocess_masks), the best kept."""
+    three = low_res[None, None].expand(1, 3, -1, -1)
+    masks = model.postprocess_masks(three, input_size, original_size) > model.mask_threshold
+    return masks[0, 0].numpy()
 
 
 def p95(values: list[float]) -> float:
@@ -160,6 +178,20 @@ def main() -> int:
                     f" IoU {iou(masks[name] > 0, reference[0]):.4f}"
                 )
             print(line + f" | mask {100 * (masks['fp32'] > 0).mean():.0f}% of the image", flush=True)
+        # The upscaling alone, with a product-shaped mask: today's three full-size masks against one tiled.
+        logits, model = product_logits(input_size), old.model
+        today_up = timed(upscale_today, (model, logits, input_size, (height, width)), args.baseline_repeats)
+        new_up = timed(click_mask, (model, logits, input_size, (height, width), 0.0), args.repeats)
+        found = click_mask(model, logits, input_size, (height, width), 0.0)
+        same = iou(found.full(), upscale_today(model, logits, input_size, (height, width)))
+        print(
+            f"{width}x{height:<5} upscaling only, product-shaped mask ({100 * found.full().mean():.0f}%): "
+            f"today {statistics.median(today_up[0]):.1f} / {p95(today_up[0]):.1f} ms, "
+            f"new {statistics.median(new_up[0]):.1f} / {p95(new_up[0]):.1f} ms, "
+            f"x{statistics.median(today_up[0]) / statistics.median(new_up[0]):.1f} "
+            f"(CPU x{statistics.median(today_up[1]) / statistics.median(new_up[1]):.1f}), IoU {same:.4f}",
+            flush=True,
+        )
         for name, (wall, cpu) in first.items():
             print(
                 f"{width}x{height:<5} first click after loading the embedding, {name}: "
