@@ -84,7 +84,8 @@ def main() -> int:
     if args.compile:
         variants.append((f"compiled {str(auto).removeprefix('torch.')}", auto, True))
     print(
-        f"SAM vit_b encoder, 1024², {flops / 1e9:.0f} GFLOP an image; torch threads {torch.get_num_threads()}; "
+        f"SAM vit_b encoder, 1024², {flops / 1e9:.0f} GFLOP an image; "
+        f"torch threads {torch.get_num_threads()}; "
         + ", ".join(f"matmul peak {str(d).removeprefix('torch.')} {p:.0f} GFLOP/s" for d, p in peaks.items()),
         flush=True,
     )
