@@ -56,6 +56,7 @@ class SamController(QObject):
 
     # -- embedding ---------------------------------------------------------------------------
     def _folder_opened(self, folder: Path) -> None:
+        self.ready_images.clear()
         if not self.problem:
             self.bridge.submit(self.bridge.engine.load_sam(folder), on_done=self._loaded, owner=self)
 
