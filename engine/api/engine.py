@@ -27,6 +27,7 @@ from engine.models.locate import role_problem
 from engine.project.store import ProjectStore
 from engine.runtime.jobs import Job, JobContext, Outcome, Priority, Progress
 from engine.runtime.worker import EngineWorker
+from engine.segment.prefetch import EmbedAhead, cache_has_room
 from engine.segment.prompts import SamResult, apply_prompt
 from engine.training.config import TrainingConfig
 
@@ -46,9 +47,11 @@ class Engine:
         *,
         registry: Any = None,
         name: str = "shootstudio-engine",
+        precision: str = "auto",
     ):
         self.models = models if models is not None else getattr(registry, "config", ModelsConfig.defaults())
         self.device = device
+        self.precision = precision  # SAM's (and the filter's default): auto|fp32|bf16|fp16
         self._registry = registry
         self._worker = EngineWorker(name=name)
         self._lock = threading.Lock()  # stores and SAM sessions: held briefly, the UI thread may take it
@@ -56,10 +59,14 @@ class Engine:
         self._stores: dict[Path, ProjectStore] = {}
         self._closing: list[ProjectStore] = []  # closed by a job after the running one, or at shutdown
         self._sam: dict[Path, Any] = {}  # embedding cache folder → SamSession
+        self._ahead = EmbedAhead()  # SAM embeddings ahead of the user, in browse order
 
     # -- the engine thread ---------------------------------------------------------------------
     def submit(self, job: Job) -> Job:
-        """Queue `job`; a job with the same key that is still waiting is cancelled (latest wins)."""
+        """Queue `job`; a job with the same key that is still waiting is cancelled (latest wins).
+        Any job but an idle one makes a running embed-ahead job yield (engine/segment/prefetch.py)."""
+        if job.priority < Priority.IDLE:
+            self._yield_embed_ahead()
         return self._worker.submit(job)
 
     def run(
@@ -146,7 +153,7 @@ class Engine:
         with self._lock:
             session = self._sam.get(store.embeddings.folder)
         if session is None:
-            session = SamSession(registry, store.embeddings)
+            session = SamSession(registry, store.embeddings, self.precision)
             with self._lock:
                 self._sam[store.embeddings.folder] = session
         return session
@@ -194,6 +201,63 @@ class Engine:
 
         return Job(run, name="SAM prefetch", priority=Priority.IDLE, key="sam-prefetch")
 
+    def embed_ahead(
+        self,
+        folder: Path,
+        items: list[tuple[str | None, Path]],
+        start: int = 0,
+        on_ready: Callable[[str, Path], None] | None = None,
+    ) -> Job:
+        """Embed `items` (image id if known, path) of `folder` into the SAM cache in browse order from
+        `start`, at idle priority, below 90% of the cache's cap; `on_ready(image_id, path)` (engine
+        thread) for each image whose embedding is in the cache. A newer plan replaces this one; any other
+        job makes it yield and carry on afterwards. The job's value: how many images it embedded."""
+        return self._embed_ahead_job(self._ahead.plan(folder, items, start, on_ready))
+
+    def embed_ahead_pending(self) -> list[tuple[str | None, Path]]:
+        """The images the embed-ahead plan has still to do, in order."""
+        return self._ahead.pending()
+
+    def _embed_ahead_job(self, generation: int) -> Job:
+        ahead = self._ahead
+
+        def run(ctx: JobContext) -> int:
+            from engine.imaging.read import ImageReadError, read_image
+
+            folder, on_ready, done = ahead.folder, ahead.on_ready, 0
+            session = self._sam_session(folder)
+            cache = self.store(folder).embeddings
+            while (item := ahead.take(generation)) is not None:
+                image_id, path = item
+                try:
+                    ctx.check_cancelled()
+                    image_id = image_id or self.store(folder).register(path)
+                    if cache.get(image_id, session.model_key) is None:
+                        if not cache_has_room(cache):
+                            ahead.put_back(generation, item)
+                            return done  # the cache is nearly full: leave room for visited images
+                        session.embed(image_id, read_image(path).rgb, ctx.check_cancelled)
+                        done += 1
+                except (OSError, ImageReadError):
+                    continue  # unreadable: the review desk will say so when it is opened
+                except BaseException:
+                    ahead.put_back(generation, item)
+                    raise
+                if on_ready is not None:
+                    on_ready(image_id, path)
+            return done
+
+        job = Job(run, name="SAM embed ahead", priority=Priority.IDLE, key="sam-embed-ahead")
+        ahead.job = job
+        return job
+
+    def _yield_embed_ahead(self) -> None:
+        running = self._ahead.job
+        if running is None or running.done or self._worker.current_job is not running:
+            return
+        running.cancel("yield")  # stops between encoder blocks; its image goes back to the queue
+        self._worker.submit(self._embed_ahead_job(self._ahead.generation))  # after the waiting jobs
+
     def predict(self, request: SamPrompt) -> Job:
         """SAM's mask for a prompt, combined with the session's base mask → `SamResult`."""
 
@@ -201,7 +265,9 @@ class Engine:
             image = request.image
             session = self._sam_session(image.folder)
             ctx.check_cancelled()
-            mask, score = apply_prompt(session, image.image_id, image.rgb, request.base, request.prompt)
+            mask, score = apply_prompt(
+                session, image.image_id, image.rgb, request.base, request.prompt, request.generation
+            )
             return SamResult(image.image_id, request.generation, mask, score, session.last_embed_from_cache)
 
         return Job(run, name="SAM", priority=Priority.INTERACTIVE, key="sam-predict")

@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tuning.add_argument("--points-per-side", type=int, default=32, metavar="N")
     tuning.add_argument("--iou-thresh", type=float, default=0.88, metavar="T", help="predicted-IoU filter")
     tuning.add_argument("--stability-thresh", type=float, default=0.95, metavar="T")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="SAM and CLIP arithmetic: auto = fp16 on a GPU, bf16 on a CPU with native bf16 (AMX or "
+        "AVX-512-BF16), else fp32; results are stored per precision",
+    )
     add_common_arguments(parser)
 
 
@@ -84,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
             points_per_side=args.points_per_side,
             pred_iou_thresh=args.iou_thresh,
             stability_score_thresh=args.stability_thresh,
-        )
+        ),
+        precision=args.precision,
     )
     engine = open_engine(args)
     store_root = engine.store(folder).root

@@ -10,6 +10,7 @@ probs = scorer.score(rgb, masks, boxes, class_set)   # N x (classes + others), r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -69,8 +70,9 @@ def mask_crop(
 class ClipScorer:
     """open_clip from the registry; text features cached per class set."""
 
-    def __init__(self, registry: Any):
+    def __init__(self, registry: Any, dtype: torch.dtype = torch.float32):
         self.bundle = registry.clip()
+        self.dtype = dtype  # the encoders run under autocast in it (bf16 / fp16); scores come out float32
         self.model = self.bundle.model
         self.fill = neutral_fill(self.bundle.preprocess)
         self._text_cache: dict[str, torch.Tensor] = {}
@@ -78,6 +80,11 @@ class ClipScorer:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     @torch.inference_mode()
     def text_features(self, class_set: ClassSet) -> torch.Tensor:
@@ -87,7 +94,8 @@ class ClipScorer:
         if key not in self._text_cache:
             prompts = [p for c in class_set.classes for p in c.prompts] + list(class_set.other)
             tokens = self.bundle.tokenizer(prompts).to(self.device)
-            features = self.model.encode_text(tokens).float()
+            with self._autocast():
+                features = self.model.encode_text(tokens).float()
             features = features / features.norm(dim=-1, keepdim=True)
             rows, start = [], 0
             for product_class in class_set.classes:
@@ -112,7 +120,8 @@ class ClipScorer:
         out = []
         for start in range(0, len(crops), batch_size):
             batch = torch.stack([self.bundle.preprocess(c) for c in crops[start : start + batch_size]])
-            image = self.model.encode_image(batch.to(self.device)).float()
+            with self._autocast():
+                image = self.model.encode_image(batch.to(self.device)).float()
             image = image / image.norm(dim=-1, keepdim=True)
             out.append((scale * image @ text.T).softmax(dim=-1))
         return torch.cat(out).cpu().numpy()

@@ -43,6 +43,9 @@ class FilterSettings:
     proposals: ProposalSettings = field(default_factory=ProposalSettings)
     min_area_fraction: float = 0.001  # specks smaller than this share of the image are not scored
     clip_batch: int = 32  # crops per CLIP call (on the CPU, 32 is ~15% faster a crop than 64 or 93)
+    # auto|fp32|bf16|fp16 for SAM and CLIP (engine/runtime/device.choose_precision). Not in `key()`: the
+    # precision it resolves to on this machine goes into the model keys (fp32 keeps the plain ones).
+    precision: str = "auto"
 
     def key(self) -> str:
         return f"{self.proposals.key()}|min_area={self.min_area_fraction}"
@@ -158,13 +161,18 @@ class ProductFilter:
         propose: Callable[[np.ndarray], Proposals] | None = None,
     ):
         from engine.filter.clip_scoring import clip_model_key
-        from engine.segment.session import sam_model_key
+        from engine.runtime.device import choose_precision, torch_cpu
+        from engine.segment.session import precision_key, sam_model_key
 
         self.registry, self.store, self.class_set = registry, store, class_set
         self.settings = settings or FilterSettings()
         self._propose = propose
+        # Results of two precisions never mix: the resolved precision is part of both model keys.
+        choice = getattr(registry, "choice", None)  # (a test's stand-in registry has none: the CPU)
+        self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
-        self.run_key = make_run_key(f"{sam_key}|{clip_model_key(registry)}", self.settings, class_set)
+        sam_key, clip_key = (precision_key(k, self.dtype) for k in (sam_key, clip_model_key(registry)))
+        self.run_key = make_run_key(f"{sam_key}|{clip_key}", self.settings, class_set)
         # Runs with the same SAM weights and proposal settings share regions, whatever their classes.
         self.proposals_key = hashlib.sha1(f"{sam_key}|{self.settings.key()}".encode()).hexdigest()[:12]
         self._sam: SamSession | None = None
@@ -174,9 +182,9 @@ class ProductFilter:
         from engine.filter.clip_scoring import ClipScorer
 
         if self._sam is None and self._propose is None and need_sam:
-            self._sam = SamSession(self.registry, self.store.embeddings)
+            self._sam = SamSession(self.registry, self.store.embeddings, self.settings.precision)
         if self._clip is None:
-            self._clip = ClipScorer(self.registry)
+            self._clip = ClipScorer(self.registry, self.dtype)
         return self._sam, self._clip
 
     def process(

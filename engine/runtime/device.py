@@ -47,3 +47,61 @@ def choose_device(preference: str = "auto") -> DeviceChoice:
     # fp16 halves memory on GPUs; CPUs have no fast fp16 path, so they stay in fp32.
     dtype = torch.float16 if preference in ("cuda", "mps") else torch.float32
     return DeviceChoice(torch.device(preference), dtype)
+
+
+# -- precision of the analysis models (SAM, CLIP) ---------------------------------------------------
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+_CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_bf16_flags(cpuinfo: str | None = None) -> set[str]:
+    """The native-bf16 features of this CPU (AMX, AVX-512-BF16): from torch's own probe, else from
+    /proc/cpuinfo's flags (or the given text of it)."""
+    if cpuinfo is None:
+        capabilities = getattr(torch.cpu, "get_capabilities", None)
+        if capabilities is not None:
+            try:
+                found = capabilities()
+                return {flag for flag in _CPU_BF16_FLAGS if found.get(flag)}
+            except (RuntimeError, AttributeError):
+                pass
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return set()
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags") and ":" in line:
+            flags.update(line.split(":", 1)[1].split())
+    return {flag for flag in _CPU_BF16_FLAGS if flag in flags}
+
+
+def torch_cpu() -> torch.device:
+    return torch.device("cpu")
+
+
+def precision_name(dtype: torch.dtype) -> str:
+    return {value: key for key, value in _DTYPES.items()}[dtype]
+
+
+def choose_precision(
+    preference: str, device: torch.device, bf16_flags: set[str] | None = None
+) -> torch.dtype:
+    """The dtype SAM and CLIP compute in (under autocast; weights and stored results stay float32).
+
+    `auto`: fp16 on a GPU, bf16 on a CPU with native bf16 (AMX or AVX-512-BF16, detected at run time),
+    fp32 on other CPUs, where bf16 is emulated and slower. A forced `bf16` runs anywhere (slowly without
+    the hardware); a forced `fp16` needs a GPU."""
+    preference = (preference or "auto").lower()
+    if preference not in PRECISION_CHOICES:
+        raise EngineError(f"Unknown precision {preference!r}; choose one of {', '.join(PRECISION_CHOICES)}.")
+    if preference == "auto":
+        if device.type in ("cuda", "mps"):
+            return torch.float16
+        flags = cpu_bf16_flags() if bf16_flags is None else bf16_flags
+        return torch.bfloat16 if flags else torch.float32
+    if preference == "fp16" and device.type == "cpu":
+        raise EngineError("--precision fp16 needs a GPU; on a CPU use bf16 or fp32.")
+    return _DTYPES[preference]

@@ -191,3 +191,19 @@ def upscale_masks(
     # pixel (4y + 2i + i2, 4x + 2j + j2)
     logits = logits.view(m, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6)
     return logits.reshape(m, -1, 4 * h, 4 * w)
+
+
+@torch.inference_mode()
+def decode_all(
+    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """segment_anything's `MaskDecoder.predict_masks` for B prompts on one image (`prepare_image` of the
+    embedding plus the prompts' dense embedding). sparse: B x T x C.
+    Returns (low-res logits B x 4 x 4h x 4w, predicted IoU B x 4): mask 0 is the single-mask output,
+    masks 1..3 the multimask ones, as the library's before its `mask_slice`."""
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+    output_tokens = output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1)
+    tokens = torch.cat((output_tokens, sparse.to(output_tokens.dtype)), dim=1)
+    queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
+    iou = decoder.iou_prediction_head(queries[:, 0, :])
+    return upscale_masks(decoder, keys, queries, prepared.grid_hw), iou

@@ -100,10 +100,30 @@ class SamResult:
     from_cache: bool  # the image's embedding came from the disk cache
 
 
-def apply_prompt(session: Any, image_id: str, rgb: np.ndarray, base: np.ndarray, prompt: Prompt):
+def apply_prompt(
+    session: Any,
+    image_id: str,
+    rgb: np.ndarray,
+    base: np.ndarray,
+    prompt: Prompt,
+    generation: int | None = None,
+):
     """SAM's best mask for `prompt` on the image (engine/segment/session.SamSession), combined with
-    `base`: (HxW uint8 mask, SAM's score). Runs on the engine thread."""
+    `base`: (HxW uint8 mask, SAM's score). Runs on the engine thread.
+
+    As SAM's own demos do: a first single click asks for three candidates and keeps the best; a click that
+    adds to a session (same `generation`) feeds the previous click's low-res mask back and asks for one
+    mask, as does a box. Only the chosen mask is upscaled, only where it is (SamSession.predict_click)."""
     session.set_image(image_id, rgb)
     points, labels, box = prompt.sam_inputs()
-    masks, scores, _ = session.predict(points=points, labels=labels, box=box, multimask=True)
-    return combine(base, masks[0], prompt), float(scores[0])
+    count = len(points or ()) + (box is not None)
+    previous = None
+    if generation is not None and count > 1:
+        previous = session.refine_input((image_id, generation, count - 1))
+    found = session.predict_click(
+        points=points, labels=labels, box=box, mask_input=previous, multimask=count == 1 and box is None
+    )
+    if generation is not None:
+        session.remember((image_id, generation, count), found.low_res)
+    value = 0 if prompt.subtracts else 255
+    return found.paste(base.astype(np.uint8, copy=False), value), found.score

@@ -32,8 +32,17 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
+from engine.runtime.device import choose_precision, precision_name
 from engine.runtime.embedding_cache import EmbeddingCache
-from engine.segment.decoder import PreparedImage, prepare_image, two_way_transformer, upscale_masks
+from engine.segment.click import ClickMask, click_mask
+from engine.segment.decoder import (
+    PreparedImage,
+    decode_all,
+    prepare_image,
+    two_way_transformer,
+    upscale_masks,
+)
+from engine.segment.encoder import accelerate_encoder, autocast, encode
 
 
 def sam_model_key(registry: Any) -> str:
@@ -124,18 +133,32 @@ def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-class SamSession:
-    """SAM for one image at a time, with embeddings cached by (image content hash, model)."""
+def precision_key(model_key: str, dtype: torch.dtype) -> str:
+    """A model key for results made in `dtype`: fp32 keeps the plain key (caches made before precisions
+    existed), others get a suffix, so embeddings and filter results of two precisions never mix."""
+    return model_key if dtype == torch.float32 else f"{model_key}-{precision_name(dtype)}"
 
-    def __init__(self, registry: Any, cache: EmbeddingCache | None = None):
+
+class SamSession:
+    """SAM for one image at a time, with embeddings cached by (image content hash, model, precision).
+
+    `precision`: auto|fp32|bf16|fp16 (engine/runtime/device.choose_precision; the engine passes its
+    setting, default auto); the encoder and decoder run
+    under autocast in it, the prompt encoder (pixel coordinates) always in float32."""
+
+    def __init__(self, registry: Any, cache: EmbeddingCache | None = None, precision: str = "fp32"):
         self.registry = registry
         self.cache = cache
         self.model = registry.sam()
-        self.model_key = sam_model_key(registry)
+        accelerate_encoder(self.model.image_encoder)  # fused attention, same weights (idempotent)
+        self.dtype = choose_precision(precision, self.model.device)
+        self.model_key = precision_key(sam_model_key(registry), self.dtype)
         self.predictor = SamPredictor(self.model)
         self.image_id: str | None = None
         self._lock = threading.RLock()
         self.last_embed_from_cache = False
+        self._prepared: PreparedImage | None = None  # the current image's decoder side, made on a click
+        self._previous: tuple[Any, np.ndarray] | None = None  # (refinement key, low-res logits)
 
     @property
     def device(self) -> torch.device:
@@ -143,20 +166,21 @@ class SamSession:
 
     # -- the expensive step --------------------------------------------------------------------
     @torch.inference_mode()
-    def _compute(self, rgb: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+    def _compute(self, rgb: np.ndarray, check: Any = None) -> tuple[torch.Tensor, tuple[int, int]]:
         # As SamPredictor.set_image/set_torch_image: resize the long side, normalise, pad, encode.
         resized = self.predictor.transform.apply_image(rgb)
         tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         input_size = (int(tensor.shape[-2]), int(tensor.shape[-1]))
-        features = self.model.image_encoder(self.model.preprocess(tensor))
+        features = encode(self.model, self.model.preprocess(tensor), self.dtype, check)
         return features, input_size
 
-    def embed(self, image_id: str, rgb: np.ndarray) -> bool:
-        """Make sure the image's embedding is in the cache (prefetch); True if it already was."""
+    def embed(self, image_id: str, rgb: np.ndarray, check: Any = None) -> bool:
+        """Make sure the image's embedding is in the cache (prefetch); True if it already was.
+        `check()` is called between encoder blocks (cancellation)."""
         with self._lock:
             if self.cache is not None and self.cache.get(image_id, self.model_key) is not None:
                 return True
-            features, input_size = self._compute(rgb)
+            features, input_size = self._compute(rgb, check)
             if self.cache is not None:
                 self.cache.put(
                     image_id,
@@ -188,6 +212,8 @@ class SamSession:
             self.predictor.input_size = input_size
             self.predictor.is_image_set = True
             self.image_id = image_id
+            self._prepared = None
+            self._previous = None
 
     def _require_image(self) -> None:
         if not self.predictor.is_image_set:
@@ -220,6 +246,77 @@ class SamSession:
         return masks[order], scores[order], low_res[order]
 
     @torch.inference_mode()
+    def predict_click(
+        self,
+        points: np.ndarray | list | None = None,
+        labels: np.ndarray | list | None = None,
+        box: np.ndarray | list | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> ClickMask:
+        """The canvas's click: `predict`'s best mask (the same inputs and pixels), in milliseconds.
+
+        The decoder is the reordered one (engine/segment/decoder.py) with the image side prepared once per
+        image; the best of the candidates is chosen on the low-resolution logits and only it is upscaled,
+        only where it can be positive (engine/segment/click.py). Returns a `ClickMask`."""
+        with self._lock:
+            self._require_image()
+            model, predictor = self.model, self.predictor
+            coords = box_t = mask_t = None
+            if points is not None:
+                xy = predictor.transform.apply_coords(
+                    np.asarray(points, np.float32).reshape(-1, 2), predictor.original_size
+                )
+                coords = (
+                    torch.as_tensor(xy, dtype=torch.float, device=self.device)[None],
+                    torch.as_tensor(np.asarray(labels).reshape(1, -1), dtype=torch.int, device=self.device),
+                )
+            if box is not None:
+                xyxy = predictor.transform.apply_boxes(
+                    np.asarray(box, np.float32).reshape(1, 4), predictor.original_size
+                )
+                box_t = torch.as_tensor(xyxy, dtype=torch.float, device=self.device)
+            if mask_input is not None:
+                mask_t = torch.as_tensor(mask_input, dtype=torch.float, device=self.device).reshape(
+                    1, 1, *np.shape(mask_input)[-2:]
+                )
+            # The prompt encoder works on pixel coordinates: float32, outside autocast.
+            sparse, dense = model.prompt_encoder(points=coords, boxes=box_t, masks=mask_t)
+            with autocast(self.device, self.dtype):
+                if mask_t is None:  # the dense prompt is the no-mask embedding: the cached image side
+                    if self._prepared is None:
+                        self._prepared = self._prepare(dense)
+                    prepared = self._prepared
+                else:
+                    prepared = self._prepare(dense)
+                low_res, iou = decode_all(model.mask_decoder, prepared, sparse)
+            low_res, iou = low_res[0].float(), iou[0].float()
+            best = int(iou[1:].argmax()) + 1 if multimask else 0
+            return click_mask(
+                model, low_res[best], predictor.input_size, predictor.original_size, float(iou[best])
+            )
+
+    def _prepare(self, dense: torch.Tensor) -> PreparedImage:
+        model = self.model
+        return prepare_image(
+            model.mask_decoder.transformer,
+            self.predictor.features + dense,
+            model.prompt_encoder.get_dense_pe(),
+        )
+
+    def refine_input(self, key: Any) -> np.ndarray | None:
+        """The low-res logits of the last click made with `refine_key=key` on this image, or None."""
+        with self._lock:
+            if self._previous is not None and self._previous[0] == key:
+                return self._previous[1]
+            return None
+
+    def remember(self, key: Any, low_res: np.ndarray) -> None:
+        """Keep a click's low-res logits for the next click of the same prompt session (`refine_input`)."""
+        with self._lock:
+            self._previous = (key, low_res)
+
+    @torch.inference_mode()
     def propose(self, settings: ProposalSettings | None = None, check: Any = None) -> Proposals:
         """Automatic masks at the working size (long side <= settings.max_side).
 
@@ -237,11 +334,12 @@ class SamSession:
             grid = build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
             points = predictor.transform.apply_coords(grid * np.array([[width, height]]), (height, width))
             no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-            prepared = prepare_image(
-                model.mask_decoder.transformer,
-                predictor.features + no_mask,
-                model.prompt_encoder.get_dense_pe(),
-            )
+            with autocast(self.device, self.dtype):
+                prepared = prepare_image(
+                    model.mask_decoder.transformer,
+                    predictor.features + no_mask,
+                    model.prompt_encoder.get_dense_pe(),
+                )
             kept: dict[str, list[torch.Tensor]] = {"masks": [], "boxes": [], "iou": [], "stab": []}
             timings = {"decode": 0.0, "postprocess": 0.0}
             batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 4)
@@ -250,7 +348,11 @@ class SamSession:
                 coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
                 labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
                 sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-                low_res, iou = decode_passing(model.mask_decoder, prepared, sparse, settings.pred_iou_thresh)
+                with autocast(self.device, self.dtype):
+                    low_res, iou = decode_passing(
+                        model.mask_decoder, prepared, sparse, settings.pred_iou_thresh
+                    )
+                low_res, iou = low_res.float(), iou.float()
                 middle = time.perf_counter()
                 timings["decode"] += middle - start
                 for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
 
 from engine.api import Failed, Outcome, SamImage, SamPrompt, SamResult, Succeeded
 from engine.project.document import ReviewImage, ShootDocument
@@ -23,6 +24,7 @@ from gui.review.mask_canvas import MaskCanvas
 class SamController(QObject):
     message = Signal(str)  # for the status bar
     result_applied = Signal()
+    embedding_ready = Signal(str)  # an image's SAM embedding is in the cache: a click there is instant
 
     def __init__(
         self,
@@ -36,6 +38,8 @@ class SamController(QObject):
         self.bridge, self.document, self.prompts, self.canvas = bridge, document, prompts, canvas
         self.next_image = next_image
         self.embedded_image: str | None = None  # the image whose embedding SAM holds
+        self.ready_images: set[str] = set()  # embedded ahead (for the browser to show)
+        self.embedding_ready.connect(self.ready_images.add)
         self._applying = False
         self.problem = bridge.engine.model_problem("sam")
         canvas.prompt_point.connect(self.add_point)
@@ -52,6 +56,7 @@ class SamController(QObject):
 
     # -- embedding ---------------------------------------------------------------------------
     def _folder_opened(self, folder: Path) -> None:
+        self.ready_images.clear()
         if not self.problem:
             self.bridge.submit(self.bridge.engine.load_sam(folder), on_done=self._loaded, owner=self)
 
@@ -83,16 +88,18 @@ class SamController(QObject):
             self.message.emit(f"SAM failed: {outcome.message}")
 
     def _prefetch(self, row: int) -> None:
-        following = self.next_image(row)
+        """Embed the folder's images ahead, from this one on in browse order, at idle priority."""
         store, folder = self.document.store, self.document.folder
-        if following is None or store is None or folder is None:
+        if store is None or folder is None:
             return
-        image_id, path = following
-        try:
-            image_id = image_id or store.register(path)
-        except OSError:
-            return
-        self.bridge.submit(self.bridge.engine.prefetch(folder, image_id, path), owner=self)
+        items = [(image.image_id, image.path) for image in self.document.images]
+        ready = self.embedding_ready
+
+        def on_ready(image_id: str, path: Path) -> None:  # engine thread: a queued signal
+            if isValid(self):
+                ready.emit(image_id)
+
+        self.bridge.submit(self.bridge.engine.embed_ahead(folder, items, row, on_ready), owner=self)
 
     # -- prompts -----------------------------------------------------------------------------
     def add_point(self, point: tuple[float, float, bool]) -> None:

@@ -205,3 +205,26 @@ def test_editing_the_classes_rescores_the_stored_regions_without_sam(tiny_regist
     assert fresh_id == image_id and len(fresh_scores) == len(reused_scores)
     for ours, theirs in zip(reused_scores, fresh_scores, strict=True):
         assert ours.keys() == theirs.keys() and all(abs(ours[k] - theirs[k]) < 1e-6 for k in ours)
+
+
+def test_results_are_keyed_by_precision(tiny_registry, shoot):
+    with ProjectStore.open(shoot.parent) as store:
+        classes = one_class("a photo of a hand bag", ["a photo of a wall"])
+        runs = {
+            p: ProductFilter(tiny_registry, store, classes, replace(FAST_SAM, precision=p))
+            for p in ("fp32", "bf16")
+        }
+        assert runs["fp32"].run_key != runs["bf16"].run_key
+        assert runs["fp32"].proposals_key != runs["bf16"].proposals_key  # regions are not shared either
+        first = runs["bf16"].process(shoot)
+        assert not first.reused and "sam_reuse" not in first.timings
+        again = runs["fp32"].process(shoot)  # nothing of the bf16 run is taken
+        assert not again.reused and "sam_reuse" not in again.timings
+        assert runs["bf16"].process(shoot).reused
+        # fp32 keeps the key it had before precisions existed (stores made earlier stay valid)
+        from engine.filter.clip_scoring import clip_model_key
+        from engine.filter.run import make_run_key
+        from engine.segment.session import sam_model_key
+
+        plain = f"{sam_model_key(tiny_registry)}|{clip_model_key(tiny_registry)}"
+        assert runs["fp32"].run_key == make_run_key(plain, FAST_SAM, classes)

@@ -103,3 +103,18 @@ def test_proposals_at_working_size_for_large_images(tiny_registry):
     proposals = session.propose(settings)
     assert proposals.masks.shape[1:] == (120, 300)
     assert (proposals.boxes[:, 2] < 300).all() and (proposals.boxes[:, 3] < 120).all()
+
+
+def test_embeddings_are_cached_per_precision(tiny_registry, rgb, tmp_path):
+    cache = EmbeddingCache(tmp_path / "sam")
+    fp32 = SamSession(tiny_registry, cache, "fp32")
+    bf16 = SamSession(tiny_registry, cache, "bf16")
+    assert fp32.model_key != bf16.model_key and bf16.model_key.endswith("-bf16")
+    assert fp32.embed("img", rgb) is False
+    assert bf16.embed("img", rgb) is False  # the fp32 embedding is not taken for a bf16 one
+    assert bf16.embed("img", rgb) is True
+    a = cache.get("img", fp32.model_key)["features"]
+    b = cache.get("img", bf16.model_key)["features"]
+    assert a.dtype == b.dtype == np.float32 and not np.array_equal(a, b)
+    # Close, as bf16 should be: a few percent at most on the tiny random model.
+    assert np.linalg.norm(a - b) / np.linalg.norm(a) < 0.05
