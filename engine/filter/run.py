@@ -28,7 +28,7 @@ from PIL import Image
 from engine.filter.classes import ClassSet
 from engine.filter.scores import redecide
 from engine.filter.verdict import Verdict, call_region
-from engine.imaging.read import ImageReadError, read_image
+from engine.imaging.read import IMAGE_SUFFIXES, ImageReadError, read_image
 from engine.project.store import ProjectStore, claim_owner
 from engine.project.values import ERROR, OTHER, OTHER_TOTAL
 from engine.runtime.errors import is_fatal
@@ -226,7 +226,7 @@ class ProductFilter:
             verdict.verdict,
             verdict.classes,
             _region_entries(self.store, rows, verdict, self.class_set),
-            verdict.reason,
+            _named_for(verdict.reason, path) if verdict.verdict == ERROR else verdict.reason,
             reused,
             len(rows),
             timings,
@@ -363,3 +363,12 @@ class ProductFilter:
                     reason=f"{Path(path).name}: processing failed ({type(error).__name__}: {error})",
                 )
         return held
+
+
+def _named_for(reason: str | None, path: Path) -> str | None:
+    """A stored read error names the file that produced it; files of identical content (two empty
+    files, a copy) share one stored result, so each report names its own file instead."""
+    head, sep, rest = (reason or "").partition(": ")
+    if sep and head != path.name and Path(head).suffix.lower() in IMAGE_SUFFIXES:
+        return f"{path.name}: {rest}"
+    return reason

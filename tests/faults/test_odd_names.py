@@ -57,3 +57,16 @@ def test_entries_named_like_images_are_reported_not_omitted(tiny_models, tmp_pat
     assert "broken link" in images["dangling.jpg"]["error"]
     assert "folder" in images["x.jpg"]["error"] and "hidden" in images["..png"]["error"]
     assert "4 images" in out
+
+
+def test_files_of_identical_content_each_report_their_own_name(tiny_models, tmp_path, capsys):
+    shoot = small_shoot(tmp_path / "shoot", 1)
+    (shoot / "zero.jpg").write_bytes(b"")
+    (shoot / "zero.png").write_bytes(b"")  # same content, one stored result
+    report = tmp_path / "report.json"
+    code, _, _ = run_cli(capsys, "filter", shoot, "--models", tiny_models, "--report", report, *TINY_SAM_ARGS)
+    assert code == 0
+    images = {os.path.basename(i["path"]): i for i in json.loads(report.read_text("utf-8"))["images"]}
+    for name in ("zero.jpg", "zero.png"):
+        assert images[name]["verdict"] == "error"
+        assert images[name]["error"].startswith(f"{name}: empty file"), images[name]
