@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from engine.runtime.atomic import remove_dead_temps
 from engine.runtime.jobs import JobCancelled, JobContext
 from engine.training.checkpoint import load_resume_state, save_lora, save_resume_state
 from engine.training.config import (
@@ -239,6 +240,9 @@ class LoraTrainer:
         config, result = self.config, self.result
         self._optimizer()
         self._encode_images()
+        for folder in {config.checkpoint_dir, config.out.parent}:  # a killed earlier run's half-written files
+            if folder.is_dir():
+                remove_dead_temps(folder)
         if config.resume is not None:
             load_resume_state(self, config.resume)
         if config.measure_fixed_loss:

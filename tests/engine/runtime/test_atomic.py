@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from engine.runtime.atomic import atomic_save, atomic_write_bytes
+from engine.runtime.atomic import atomic_save, atomic_write_bytes, remove_dead_temps
 
 
 def test_a_write_replaces_the_file_whole(tmp_path):
@@ -40,3 +40,18 @@ def test_a_written_file_gets_the_mode_the_umask_allows_not_mkstemps_0600(tmp_pat
     finally:
         os.umask(old)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_sweep_removes_a_dead_writers_temp_file_and_keeps_a_live_ones(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    leftover = tmp_path / f".out.png.{int(dead.stdout)}-abc123.tmp"  # a writer killed mid-write
+    live = tmp_path / f".out.png.{os.getpid()}-def456.tmp"  # this process, still writing
+    leftover.write_bytes(b"half")
+    live.write_bytes(b"half")
+    assert remove_dead_temps(tmp_path) == [leftover]
+    assert not leftover.exists() and live.exists()
