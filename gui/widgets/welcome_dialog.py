@@ -189,6 +189,9 @@ class WelcomeDialog(QDialog):
         self.found.lora_folders += [f for f in found.lora_folders if f not in self.found.lora_folders]
         self.found.searched += found.searched
         roles = sorted(self.found.by_role)
+        if self._download_job is not None:  # the download's progress owns the line until it ends
+            self.refresh()
+            return
         self.message.setText(
             f"Found weights for {', '.join(roles)} in {len(self.found.searched)} place(s)."
             if roles
