@@ -44,7 +44,7 @@ import numpy as np
 from engine.imaging.capture import capture_time
 from engine.project.location import STORE_DIRNAME, content_hash, fallback_root, store_root_for
 from engine.project.values import FLAGS, LABELS, RATINGS
-from engine.runtime.atomic import atomic_save
+from engine.runtime.atomic import atomic_save, remove_dead_temps
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.runtime.errors import printable_path
 
@@ -396,6 +396,8 @@ class ProjectStore:
 
     def save_proposal_mask(self, image_id: str, run_key: str, index: int, mask: np.ndarray) -> str:
         """Write one filter region's mask; returns its path relative to the store root."""
+        if index == 0 and (self.root / "masks" / image_id).is_dir():  # a killed run's half-written masks
+            remove_dead_temps(self.root / "masks" / image_id)
         return self._write_mask(f"masks/{image_id}/{run_key}-{index:03d}.png", mask)
 
     def save_edited_mask(self, image_id: str, mask: np.ndarray) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.runtime.atomic import atomic_writer
+from engine.runtime.atomic import atomic_writer, remove_dead_temps
 from engine.runtime.disk_cache import prune_oldest
 
 
@@ -49,6 +49,7 @@ class EmbeddingCache:
         with self._lock:
             with atomic_writer(path) as handle:
                 np.savez(handle, **arrays)  # uncompressed: float embeddings barely compress
+            remove_dead_temps(path.parent)  # what a killed writer left
             self._evict()
         return path
 

@@ -161,3 +161,20 @@ def test_unwritable_folder_falls_back_even_as_root(tmp_path, monkeypatch):
     with ProjectStore.open(tmp_path / "card") as store:
         assert not store.in_folder and "xdg-data" in str(store.root)
         assert store.register(tmp_path / "card" / "a.png")
+
+
+def test_a_rerun_of_an_image_sweeps_the_masks_a_killed_run_left_half_written(tmp_path):
+    import subprocess
+    import sys
+
+    dead = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout
+    )
+    with ProjectStore.open(tmp_path) as store:
+        folder = store.root / "masks" / "img-1"
+        folder.mkdir(parents=True)
+        leftover = folder / f".run-000.png.{dead}-x1y2z3.tmp"
+        leftover.write_bytes(b"half a PNG")
+        store.save_proposal_mask("img-1", "run", 0, np.ones((4, 4), bool))
+        assert not leftover.exists()
+        assert [p.name for p in folder.iterdir()] == ["run-000.png"]
