@@ -98,6 +98,8 @@ class MainWindow(DeskLayout, QMainWindow):
 
         self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
         self.sam = SamController(self.bridge, self.document, self.prompts, self.canvas, self._following)
+        self.browser.itemDelegate().sam_ready = self.sam.ready_images  # the browser shows what is embedded
+        self.sam.embedding_ready.connect(lambda _id: self.browser.viewport().update())
         self.edge_refiner = EdgeRefiner(self.bridge, self.document, self.canvas, parent=self)
         self.mask_panel.add_section(EdgeRefineBox(self.edge_refiner))
         self.filter_panel = FilterPanel(self.document, self.browser, self.bridge, self.tasks)

@@ -215,8 +215,16 @@ class BrowserFilter(QSortFilterProxyModel):
         return key(model.image_at(left.row())) < key(model.image_at(right.row()))
 
 
+SAM_READY_COLOUR = QColor(64, 200, 220)
+
+
 class ThumbnailDelegate(QStyledItemDelegate):
-    """A cell: the thumbnail, the file name, the verdict chip, the pick/reject flag."""
+    """A cell: the thumbnail, the file name, the verdict chip, the pick/reject flag, and a teal dot when the
+    image's SAM embedding is cached (a click there answers at once)."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.sam_ready: set[str] = set()  # image ids; the review desk shares its SamController's set
 
     def sizeHint(self, option, index) -> QSize:
         return CELL
@@ -266,6 +274,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if image.flag:
             self._flag(painter, picture_area, image.flag)
         paint_culling(painter, picture_area, image)
+        if image.image_id is not None and image.image_id in self.sam_ready:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(SAM_READY_COLOUR)
+            painter.drawEllipse(sam_ready_dot(picture_area))
         if image.has_edited_mask:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(255, 64, 96))
@@ -298,6 +310,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
             c = rect.center()
             painter.drawLine(c.x() - 5, c.y() - 5, c.x() + 5, c.y() + 5)
             painter.drawLine(c.x() - 5, c.y() + 5, c.x() + 5, c.y() - 5)
+
+
+def sam_ready_dot(picture_area: QRect) -> QRect:
+    """Where the "SAM ready" dot sits: the picture's bottom-left corner, above the label strip."""
+    return QRect(picture_area.x() + 4, picture_area.bottom() - 14, 8, 8)
 
 
 class ThumbnailBrowser(QListView):

@@ -83,6 +83,7 @@ class SamController(QObject):
         self.canvas.set_busy("")
         if isinstance(outcome, Succeeded):
             self.embedded_image = review.image_id
+            self.embedding_ready.emit(review.image_id)
             self._prefetch(review.row)
         elif isinstance(outcome, Failed):
             self.message.emit(f"SAM failed: {outcome.message}")

@@ -210,3 +210,27 @@ def test_a_truncated_image_is_badged_and_described_everywhere(qtbot, window, tmp
     box = canvas.message_box(canvas.busy_message, canvas.fontMetrics())
     assert canvas.fontMetrics().horizontalAdvance(canvas.busy_message) > canvas.width()  # it had to wrap
     assert canvas.rect().contains(box), (box, canvas.rect())
+
+
+def test_the_browser_marks_the_images_whose_sam_embedding_is_ready(qtbot, window, tmp_path):
+    from gui.browse.thumbnail_browser import SAM_READY_COLOUR, sam_ready_dot
+
+    folder = make_shoot(tmp_path / "shoot", count=3)
+    window.set_browser_mode("grid")
+    review = open_by_drop(qtbot, window, folder)
+    ids = [window.document.image_id(row) for row in range(3)]
+    qtbot.waitUntil(lambda: window.sam.embedded_image == review.image_id, timeout=20000)
+    qtbot.waitUntil(lambda: set(ids) <= window.sam.ready_images, timeout=30000)  # embedded ahead too
+
+    browser = window.browser
+    shot = browser.viewport().grab().toImage()
+    for row in range(3):
+        cell = browser.visualRect(browser.proxy.index(row, 0)).adjusted(3, 3, -3, -3)
+        picture = cell.adjusted(6, 6, -6, -28)  # the delegate's picture area
+        dot = sam_ready_dot(picture).center()
+        assert shot.pixelColor(dot).name() == SAM_READY_COLOUR.name(), row
+    window.sam.ready_images.clear()  # a folder change forgets them; an unmarked tile has no dot
+    browser.viewport().repaint()
+    shot = browser.viewport().grab().toImage()
+    cell = browser.visualRect(browser.proxy.index(0, 0)).adjusted(3, 3, -3, -3)
+    assert shot.pixelColor(sam_ready_dot(cell.adjusted(6, 6, -6, -28)).center()) != SAM_READY_COLOUR
