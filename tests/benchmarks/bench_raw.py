@@ -131,6 +131,7 @@ def time_gui(cache_dir: Path) -> tuple[float, int, float]:
     app = QApplication.instance() or QApplication([])
     window = MainWindow(models=ModelsConfig.defaults(), thumbnail_cache=cache_dir)
     window.resize(1400, 900)
+    window.set_browser_mode("grid")  # the grid shows the most cells at once (the filmstrip fewer)
     window.show()
     ticks: list[float] = []
     timer = QTimer()
