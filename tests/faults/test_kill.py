@@ -71,7 +71,8 @@ def test_kill_9_during_filter_loses_nothing(tiny_models, tmp_path):
 
 # The save of three inpaint variants, killed at its N-th file rename (3 staged files, the COMMIT list,
 # then 3 renames into place): a real SIGKILL from inside the process, at a seeded random N.
-KILL_AT_RENAME = """
+# A script prefix: argv[1] is the output folder, argv[2] the rename into it that SIGKILLs the process.
+KILLER = """
 import os, signal, sys
 out, at = sys.argv[1], int(sys.argv[2])
 replace, count = os.replace, [0]
@@ -82,9 +83,15 @@ def killing_replace(src, dst, *args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
     return replace(src, dst, *args, **kwargs)
 os.replace = killing_replace
+"""
+
+KILL_AT_RENAME = (
+    KILLER
+    + """
 from engine.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
+)
 
 
 def test_kill_9_during_inpaint_save_writes_all_variants_or_none(tiny_models, tmp_path):
@@ -165,21 +172,14 @@ def test_kill_9_during_training_resumes_to_the_same_lora(tiny_models, tmp_path):
 
 # Batch enhancement of two images × two variants, killed at its N-th rename into the output folder (per
 # image: 2 staged files, the COMMIT list, 2 renames).
-BATCH_KILLED = """
-import os, signal, sys
+BATCH_KILLED = (
+    KILLER
+    + """
 from pathlib import Path
-out, at = sys.argv[1], int(sys.argv[2])
-replace, count = os.replace, [0]
-def killing_replace(src, dst, *args, **kwargs):
-    if str(dst).startswith(out):
-        count[0] += 1
-        if count[0] == at:
-            os.kill(os.getpid(), signal.SIGKILL)
-    return replace(src, dst, *args, **kwargs)
-os.replace = killing_replace
 from tests.faults.test_kill import run_batch
 run_batch(Path(sys.argv[3]), Path(sys.argv[4]), Path(out))
 """
+)
 
 
 def run_batch(models: Path, shoot: Path, out: Path):
