@@ -74,3 +74,20 @@ def paint_culling(painter: QPainter, area: QRect, image: ShootImage) -> None:
         painter.setPen(QColor(255, 255, 255))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, badge)
     painter.restore()
+
+
+SAM_READY_COLOUR = QColor(64, 200, 220)
+
+
+def sam_ready_dot(area: QRect) -> QRect:
+    """Where the "SAM ready" dot sits: the picture's bottom-left corner, above the label strip."""
+    return QRect(area.x() + 4, area.bottom() - 14, 8, 8)
+
+
+def paint_sam_ready(painter: QPainter, area: QRect) -> None:
+    """A teal dot: the image's SAM embedding is cached, so a click there answers at once."""
+    painter.save()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(SAM_READY_COLOUR)
+    painter.drawEllipse(sam_ready_dot(area))
+    painter.restore()

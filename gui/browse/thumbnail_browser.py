@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 from engine.api import ERROR, PICK, PRODUCT, REJECT, SKIPPED, UNCERTAIN, Thumbnail, ThumbnailCache
 from engine.project.document import ShootDocument, ShootImage
 from gui.background import BackgroundTasks
-from gui.browse.badges import paint_culling
+from gui.browse.badges import paint_culling, paint_sam_ready
 from gui.browse.sort_filter import CullCriteria
 
 ImageRole = Qt.ItemDataRole.UserRole + 1
@@ -215,9 +215,6 @@ class BrowserFilter(QSortFilterProxyModel):
         return key(model.image_at(left.row())) < key(model.image_at(right.row()))
 
 
-SAM_READY_COLOUR = QColor(64, 200, 220)
-
-
 class ThumbnailDelegate(QStyledItemDelegate):
     """A cell: the thumbnail, the file name, the verdict chip, the pick/reject flag, and a teal dot when the
     image's SAM embedding is cached (a click there answers at once)."""
@@ -275,9 +272,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             self._flag(painter, picture_area, image.flag)
         paint_culling(painter, picture_area, image)
         if image.image_id is not None and image.image_id in self.sam_ready:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(SAM_READY_COLOUR)
-            painter.drawEllipse(sam_ready_dot(picture_area))
+            paint_sam_ready(painter, picture_area)
         if image.has_edited_mask:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(255, 64, 96))
@@ -310,11 +305,6 @@ class ThumbnailDelegate(QStyledItemDelegate):
             c = rect.center()
             painter.drawLine(c.x() - 5, c.y() - 5, c.x() + 5, c.y() + 5)
             painter.drawLine(c.x() - 5, c.y() + 5, c.x() + 5, c.y() - 5)
-
-
-def sam_ready_dot(picture_area: QRect) -> QRect:
-    """Where the "SAM ready" dot sits: the picture's bottom-left corner, above the label strip."""
-    return QRect(picture_area.x() + 4, picture_area.bottom() - 14, 8, 8)
 
 
 class ThumbnailBrowser(QListView):

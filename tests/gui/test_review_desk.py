@@ -213,7 +213,7 @@ def test_a_truncated_image_is_badged_and_described_everywhere(qtbot, window, tmp
 
 
 def test_the_browser_marks_the_images_whose_sam_embedding_is_ready(qtbot, window, tmp_path):
-    from gui.browse.thumbnail_browser import SAM_READY_COLOUR, sam_ready_dot
+    from gui.browse.badges import SAM_READY_COLOUR, sam_ready_dot
 
     folder = make_shoot(tmp_path / "shoot", count=3)
     window.set_browser_mode("grid")
