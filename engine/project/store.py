@@ -97,7 +97,11 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
     for table, column, declaration in _ADDED_COLUMNS:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            try:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError as error:  # another process opening the store added it first
+                if "duplicate column" not in str(error):
+                    raise
 
 
 def _path_param(rel: str) -> str | bytes:
