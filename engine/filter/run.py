@@ -29,7 +29,8 @@ from engine.filter.classes import ClassSet
 from engine.filter.scores import redecide
 from engine.filter.verdict import Verdict, call_region
 from engine.imaging.read import IMAGE_SUFFIXES, ImageReadError, read_image
-from engine.project.store import ProjectStore, claim_owner
+from engine.project.claims import claim_owner
+from engine.project.store import ProjectStore
 from engine.project.values import ERROR, OTHER, OTHER_TOTAL
 from engine.runtime.errors import is_fatal
 from engine.runtime.jobs import JobCancelled, JobContext

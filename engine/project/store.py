@@ -30,11 +30,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,66 +40,16 @@ from typing import Any
 import numpy as np
 
 from engine.imaging.capture import capture_time
+from engine.project.claims import ClaimRecords
+from engine.project.culling_records import CullingRecords
 from engine.project.location import STORE_DIRNAME, content_hash, fallback_root, store_root_for
-from engine.project.values import FLAGS, LABELS, RATINGS
+from engine.project.schema import create_or_migrate
+from engine.project.values import FLAGS
 from engine.runtime.atomic import atomic_save, remove_dead_temps
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.runtime.errors import printable_path
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 15000  # another process (a second CLI, the GUI) holding a write lock, waited for
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS files(
-    rel_path TEXT PRIMARY KEY, image_id TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, seen_at REAL);
-CREATE INDEX IF NOT EXISTS files_by_image ON files(image_id);
-CREATE TABLE IF NOT EXISTS results(
-    image_id TEXT, run_key TEXT, status TEXT NOT NULL, error TEXT, width INTEGER, height INTEGER,
-    info TEXT, created_at REAL, PRIMARY KEY(image_id, run_key));
-CREATE TABLE IF NOT EXISTS regions(
-    image_id TEXT, run_key TEXT, idx INTEGER, box TEXT, area INTEGER, pred_iou REAL, stability REAL,
-    mask_path TEXT, scores TEXT, PRIMARY KEY(image_id, run_key, idx));
-CREATE TABLE IF NOT EXISTS verdicts(
-    image_id TEXT PRIMARY KEY, run_key TEXT, verdict TEXT NOT NULL, classes TEXT, regions TEXT,
-    best TEXT, reason TEXT, decided_at REAL);
-CREATE TABLE IF NOT EXISTS edited_masks(image_id TEXT PRIMARY KEY, mask_path TEXT, updated_at REAL);
-CREATE TABLE IF NOT EXISTS flags(
-    image_id TEXT PRIMARY KEY, flag TEXT CHECK(flag IN ('pick', 'reject')), updated_at REAL);
-CREATE TABLE IF NOT EXISTS claims(
-    image_id TEXT, run_key TEXT, owner TEXT NOT NULL, host TEXT, pid INTEGER, claimed_at REAL,
-    PRIMARY KEY(image_id, run_key));
-CREATE TABLE IF NOT EXISTS recipes(
-    id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT, name TEXT, data TEXT, created_at REAL);
-CREATE TABLE IF NOT EXISTS ratings(
-    image_id TEXT PRIMARY KEY, rating INTEGER NOT NULL DEFAULT 0 CHECK(rating BETWEEN 0 AND 5),
-    label TEXT, updated_at REAL);
-CREATE TABLE IF NOT EXISTS captures(image_id TEXT PRIMARY KEY, captured_at TEXT);
-CREATE TABLE IF NOT EXISTS sidecars(
-    rel_path TEXT PRIMARY KEY, sidecar TEXT, mtime_ns INTEGER, data TEXT, updated_at REAL);
-"""
-# Tables added after version 1 (ratings, captures, sidecars) are created by the same IF NOT EXISTS
-# script on an older store: the migration is additive, so the version stays.
-
-
-# Columns added after a store's first release: (table, column, declaration). A store made before them
-# gains them on open (NULL for rows written earlier); older code reading by name ignores them.
-_ADDED_COLUMNS = (
-    # Original-image pixels per mask pixel of a filter region (masks are kept at the filter's working
-    # size; boxes and areas are in mask pixels). NULL in older stores: results.width / info.work_size.
-    ("regions", "mask_scale", "REAL"),
-)
-
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    for table, column, declaration in _ADDED_COLUMNS:
-        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            try:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-            except sqlite3.OperationalError as error:  # another process opening the store added it first
-                if "duplicate column" not in str(error):
-                    raise
 
 
 def _path_param(rel: str) -> str | bytes:
@@ -165,7 +113,7 @@ def _mask_to_png(mask: np.ndarray):
     return Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8), "L")
 
 
-class ProjectStore:
+class ProjectStore(CullingRecords, ClaimRecords):
     """The store of one folder. Safe to share between threads (one connection behind a lock)."""
 
     def __init__(self, folder: Path, root: Path, embedding_cap_bytes: int = 2 << 30):
@@ -197,9 +145,7 @@ class ProjectStore:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crashed app loses nothing committed
-        self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
-        _add_missing_columns(self._db)
+        create_or_migrate(self._db)
 
     @classmethod
     def open(cls, folder: Path | str, root: Path | str | None = None) -> ProjectStore:
@@ -336,45 +282,6 @@ class ProjectStore:
     def flag_time(self, image_id: str) -> float:
         rows = self._rows("SELECT updated_at FROM flags WHERE image_id=?", (image_id,))
         return rows[0]["updated_at"] if rows else 0.0
-
-    # -- stars and colour labels -----------------------------------------------------------------
-    def rating(self, image_id: str) -> tuple[int, str | None, float]:
-        """(stars 0..5, label or None, when either last changed; 0.0 when never set)."""
-        rows = self._rows("SELECT rating, label, updated_at FROM ratings WHERE image_id=?", (image_id,))
-        return (rows[0]["rating"], rows[0]["label"], rows[0]["updated_at"]) if rows else (0, None, 0.0)
-
-    def set_rating(self, image_id: str, rating: int, at: float | None = None) -> None:
-        if rating not in RATINGS:
-            raise ValueError(f"a rating is 0 to 5 stars, not {rating!r}")
-        _, label, _ = self.rating(image_id)
-        self._set_rating_row(image_id, rating, label, at)
-
-    def set_label(self, image_id: str, label: str | None, at: float | None = None) -> None:
-        if label not in (*LABELS, None):
-            raise ValueError(f"label must be one of {LABELS} or None, not {label!r}")
-        rating, _, _ = self.rating(image_id)
-        self._set_rating_row(image_id, rating, label, at)
-
-    def _set_rating_row(self, image_id: str, rating: int, label: str | None, at: float | None) -> None:
-        self._tx(
-            "INSERT OR REPLACE INTO ratings VALUES(?,?,?,?)",
-            (image_id, rating, label, time.time() if at is None else at),
-        )
-
-    def captured_at(self, image_id: str) -> str | None:
-        rows = self._rows("SELECT captured_at FROM captures WHERE image_id=?", (image_id,))
-        return rows[0]["captured_at"] if rows else None
-
-    # -- XMP sidecars (engine/project/sidecars.py): what was last read or written, per image file ------
-    def sidecar_record(self, rel_path: str) -> sqlite3.Row | None:
-        rows = self._rows("SELECT * FROM sidecars WHERE rel_path=?", (rel_path,))
-        return rows[0] if rows else None
-
-    def save_sidecar_record(self, rel_path: str, sidecar: str, mtime_ns: int, data: dict[str, Any]) -> None:
-        self._tx(
-            "INSERT OR REPLACE INTO sidecars VALUES(?,?,?,?,?)",
-            (rel_path, sidecar, mtime_ns, json.dumps(data), time.time()),
-        )
 
     # -- masks ---------------------------------------------------------------------------------
     def _write_mask(self, rel: str, mask: np.ndarray) -> str:
@@ -543,55 +450,3 @@ class ProjectStore:
             sql, params = sql + " AND name=?", (*params, name)
         rows = self._rows(sql + " ORDER BY id DESC", params)
         return [{"name": r["name"], "created_at": r["created_at"], **json.loads(r["data"])} for r in rows]
-
-    # -- claims: parallel runs (two CLIs, CLI + GUI) on one folder split the work ------------------
-    def claim(self, image_id: str, run_key: str, owner: str) -> bool:
-        """Take the image for this run, unless it already has a result or another live run is on it.
-
-        `owner` names the caller (`claim_owner()`). A claim whose process is gone (same machine) or that
-        is older than CLAIM_STALE_S (another machine sharing the folder) is taken over."""
-        now = time.time()
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")  # one writer decides: no two runs take the same image
-            done = self._db.execute(
-                "SELECT 1 FROM results WHERE image_id=? AND run_key=?", (image_id, run_key)
-            ).fetchone()
-            if done:
-                return False
-            row = self._db.execute(
-                "SELECT owner, host, pid, claimed_at FROM claims WHERE image_id=? AND run_key=?",
-                (image_id, run_key),
-            ).fetchone()
-            if row and row["owner"] != owner and not _claim_is_stale(row, now):
-                return False
-            host, pid = _HOST, os.getpid()
-            self._db.execute(
-                "INSERT OR REPLACE INTO claims VALUES(?,?,?,?,?,?)",
-                (image_id, run_key, owner, host, pid, now),
-            )
-            return True
-
-    def release(self, image_id: str, run_key: str, owner: str) -> None:
-        self._tx("DELETE FROM claims WHERE image_id=? AND run_key=? AND owner=?", (image_id, run_key, owner))
-
-
-CLAIM_STALE_S = 3600.0  # a claim from another machine is taken over after this long
-_HOST = socket.gethostname()
-
-
-def claim_owner() -> str:
-    """A name for one run: host, process and a random part (two runs in one process differ)."""
-    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _claim_is_stale(row: sqlite3.Row, now: float) -> bool:
-    if row["host"] == _HOST:
-        try:
-            os.kill(int(row["pid"]), 0)
-        except ProcessLookupError:
-            return True  # that run was killed: its image is free
-        except (PermissionError, OSError, ValueError):
-            pass
-        else:
-            return False
-    return now - float(row["claimed_at"] or 0) > CLAIM_STALE_S
