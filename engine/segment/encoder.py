@@ -41,9 +41,8 @@ def _rel_pos_mask(attn: Attention, q: torch.Tensor, hw: tuple[int, int]) -> torc
     rel_h = rel_h.view(h, b * n, w, h).permute(1, 0, 2, 3)  # (B n) x y x x x kh
     rel_w = torch.bmm(r_q.permute(2, 0, 1, 3).reshape(w, -1, d), rel_w_table.transpose(1, 2))
     rel_w = rel_w.view(w, b * n, h, w).permute(1, 2, 0, 3)  # (B n) x y x x x kw
-    mask = q.new_empty(b * n, h, w, h, w)
-    torch.add(rel_h[..., :, None], rel_w[..., None, :], out=mask)
-    return mask.view(b, n, h * w, h * w)
+    mask = rel_h[..., :, None] + rel_w[..., None, :]  # (B n) x y x x x kh x kw, contiguous
+    return mask.reshape(b, n, h * w, h * w)
 
 
 def fast_attention_forward(self: Attention, x: torch.Tensor) -> torch.Tensor:
@@ -117,14 +116,41 @@ def encode(
 
 
 def compile_encoder(model: Any) -> Any:
-    """A copy-free view of `model` whose image encoder runs through `torch.compile` (Inductor); when no
-    compiler works here (no C++ toolchain, an unsupported platform), the model as it is. The build happens
-    on the first call (minutes on a small CPU) and is cached by torch across runs."""
+    """A copy-free view of `model` whose image encoder runs through `torch.compile` (Inductor). The build
+    happens on the first call (about two minutes on a small CPU; torch caches it across runs); if it fails
+    there (no C++ toolchain, an unsupported platform or op), that call and every later one run the eager
+    encoder instead, so compiling can only cost time, never an embedding."""
     try:
         compiled = torch.compile(model.image_encoder, dynamic=False)
     except (RuntimeError, ImportError, AttributeError):
         return model
-    return _WithEncoder(model, compiled)
+    return _WithEncoder(model, _CompiledOrEager(compiled, model.image_encoder))
+
+
+class _CompiledOrEager(torch.nn.Module):
+    """The compiled encoder until it first fails to build; the eager one from then on."""
+
+    def __init__(self, compiled: Any, eager: torch.nn.Module):
+        super().__init__()
+        self.compiled, self.eager = compiled, eager
+        self.failure: str | None = None  # why compiling failed, for a caller to report
+        self.blocks = []  # no per-block cancellation hooks: they would break the compiled graph
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.failure is None:
+            try:
+                return self.compiled(batch)
+            except Exception as error:  # a compiler failure means: run eager; others go on
+                if not _is_compile_failure(error):
+                    raise
+                self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        return self.eager(batch)
+
+
+def _is_compile_failure(error: Exception) -> bool:
+    """An error raised by the compiler stack (dynamo, inductor, the C++ build), not by the model."""
+    module = type(error).__module__
+    return module.startswith(("torch._dynamo", "torch._inductor")) or "CompileError" in type(error).__name__
 
 
 class _WithEncoder:

@@ -32,7 +32,7 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
-from engine.runtime.device import choose_precision, precision_name
+from engine.runtime.device import choose_precision, precision_name, torch_threads
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.segment.click import ClickMask, click_mask
 from engine.segment.decoder import (
@@ -137,6 +137,16 @@ def precision_key(model_key: str, dtype: torch.dtype) -> str:
     """A model key for results made in `dtype`: fp32 keeps the plain key (caches made before precisions
     existed), others get a suffix, so embeddings and filter results of two precisions never mix."""
     return model_key if dtype == torch.float32 else f"{model_key}-{precision_name(dtype)}"
+
+
+# Intra-op threads for a click on the CPU (engine/runtime/device.torch_threads): its ops are small, so one
+# thread is as fast on a quiet machine and several times faster on a busy one.
+CLICK_CPU_THREADS = 1
+
+
+def click_threads(device: torch.device):
+    """The thread limit a click runs under: CLICK_CPU_THREADS on the CPU, the process's own elsewhere."""
+    return torch_threads(CLICK_CPU_THREADS if device.type == "cpu" else torch.get_num_threads())
 
 
 class SamSession:
@@ -259,7 +269,7 @@ class SamSession:
         The decoder is the reordered one (engine/segment/decoder.py) with the image side prepared once per
         image; the best of the candidates is chosen on the low-resolution logits and only it is upscaled,
         only where it can be positive (engine/segment/click.py). Returns a `ClickMask`."""
-        with self._lock:
+        with self._lock, click_threads(self.device):
             self._require_image()
             model, predictor = self.model, self.predictor
             coords = box_t = mask_t = None
