@@ -269,7 +269,7 @@ class SamSession:
         The decoder is the reordered one (engine/segment/decoder.py) with the image side prepared once per
         image; the best of the candidates is chosen on the low-resolution logits and only it is upscaled,
         only where it can be positive (engine/segment/click.py). Returns a `ClickMask`."""
-        with self._lock, click_threads(self.device):
+        with self._lock:
             self._require_image()
             model, predictor = self.model, self.predictor
             coords = box_t = mask_t = None
@@ -290,16 +290,18 @@ class SamSession:
                 mask_t = torch.as_tensor(mask_input, dtype=torch.float, device=self.device).reshape(
                     1, 1, *np.shape(mask_input)[-2:]
                 )
-            # The prompt encoder works on pixel coordinates: float32, outside autocast.
-            sparse, dense = model.prompt_encoder(points=coords, boxes=box_t, masks=mask_t)
-            with autocast(self.device, self.dtype):
-                if mask_t is None:  # the dense prompt is the no-mask embedding: the cached image side
-                    if self._prepared is None:
-                        self._prepared = self._prepare(dense)
-                    prepared = self._prepared
-                else:
-                    prepared = self._prepare(dense)
-                low_res, iou = decode_all(model.mask_decoder, prepared, sparse)
+            # The decoder's many small ops on one thread; the upscaling below (one large op) on all.
+            with click_threads(self.device):
+                # The prompt encoder works on pixel coordinates: float32, outside autocast.
+                sparse, dense = model.prompt_encoder(points=coords, boxes=box_t, masks=mask_t)
+                with autocast(self.device, self.dtype):
+                    if mask_t is None:  # the dense prompt is the no-mask embedding: the cached image side
+                        if self._prepared is None:
+                            self._prepared = self._prepare(dense)
+                        prepared = self._prepared
+                    else:
+                        prepared = self._prepare(dense)
+                    low_res, iou = decode_all(model.mask_decoder, prepared, sparse)
             low_res, iou = low_res[0].float(), iou[0].float()
             best = int(iou[1:].argmax()) + 1 if multimask else 0
             return click_mask(

@@ -87,6 +87,62 @@ def upscale_today(model, low_res: torch.Tensor, input_size, original_size) -> np
     return masks[0, 0].numpy()
 
 
+def canvas_row(new: dict, old: SamSession, image_id: str, rgb: np.ndarray, prompt: Prompt, args) -> str:
+    """A point click through to the screen: the engine's mask, the document's undoable replace and the
+    real MaskCanvas (1280 x 720, offscreen, image fitted) repainting its overlay. Today's engine path and
+    the new one share the GUI part, so the row shows what a user waits for from click to overlay."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from engine.project.document import ReviewImage, ShootDocument
+    from engine.project.editor import EditorState
+    from engine.segment.prompts import PromptSession
+    from gui.review.canvas_content import prepare_content
+    from gui.review.mask_canvas import MaskCanvas
+
+    app = QApplication.instance() or QApplication([])
+    height, width = rgb.shape[:2]
+    base = np.zeros((height, width), np.uint8)
+    review = ReviewImage(0, image_id, Path("bench.jpg"), rgb, base.copy(), "empty", [])
+    document = ShootDocument()
+    canvas = MaskCanvas(document, EditorState(), PromptSession())
+    canvas.resize(1280, 720)
+    canvas.show()
+    canvas.set_content(prepare_content(review))
+    document.set_review(review)
+    app.processEvents()
+    canvas.fit()
+    canvas.repaint()
+
+    def click(engine_path) -> float:
+        began = time.perf_counter()
+        document.replace_mask(engine_path(), "SAM")
+        canvas.repaint()
+        elapsed = (time.perf_counter() - began) * 1000
+        document.undo()  # outside the timing: the next click starts from the empty mask again
+        canvas.repaint()
+        return elapsed
+
+    paths = {"today": lambda: today(old, base, prompt)}
+    for name, session in new.items():
+        paths[name] = lambda session=session: apply_prompt(session, image_id, rgb, base, prompt)[0]
+    times = {name: [] for name in paths}
+    for repeat in range(args.repeats + 1):
+        for name, engine_path in paths.items():
+            if name == "today" and repeat > args.baseline_repeats:
+                continue
+            elapsed = click(engine_path)
+            if repeat:
+                times[name].append(elapsed)
+    canvas.close()
+    today_ms = statistics.median(times["today"])
+    line = f"{width}x{height:<5} point through the canvas (overlay drawn, undo step): today {today_ms:.1f}"
+    for name in new:
+        line += f" | {name} {statistics.median(times[name]):.1f} / {p95(times[name]):.1f}"
+        line += f" x{today_ms / statistics.median(times[name]):.1f}"
+    return line + " ms, median / p95"
+
+
 def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
@@ -101,6 +157,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=30, help="clicks per row on the new path")
     parser.add_argument("--baseline-repeats", type=int, default=6, help="clicks per row on today's path")
     parser.add_argument("--precision", default="auto", help="a second new-path precision: auto|bf16")
+    parser.add_argument(
+        "--no-canvas", dest="canvas", action="store_false", help="skip the rows through the real canvas"
+    )
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     work = Path(tempfile.mkdtemp(prefix="bench-click-"))
@@ -192,6 +251,8 @@ def main() -> int:
             f"(CPU x{statistics.median(today_up[1]) / statistics.median(new_up[1]):.1f}), IoU {same:.4f}",
             flush=True,
         )
+        if args.canvas:
+            print(canvas_row(new, old, image_id, rgb, Prompt((point,)), args), flush=True)
         for name, (wall, cpu) in first.items():
             print(
                 f"{width}x{height:<5} first click after loading the embedding, {name}: "
