@@ -114,7 +114,7 @@ def test_a_cancel_notice_is_not_overwritten_by_progress(panel, qtbot):
     """Defect 8: progress messages replaced "Cancelling…" while the job finished its step."""
     job = panel.run()
     assert job is not None and panel.progress.maximum() == 0  # moving at once, before the first step
-    assert panel._ticker.isActive()  # the elapsed time ticks during a long step
+    assert panel._ticker.isActive()  # the status clock ticks during a long step
     panel._on_progress(Progress(0, 2, "step 0/2"))
     panel._tick()
     assert panel.status.text().startswith("Enhancing: step 0/2 · ") and panel.status.text().endswith(" s")
