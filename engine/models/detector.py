@@ -64,6 +64,7 @@ class Detector:
             raise ValueError(f"the detector expects HxWx3 uint8, got {rgb.shape} {rgb.dtype}")
         if not queries:
             raise ValueError("the detector needs at least one text query")
+        rgb = rgb if rgb.flags.writeable else rgb.copy()  # torch refuses read-only arrays (PIL's)
         inputs = self.processor(text=[list(queries)], images=rgb, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         reduced = dtype != torch.float32
