@@ -65,7 +65,7 @@ def test_boxes_are_deduplicated_per_class_and_capped():
         [0, 0, 1, 0, 0],
     )
     owners = np.array([0, 1])
-    boxes, scores, classes = find_boxes(
+    _, scores, classes = find_boxes(
         detector, np.zeros((100, 100, 3), np.uint8), ["a", "b"], owners, GroundedSettings()
     )
     # the second box repeats the first (same class); the third is the same place for another class;

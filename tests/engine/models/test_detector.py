@@ -39,7 +39,7 @@ def test_a_threshold_above_every_score_finds_nothing(tiny_registry):
 
 def test_a_missing_detector_names_the_role_and_the_download(tmp_path):
     spec = RoleSpec("detector", "owlv2-base-patch16-ensemble", tmp_path, {})
-    with pytest.raises(MissingModel, match="Model 'detector' not found.*models download detector"):
+    with pytest.raises(MissingModel, match=r"Model 'detector' not found.*models download detector"):
         load_detector(spec, choose_device("cpu"))
     config = ModelsConfig({"detector": spec})
     assert "detector" in role_problem(config, "detector")
@@ -48,7 +48,7 @@ def test_a_missing_detector_names_the_role_and_the_download(tmp_path):
 def test_a_folder_of_another_model_type_is_refused(tmp_path):
     (tmp_path / "dino").mkdir()
     (tmp_path / "dino" / "config.json").write_text(json.dumps({"model_type": "grounding-dino"}))
-    with pytest.raises(ModelError, match="Model 'detector'.*'grounding-dino'.*OWLv2"):
+    with pytest.raises(ModelError, match=r"Model 'detector'.*'grounding-dino'.*OWLv2"):
         load_detector(RoleSpec("detector", "dino", tmp_path, {}), choose_device("cpu"))
 
 
