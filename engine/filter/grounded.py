@@ -22,7 +22,7 @@ import torch
 from torchvision.ops import batched_nms
 
 from engine.filter.classes import ClassSet
-from engine.segment.session import Proposals
+from engine.segment.session import Proposals, working_size
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,35 @@ def grounded_proposals(
         proposals.stability[nonempty],
         {"detect": detect, **proposals.timings},
     )
+
+
+def select_by_name(
+    detector: Any,
+    session: Any,
+    image_id: str,
+    rgb: np.ndarray,
+    class_set: ClassSet,
+    base: np.ndarray,
+    threshold: float = 0.1,
+) -> tuple[np.ndarray, float, float] | None:
+    """The canvas's "Select: hand bag": the detector's best box for `class_set`'s prompts (a one-class
+    set) on the image, masked by SAM as a box prompt is (`predict_click`), added to `base` (HxW uint8).
+    Returns (mask HxW uint8, SAM's score, the detector's score), or None when no box scores above
+    `threshold`. The detector runs on the image scaled to SAM's working size (it resizes to its own
+    input anyway) in SAM's precision."""
+    from PIL import Image
+
+    session.set_image(image_id, rgb)
+    height, width = rgb.shape[:2]
+    work_h, work_w = working_size(height, width, 1024)
+    work = rgb
+    if (work_h, work_w) != (height, width):
+        work = np.asarray(Image.fromarray(rgb).resize((work_w, work_h), Image.Resampling.BILINEAR))
+    queries, owners = detector_queries(class_set)
+    settings = GroundedSettings(box_threshold=threshold, max_boxes=1)
+    boxes, scores, _ = find_boxes(detector, work, queries, owners, settings, session.dtype)
+    if len(boxes) == 0:
+        return None
+    box = boxes[0] * np.array([width / work_w, height / work_h] * 2, np.float32)
+    found = session.predict_click(box=box, multimask=False)
+    return found.paste(base.astype(np.uint8, copy=False), 255), found.score, float(scores[0])

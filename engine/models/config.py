@@ -106,6 +106,7 @@ OPTION_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "config": (lambda v: isinstance(v, str) and bool(v), "the path of an open_clip model config (JSON)"),
     },
     "depth": {"kind": (lambda v: isinstance(v, str), "a string")},
+    "detector": {"image_size": (lambda v: _positive_int(v) and v % 32 == 0, "a multiple of 32, e.g. 480")},
 }
 
 

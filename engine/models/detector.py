@@ -49,8 +49,13 @@ class Detections:
 class Detector:
     """`detector(rgb, queries, threshold, dtype)` → `Detections`. `.model` lets the registry size it."""
 
-    def __init__(self, model: Any, processor: Any, device: torch.device, key: str):
+    def __init__(self, model: Any, processor: Any, device: torch.device, key: str, side: int | None = None):
         self.model, self.processor, self.device, self.key = model, processor, device, key
+        vision = model.config.vision_config
+        # The input side: the model's own (960 px for OWLv2 base), or a smaller one with its position
+        # embeddings interpolated (models.toml `image_size`; 480 px is 4x fewer tokens on a CPU).
+        self.native = int(vision.image_size)
+        self.side = int(side or self.native)
 
     @torch.inference_mode()
     def __call__(
@@ -65,8 +70,11 @@ class Detector:
         if not queries:
             raise ValueError("the detector needs at least one text query")
         rgb = rgb if rgb.flags.writeable else rgb.copy()  # torch refuses read-only arrays (PIL's)
-        inputs = self.processor(text=[list(queries)], images=rgb, return_tensors="pt")
+        size = {"height": self.side, "width": self.side}
+        inputs = self.processor(text=[list(queries)], images=rgb, size=size, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        if self.side != self.native:
+            inputs["interpolate_pos_encoding"] = True
         reduced = dtype != torch.float32
         context = torch.autocast(self.device.type, dtype=dtype) if reduced else contextlib.nullcontext()
         with context:
@@ -99,7 +107,9 @@ def detector_key(folder: Path) -> str:
 
 def detector_model_key(registry: Any) -> str:
     """The key of the detector `registry` would load (torch-free apart from the registry itself)."""
-    return detector_key(resolve(registry.config.spec("detector"), want_dir=True))
+    spec = registry.config.spec("detector")
+    side = spec.option("image_size")
+    return detector_key(resolve(spec, want_dir=True)) + (f"-{side}px" if side else "")
 
 
 def load_detector(spec: RoleSpec, choice: DeviceChoice) -> Detector:
@@ -122,4 +132,6 @@ def load_detector(spec: RoleSpec, choice: DeviceChoice) -> Detector:
         )
     except (OSError, ValueError) as error:
         raise ModelError(f"Model 'detector': {folder} does not load as OWLv2: {error}") from error
-    return Detector(model.to(choice.device).eval(), processor, choice.device, detector_key(folder))
+    side = spec.option("image_size")
+    key = detector_key(folder) + (f"-{side}px" if side else "")
+    return Detector(model.to(choice.device).eval(), processor, choice.device, key, side)

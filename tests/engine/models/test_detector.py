@@ -59,3 +59,18 @@ def test_the_key_changes_with_the_weights(tiny_registry, tmp_path):
     before = detector_key(folder)
     (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes() + b" ")
     assert detector_key(folder) != before
+
+
+def test_a_smaller_input_side_interpolates_the_position_embeddings(tiny_registry, tmp_path):
+    spec = tiny_registry.config.spec("detector")
+    small = load_detector(
+        RoleSpec("detector", str(spec.local_path()), tmp_path, {"image_size": 480}), choose_device("cpu")
+    )
+    found = small(np.zeros((300, 500, 3), np.uint8), ["a photo of a shoe."], threshold=-1.0)
+    assert (
+        len(found) == 30 * 30 and small.key.endswith("-480px") and small.key != tiny_registry.detector().key
+    )
+    bad = tmp_path / "models.toml"
+    bad.write_text('[detector]\npath = "x"\nimage_size = 500\n')
+    with pytest.raises(ModelError, match=r"\[detector\] image_size = 500 must be a multiple of 32"):
+        ModelsConfig.load(bad)
