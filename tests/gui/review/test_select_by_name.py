@@ -54,3 +54,15 @@ def test_nothing_found_and_a_missing_detector_are_said_in_the_status_bar(qtbot, 
     message = window.statusBar().currentMessage()
     assert "Model 'detector' not found" in message and "models download detector" in message
     np.testing.assert_array_equal(review.mask, before)
+
+
+def test_a_result_for_a_mask_edited_meanwhile_is_dropped(qtbot, window, tmp_path):
+    review = open_shoot(qtbot, window, tmp_path)
+    selector = window.select_by_name
+    stale = "The mask changed meanwhile: select hand bag again."
+    with qtbot.waitSignal(selector.message, timeout=60_000, check_params_cb=lambda text: text == stale):
+        assert selector.select("hand bag")
+        painted = review.mask.copy()
+        painted[:20, :20] = 255
+        window.document.replace_mask(painted, "an edit meanwhile")
+    np.testing.assert_array_equal(review.mask, painted)  # the user's edit stays
