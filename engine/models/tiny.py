@@ -5,7 +5,7 @@ weights. Sizes follow ../shared/TESTING.md (what is known to work with each libr
 
 The tiny models keep the real models' geometry (everything that sets a tensor's shape from the input
 size: SD 1.5's ×8 VAE and 4-level UNet/ControlNet, SAM's 1024 px input and 64×64 embedding, the input
-sizes of CLIP ViT-B/32, DPT-hybrid and BLIP) and shrink only widths and depths. A tiny model with the
+sizes of CLIP ViT-B/32, DPT-hybrid, BLIP and OWLv2) and shrink only widths and depths. A tiny model with the
 wrong geometry is slow at real work sizes (a 2-block VAE at 512 px gives 256×256 latents and a 65,536-token
 attention) and hides shape bugs that only the real sizes show.
 """
