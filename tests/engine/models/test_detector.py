@@ -74,3 +74,35 @@ def test_a_smaller_input_side_interpolates_the_position_embeddings(tiny_registry
     bad.write_text('[detector]\npath = "x"\nimage_size = 500\n')
     with pytest.raises(ModelError, match=r"\[detector\] image_size = 500 must be a multiple of 32"):
         ModelsConfig.load(bad)
+
+
+def test_an_owl_vit_folder_loads_too_with_boxes_in_image_pixels(tiny_registry, tmp_path):
+    """OWL-ViT (v1, B/32 at 768 px: 576 tokens) is the CPU-light alternative; it does not pad to a square."""
+    from transformers import (
+        CLIPTokenizer,
+        OwlViTConfig,
+        OwlViTForObjectDetection,
+        OwlViTImageProcessor,
+        OwlViTProcessor,
+    )
+
+    tiny = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = OwlViTConfig(
+        text_config={**tiny, "vocab_size": 49408, "max_position_embeddings": 16},
+        vision_config={**tiny, "image_size": 768, "patch_size": 32},
+        projection_dim=32,
+    )
+    OwlViTForObjectDetection(config).save_pretrained(str(tmp_path / "owlvit"))
+    clip_tokenizer = tiny_registry.config.spec("detector").local_path()  # OWLv2's: the same CLIP BPE
+    tokenizer = CLIPTokenizer.from_pretrained(str(clip_tokenizer), model_max_length=16)
+    side = {"height": 768, "width": 768}
+    processor = OwlViTProcessor(OwlViTImageProcessor(size=side, crop_size=side), tokenizer)
+    processor.save_pretrained(str(tmp_path / "owlvit"))
+    detector = load_detector(RoleSpec("detector", "owlvit", tmp_path, {}), choose_device("cpu"))
+    found = detector(np.zeros((300, 500, 3), np.uint8), ["a photo of a shoe."], threshold=-1.0)
+    assert len(found) == 24 * 24
+    assert (
+        (found.boxes >= 0).all()
+        and (found.boxes[:, [0, 2]] <= 500).all()
+        and (found.boxes[:, [1, 3]] <= 300).all()
+    )
