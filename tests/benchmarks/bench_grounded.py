@@ -58,6 +58,26 @@ def write_detector(folder: Path) -> None:
     Owlv2Processor(Owlv2ImageProcessor(), tokenizer).save_pretrained(str(folder / "owlv2"))
 
 
+def write_owlvit(folder: Path) -> None:
+    """OWL-ViT base patch32's architecture (768 px, ViT-B/32: 576 tokens) with random weights."""
+    from transformers import (
+        CLIPTokenizer,
+        OwlViTConfig,
+        OwlViTForObjectDetection,
+        OwlViTImageProcessor,
+        OwlViTProcessor,
+    )
+
+    torch.manual_seed(0)
+    config = OwlViTConfig(vision_config={"image_size": 768, "patch_size": 32})
+    OwlViTForObjectDetection(config).save_pretrained(str(folder / "owlvit"), safe_serialization=True)
+    tokenizer = CLIPTokenizer.from_pretrained(str(folder / "_tok"), model_max_length=16)
+    side = {"height": 768, "width": 768}
+    OwlViTProcessor(OwlViTImageProcessor(size=side, crop_size=side), tokenizer).save_pretrained(
+        str(folder / "owlvit")
+    )
+
+
 def timed(product_filter: ProductFilter, path: Path) -> tuple[float, float, dict, int]:
     """(wall s, CPU s, the filter's timings, regions) for one image."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -75,12 +95,15 @@ def main() -> int:
     (work / "shoot").mkdir()
     toml = write_models(work)
     write_detector(work)
+    write_owlvit(work)
     text = toml.read_text()
     toml.write_text(text + '\n[detector]\npath = "owlv2"\n')
     (work / "models-480.toml").write_text(text + '\n[detector]\npath = "owlv2"\nimage_size = 480\n')
+    (work / "models-owlvit.toml").write_text(text + '\n[detector]\npath = "owlvit"\n')
     registries = {
-        "960 px": ModelRegistry(ModelsConfig.load(toml), "cpu"),
-        "480 px": ModelRegistry(ModelsConfig.load(work / "models-480.toml"), "cpu"),
+        "OWLv2 960 px": ModelRegistry(ModelsConfig.load(toml), "cpu"),
+        "OWLv2 480 px": ModelRegistry(ModelsConfig.load(work / "models-480.toml"), "cpu"),
+        "OWL-ViT B/32 768 px": ModelRegistry(ModelsConfig.load(work / "models-owlvit.toml"), "cpu"),
     }
     paths = write_shoot(work / "shoot", max(args.images, 1))
     classes = default_classes()
@@ -93,7 +116,7 @@ def main() -> int:
     print(f"{len(paths)} images 1024x768, torch threads {torch.get_num_threads()}", flush=True)
     rows = []
     with ProjectStore.open(work / "shoot") as store:
-        today = ProductFilter(registries["960 px"], store, classes, exact)
+        today = ProductFilter(registries["OWLv2 960 px"], store, classes, exact)
         today._models()  # models load outside the timings
         wall, cpu, timings, regions = timed(today, paths[0])
         print(f"today exact: {wall:.1f} s wall, {cpu:.1f} s CPU, {regions} regions", flush=True)
