@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("exact", "grounded"),
         default="exact",
         help="exact: SAM's automatic masks over the point grid; grounded: the detector model finds boxes "
-        "for the classes' prompts and SAM masks each box (much faster; CLIP still decides)",
+        "for the classes' prompts and SAM masks each box (faster; CLIP still decides)",
     )
     tuning.add_argument(
         "--box-threshold", type=float, default=0.1, metavar="T", help="grounded: detector score a box needs"
