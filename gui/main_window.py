@@ -41,6 +41,7 @@ from gui.review.edge_refiner import EdgeRefineBox, EdgeRefiner
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
 from gui.review.sam_controller import SamController
+from gui.review.select_by_name import SelectByName, SelectByNameBox
 from gui.review.space_pan import SpacePan
 from gui.settings import user_settings
 from gui.theme import apply_theme
@@ -102,6 +103,8 @@ class MainWindow(DeskLayout, QMainWindow):
         self.sam.embedding_ready.connect(lambda _id: self.browser.viewport().update())
         self.edge_refiner = EdgeRefiner(self.bridge, self.document, self.canvas, parent=self)
         self.mask_panel.add_section(EdgeRefineBox(self.edge_refiner))
+        self.select_by_name = SelectByName(self.bridge, self.document, parent=self)  # "Select: hand bag"
+        self.mask_panel.add_section(SelectByNameBox(self.select_by_name), 2)  # under the tools
         self.filter_panel = FilterPanel(self.document, self.browser, self.bridge, self.tasks)
         build_menus(self)
         install_culling(self)  # stars, labels, sort bar, XMP sidecars (gui/browse/culling.py)
@@ -125,6 +128,7 @@ class MainWindow(DeskLayout, QMainWindow):
         self._save_retry = QTimer(self, singleShot=True, interval=SAVE_RETRY_MS)
         self._save_retry.timeout.connect(self._retry_save)
         self.sam.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.select_by_name.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.canvas.navigate.connect(self.step)
 
     # -- building ----------------------------------------------------------------------------

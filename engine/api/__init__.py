@@ -26,6 +26,8 @@ from engine.api.requests import (
     RefineEdgeRequest,
     SamImage,
     SamPrompt,
+    SelectRequest,
+    SelectResult,
 )
 
 # What the GUI may use besides the Engine and the document objects: plain values, light helpers it runs
@@ -173,6 +175,8 @@ __all__ = [
     "SamResult",
     "SampleEvent",
     "SampleSettings",
+    "SelectRequest",
+    "SelectResult",
     "SidecarSettings",
     "StepEvent",
     "StoredScores",

@@ -19,6 +19,8 @@ from engine.api.requests import (
     RefineEdgeRequest,
     SamImage,
     SamPrompt,
+    SelectRequest,
+    SelectResult,
 )
 from engine.diffusion.recipes import GenerateRequest
 from engine.filter.classes import ClassSet, default_classes
@@ -271,6 +273,33 @@ class Engine:
             return SamResult(image.image_id, request.generation, mask, score, session.last_embed_from_cache)
 
         return Job(run, name="SAM", priority=Priority.INTERACTIVE, key="sam-predict")
+
+    def select_by_name(self, request: SelectRequest) -> Job:
+        """ "Select: NAME": the detector's best box for the text, masked by SAM → `SelectResult` (its mask
+        None when nothing is found). A name of the shoot's classes uses that class's prompts."""
+
+        def run(ctx: JobContext) -> SelectResult:
+            from engine.filter.classes import ClassesError, load_shoot_classes
+            from engine.filter.grounded import select_by_name
+
+            image = request.image
+            try:
+                classes = load_shoot_classes(self.store(image.folder).root).select([request.text])
+            except ClassesError:
+                return SelectResult(image.image_id, request.text, None)  # blank text: nothing to find
+            session = self._sam_session(image.folder)
+            ctx.progress(0, None, "loading the detector")
+            detector = self.registry.detector()
+            ctx.check_cancelled()
+            ctx.progress(0, None, f"looking for {request.text}")
+            found = select_by_name(
+                detector, session, image.image_id, image.rgb, classes, request.base, request.threshold
+            )
+            if found is None:
+                return SelectResult(image.image_id, request.text, None)
+            return SelectResult(image.image_id, request.text, *found)
+
+        return Job(run, name=f"Select {request.text}", priority=Priority.INTERACTIVE, key="sam-select")
 
     # -- the product filter ------------------------------------------------------------------
     def filter(self, request: FilterRequest) -> Job:

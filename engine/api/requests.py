@@ -108,3 +108,25 @@ class RefineEdgeRequest:
     mask: np.ndarray  # HxW bool or uint8, the same size
     band: int = 12
     image_id: str = ""  # carried back so the GUI can drop a result for an image it has left
+
+
+@dataclass(frozen=True)
+class SelectRequest:
+    """ "Select: hand bag" on the image under review: the `detector` role's best box for `text` (a class
+    name of the shoot, whose prompts are used, or free text), masked by SAM and added to `base`."""
+
+    image: SamImage
+    base: np.ndarray  # HxW uint8, the mask when the request was made
+    text: str
+    threshold: float = 0.1  # the detector score a box needs
+
+
+@dataclass(frozen=True)
+class SelectResult:
+    """What a select job returns; `mask` is None when nothing scored above the threshold."""
+
+    image_id: str
+    text: str
+    mask: np.ndarray | None  # HxW uint8: the base with the product added
+    score: float = 0.0  # SAM's predicted IoU of the mask
+    detector_score: float = 0.0

@@ -38,6 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tuning.add_argument("--points-per-side", type=int, default=32, metavar="N")
     tuning.add_argument("--iou-thresh", type=float, default=0.88, metavar="T", help="predicted-IoU filter")
     tuning.add_argument("--stability-thresh", type=float, default=0.95, metavar="T")
+    tuning.add_argument(
+        "--proposals",
+        choices=("exact", "grounded"),
+        default="exact",
+        help="exact: SAM's automatic masks over the point grid; grounded: the detector model finds boxes "
+        "for the classes' prompts and SAM masks each box (faster; CLIP still decides)",
+    )
+    tuning.add_argument(
+        "--box-threshold", type=float, default=0.1, metavar="T", help="grounded: detector score a box needs"
+    )
     parser.add_argument(
         "--precision",
         choices=("auto", "fp32", "bf16", "fp16"),
@@ -66,6 +76,7 @@ def format_line(report, width: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from engine.api import FilterRequest
     from engine.filter.classes import classes_from_argument
+    from engine.filter.grounded import GroundedSettings
     from engine.filter.run import FilterSettings, ImageReport
     from engine.imaging.raw import pair_raw_jpeg
     from engine.imaging.read import list_images, unlisted_entries
@@ -78,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{folder} is not a folder")
     if args.points_per_side < 1:
         raise UsageError("--points-per-side must be at least 1")
-    for option, value in (("--iou-thresh", args.iou_thresh), ("--stability-thresh", args.stability_thresh)):
+    thresholds = (("--iou-thresh", args.iou_thresh), ("--stability-thresh", args.stability_thresh))
+    for option, value in (*thresholds, ("--box-threshold", args.box_threshold)):
         if not 0.0 <= value <= 1.0:
             raise UsageError(f"{option} {value}: use a number from 0 to 1")
     if args.report:
@@ -93,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             stability_score_thresh=args.stability_thresh,
         ),
         precision=args.precision,
+        proposals_mode=args.proposals,
+        grounded=GroundedSettings(box_threshold=args.box_threshold),
     )
     engine = open_engine(args)
     store_root = engine.store(folder).root

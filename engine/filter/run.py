@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from engine.filter.classes import ClassSet
+from engine.filter.grounded import GroundedSettings, grounded_proposals
 from engine.filter.scores import redecide
 from engine.filter.verdict import Verdict, call_region
 from engine.imaging.read import IMAGE_SUFFIXES, ImageReadError, read_image
@@ -47,9 +48,16 @@ class FilterSettings:
     # auto|fp32|bf16|fp16 for SAM and CLIP (engine/runtime/device.choose_precision). Not in `key()`: the
     # precision it resolves to on this machine goes into the model keys (fp32 keeps the plain ones).
     precision: str = "auto"
+    proposals_mode: str = "exact"  # exact: the SAM grid; grounded: detector boxes (engine/filter/grounded)
+    grounded: GroundedSettings = field(default_factory=GroundedSettings)  # used by the grounded mode only
 
     def key(self) -> str:
-        return f"{self.proposals.key()}|min_area={self.min_area_fraction}"
+        key = f"{self.proposals.key()}|min_area={self.min_area_fraction}"
+        if self.proposals_mode != "exact":  # exact keeps the keys stored before the modes existed
+            key += f"|mode={self.proposals_mode}"
+        if self.proposals_mode == "grounded":
+            key += f"|{self.grounded.key()}"
+        return key
 
 
 @dataclass
@@ -173,6 +181,12 @@ class ProductFilter:
         self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
         sam_key, clip_key = (precision_key(k, self.dtype) for k in (sam_key, clip_model_key(registry)))
+        self.grounded = self.settings.proposals_mode == "grounded" and propose is None
+        if self.grounded:  # the regions depend on the detector and on the prompts it was given
+            from engine.models.detector import detector_model_key
+
+            detector_key = precision_key(detector_model_key(registry), self.dtype)
+            sam_key = f"{sam_key}|{detector_key}|{class_set.prompts_key()}"
         self.run_key = make_run_key(f"{sam_key}|{clip_key}", self.settings, class_set)
         # Runs with the same SAM weights and proposal settings share regions, whatever their classes.
         self.proposals_key = hashlib.sha1(f"{sam_key}|{self.settings.key()}".encode()).hexdigest()[:12]
@@ -256,7 +270,11 @@ class ProductFilter:
         elif sam is not None:
             sam.set_image(image_id, rgb)
             timings["embed"] = time.perf_counter() - start
-            proposals = sam.propose(self.settings.proposals, check)
+            proposals = (
+                self._grounded_proposals(sam, work)
+                if self.grounded
+                else sam.propose(self.settings.proposals, check)
+            )
         else:
             proposals = self._propose(work)
         timings.update({f"sam_{k}": v for k, v in proposals.timings.items()})
@@ -299,6 +317,12 @@ class ProductFilter:
         self.store.save_result(image_id, self.run_key, status="done", size=size, info=info, regions=regions)
         timings["store"] = time.perf_counter() - start
         return timings
+
+    def _grounded_proposals(self, sam: SamSession, work: np.ndarray) -> Proposals:
+        detector = self.registry.detector()
+        max_side = self.settings.proposals.max_side
+        settings = self.settings.grounded
+        return grounded_proposals(detector, sam, work, self.class_set, settings, self.dtype, max_side)
 
     def _stored_proposals(self, image_id: str, work_hw: tuple[int, int]) -> Proposals | None:
         """The regions an earlier run with the same SAM weights and proposal settings made for the image

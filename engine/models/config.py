@@ -31,6 +31,7 @@ from engine.models.errors import ModelError
 
 ROLES = ("sam", "clip", "inpaint", "controlnet_depth", "depth", "txt2img", "captioner")
 ROLES += ("matting",)  # soft product edges (engine/project/matting.py)
+ROLES += ("detector",)  # text-prompted proposals and "Select: NAME" (engine/filter/grounded.py)
 
 ROLE_DESCRIPTIONS = {
     "sam": "Segment Anything checkpoint (.pth)",
@@ -41,6 +42,7 @@ ROLE_DESCRIPTIONS = {
     "txt2img": "Stable Diffusion 1.5 base (diffusers folder or single file)",
     "captioner": "BLIP image captioning (transformers folder)",
     "matting": "ViTMatte image matting for soft edges (transformers folder)",
+    "detector": "OWLv2 open-vocabulary detector for text-prompted masks (transformers folder)",
 }
 
 APP_NAME = "ShootStudio"
@@ -72,6 +74,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     "txt2img": {"path": "sd15"},
     "captioner": {"path": "blip-image-captioning-base"},
     "matting": {"path": "vitmatte-small-composition-1k"},
+    "detector": {"path": "owlv2-base-patch16-ensemble"},
 }
 
 
@@ -103,6 +106,7 @@ OPTION_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "config": (lambda v: isinstance(v, str) and bool(v), "the path of an open_clip model config (JSON)"),
     },
     "depth": {"kind": (lambda v: isinstance(v, str), "a string")},
+    "detector": {"image_size": (lambda v: _positive_int(v) and v % 32 == 0, "a multiple of 32, e.g. 480")},
 }
 
 

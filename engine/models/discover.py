@@ -180,6 +180,9 @@ def _classify_folder(folder: Path, source: str, result: Discovery) -> None:
         )
     if "BlipForConditionalGeneration" in architectures and _has_weights(folder):
         result.add(FoundWeights("captioner", folder, source, "BLIP captioner", size_of(folder)))
+    owl = ("Owlv2ForObjectDetection", "OwlViTForObjectDetection")
+    if any(a in owl for a in architectures) and _has_weights(folder):
+        result.add(FoundWeights("detector", folder, source, "OWL open-vocabulary detector", size_of(folder)))
     for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
         arch = CLIP_ARCH.search(source) or CLIP_ARCH.search(folder.name)
         if (folder / name).is_file() and arch:

@@ -53,6 +53,10 @@ SOURCES = {
         repo="Salesforce/blip-image-captioning-base", patterns=("*.json", "*.txt", "model.safetensors")
     ),
     "matting": Source(repo="hustvl/vitmatte-small-composition-1k", patterns=("*.json", "*.safetensors")),
+    "detector": Source(
+        repo="google/owlv2-base-patch16-ensemble",
+        patterns=("*.json", "*.txt", "model.safetensors"),  # config, processor, CLIP BPE vocab/merges
+    ),
 }
 
 
@@ -65,6 +69,7 @@ DOWNLOAD_SIZES = {
     "depth": 490_000_000,
     "txt2img": 5_500_000_000,
     "captioner": 990_000_000,
+    "detector": 620_000_000,
 }
 
 # progress(done, total): bytes for a direct URL, files for a hub repository (total None when unknown).

@@ -147,6 +147,11 @@ class ModelRegistry:
 
         return self.get("matting", lambda: load_matting(self.config.spec("matting"), self.choice))
 
+    def detector(self) -> Any:
+        from engine.models.detector import load_detector
+
+        return self.get("detector", lambda: load_detector(self.config.spec("detector"), self.choice))
+
     def controlnet_depth(self) -> Any:
         from engine.models.diffusion import load_controlnet
 

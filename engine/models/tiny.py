@@ -5,7 +5,7 @@ weights. Sizes follow ../shared/TESTING.md (what is known to work with each libr
 
 The tiny models keep the real models' geometry (everything that sets a tensor's shape from the input
 size: SD 1.5's ×8 VAE and 4-level UNet/ControlNet, SAM's 1024 px input and 64×64 embedding, the input
-sizes of CLIP ViT-B/32, DPT-hybrid and BLIP) and shrink only widths and depths. A tiny model with the
+sizes of CLIP ViT-B/32, DPT-hybrid, BLIP and OWLv2) and shrink only widths and depths. A tiny model with the
 wrong geometry is slow at real work sizes (a 2-block VAE at 512 px gives 256×256 latents and a 65,536-token
 attention) and hides shape bugs that only the real sizes show.
 """
@@ -69,6 +69,7 @@ def make_tiny(folder: Path | str, seed: int = 0) -> Path:
     _write_depth(folder / "depth-tiny")
     _write_blip(folder / "blip-tiny")
     _write_matting(folder / "vitmatte-tiny")
+    _write_detector(folder / "owlv2-tiny", tokenizer_dir)
     config = ModelsConfig(
         {
             "sam": RoleSpec("sam", "sam_tiny.pth", folder, {"variant": "custom", **TINY_SAM.to_options()}),
@@ -81,6 +82,7 @@ def make_tiny(folder: Path | str, seed: int = 0) -> Path:
             "txt2img": RoleSpec("txt2img", "sd15-tiny", folder, {}),
             "captioner": RoleSpec("captioner", "blip-tiny", folder, {}),
             "matting": RoleSpec("matting", "vitmatte-tiny", folder, {}),
+            "detector": RoleSpec("detector", "owlv2-tiny", folder, {}),
         }
     )
     # Relative paths keep the folder movable.
@@ -339,3 +341,38 @@ def _write_matting(folder: Path) -> None:
     )
     VitMatteForImageMatting(config).save_pretrained(str(folder), safe_serialization=True)
     VitMatteImageProcessor().save_pretrained(str(folder))
+
+
+def _write_detector(folder: Path, tokenizer_dir: Path) -> None:
+    from transformers import (
+        CLIPTokenizer,
+        Owlv2Config,
+        Owlv2ForObjectDetection,
+        Owlv2ImageProcessor,
+        Owlv2Processor,
+    )
+
+    # OWLv2 base patch16's geometry (960 px padded square, 16 px patches: 60x60 tokens and boxes; 16-token
+    # text queries over CLIP's BPE vocabulary) at width 32 and one layer per tower.
+    config = Owlv2Config(
+        text_config={
+            "vocab_size": 49408,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 16,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 1,
+            "image_size": 960,
+            "patch_size": 16,
+        },
+        projection_dim=32,
+    )
+    Owlv2ForObjectDetection(config).save_pretrained(str(folder), safe_serialization=True)
+    tokenizer = CLIPTokenizer.from_pretrained(str(tokenizer_dir), model_max_length=16)
+    Owlv2Processor(image_processor=Owlv2ImageProcessor(), tokenizer=tokenizer).save_pretrained(str(folder))

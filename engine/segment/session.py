@@ -407,3 +407,43 @@ class SamSession:
                 stability[order].float().cpu().numpy(),
                 timings,
             )
+
+    @torch.inference_mode()
+    def masks_for_boxes(self, boxes: np.ndarray | list, max_side: int = 1024) -> Proposals:
+        """One mask per box (x0, y0, x1, y1 in pixels of the image given to `set_image`), at the working
+        size (long side <= `max_side`), in the boxes' order: the single-mask output SAM gives a box prompt
+        (as `predict(box=...)` with multimask off), through the reordered decoder, all boxes in one batch.
+        Text-prompted proposals (engine/filter/grounded.py) decode a detector's boxes with it."""
+        with self._lock:
+            self._require_image()
+            model, predictor = self.model, self.predictor
+            height, width = working_size(*predictor.original_size, max_side)
+            boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+            if len(boxes) == 0:
+                empty = np.zeros((0, height, width), bool)
+                return Proposals(
+                    empty, np.zeros((0, 4), int), np.zeros(0, np.float32), np.zeros(0, np.float32)
+                )
+            start = time.perf_counter()
+            xyxy = predictor.transform.apply_boxes(boxes, predictor.original_size)
+            box_t = torch.as_tensor(xyxy, dtype=torch.float, device=self.device)
+            sparse, _ = model.prompt_encoder(points=None, boxes=box_t, masks=None)  # float32 coordinates
+            with autocast(self.device, self.dtype):
+                if self._prepared is None:  # the no-mask image side, shared with the canvas's clicks
+                    no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+                    self._prepared = self._prepare(no_mask)
+                low_res, iou = decode_all(model.mask_decoder, self._prepared, sparse)
+            low_res, iou = low_res[:, 0].float(), iou[:, 0].float()  # mask 0: the single-mask output
+            middle = time.perf_counter()
+            logits = upscale_logits(model, low_res, predictor.input_size, (height, width))
+            stability = calculate_stability_score(logits, model.mask_threshold, 1.0)
+            masks = logits > model.mask_threshold
+            found = batched_mask_to_box(masks)
+            timings = {"decode": middle - start, "postprocess": time.perf_counter() - middle}
+            return Proposals(
+                masks.cpu().numpy(),
+                found.cpu().numpy().astype(int),
+                iou.cpu().numpy(),
+                stability.float().cpu().numpy(),
+                timings,
+            )

@@ -234,10 +234,10 @@ class MaskPanel(QWidget):
             result = operation(result, review.regions[row].mask.astype("uint8") * 255)
         self.document.replace_mask(result, label)
 
-    def add_section(self, widget: QWidget) -> None:
-        """Add a section (e.g. Refine edge) below the others, above the stretch."""
+    def add_section(self, widget: QWidget, index: int | None = None) -> None:
+        """Add a section (e.g. Refine edge) below the others, above the stretch, or at `index`."""
         layout = self.layout()
-        layout.insertWidget(layout.count() - 1, widget)
+        layout.insertWidget(layout.count() - 1 if index is None else index, widget)
 
     def set_sam_problem(self, message: str | None) -> None:
         """Disable the SAM tool with the reason (e.g. the missing role and how to fix it)."""

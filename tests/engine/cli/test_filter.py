@@ -155,3 +155,34 @@ def test_a_raw_and_jpeg_pair_is_filtered_once_through_its_jpeg(tiny_models, tmp_
     code, report = _run(folder, tiny_models, tmp_path)
     assert code == 0
     assert sorted(Path(image["path"]).name for image in report["images"]) == ["IMG_0001.jpg", "IMG_0002.dng"]
+
+
+def test_grounded_proposals_give_a_verdict_under_their_own_run_key(tiny_models, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    code, exact = _run(folder, tiny_models, tmp_path)
+    code2, grounded = _run(folder, tiny_models, tmp_path, "--proposals", "grounded", "--box-threshold", "0")
+    assert code == code2 == 0 and grounded["run_key"] != exact["run_key"]
+    image = grounded["images"][0]
+    assert image["verdict"] in ("product", "uncertain", "skipped") and image["regions_scored"] >= 1
+    assert "(0 decided from stored scores)" in capsys.readouterr().out  # nothing shared with exact mode
+
+
+def test_a_box_threshold_out_of_range_is_a_usage_error(tiny_models, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    args = ["filter", str(folder), "--proposals", "grounded", "--box-threshold", "1.5"]
+    assert cli([*args, "--models", str(tiny_models)]) == 2
+    assert "--box-threshold 1.5: use a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_grounded_mode_without_a_detector_exits_3_naming_the_role(tiny_models, tmp_path, capsys):
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    toml = tiny_models.read_text().replace('path = "owlv2-tiny"', 'path = "owlv2-missing"')
+    models = tiny_models.parent / "no-detector.toml"
+    models.write_text(toml)
+    assert cli(["filter", str(folder), "--models", str(models), "--proposals", "grounded"]) == 3
+    err = capsys.readouterr().err
+    assert "Model 'detector' not found" in err and "models download detector" in err
+    assert cli(["filter", str(folder), "--models", str(models), *TINY_SAM_ARGS]) == 0  # exact needs none
