@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tuning.add_argument("--points-per-side", type=int, default=32, metavar="N")
     tuning.add_argument("--iou-thresh", type=float, default=0.88, metavar="T", help="predicted-IoU filter")
     tuning.add_argument("--stability-thresh", type=float, default=0.95, metavar="T")
+    tuning.add_argument(
+        "--proposals",
+        choices=("exact", "coarse"),
+        default="exact",
+        help="exact: every point of the grid (seed-compatible); coarse: a grid of a quarter the points a "
+        "side first, then the full grid only around the regions CLIP finds most product-like (faster)",
+    )
     parser.add_argument(
         "--precision",
         choices=("auto", "fp32", "bf16", "fp16"),
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             stability_score_thresh=args.stability_thresh,
         ),
         precision=args.precision,
+        proposals_mode=args.proposals,
     )
     engine = open_engine(args)
     store_root = engine.store(folder).root

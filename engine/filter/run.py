@@ -47,9 +47,13 @@ class FilterSettings:
     # auto|fp32|bf16|fp16 for SAM and CLIP (engine/runtime/device.choose_precision). Not in `key()`: the
     # precision it resolves to on this machine goes into the model keys (fp32 keeps the plain ones).
     precision: str = "auto"
+    # exact: SAM's grid at points_per_side (seed-compatible); coarse: a coarse grid, then the dense grid
+    # only around the regions CLIP finds most product-like (engine/filter/coarse.py)
+    proposals_mode: str = "exact"
 
     def key(self) -> str:
-        return f"{self.proposals.key()}|min_area={self.min_area_fraction}"
+        key = f"{self.proposals.key()}|min_area={self.min_area_fraction}"
+        return key if self.proposals_mode == "exact" else f"{key}|proposals={self.proposals_mode}"
 
 
 @dataclass
@@ -161,6 +165,8 @@ class ProductFilter:
         settings: FilterSettings | None = None,
         propose: Callable[[np.ndarray], Proposals] | None = None,
     ):
+        import torch
+
         from engine.filter.clip_scoring import clip_model_key
         from engine.runtime.device import choose_precision, torch_cpu
         from engine.segment.session import precision_key, sam_model_key
@@ -173,9 +179,15 @@ class ProductFilter:
         self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
         sam_key, clip_key = (precision_key(k, self.dtype) for k in (sam_key, clip_model_key(registry)))
+        if self.dtype == torch.bfloat16:
+            sam_key += "-decoder-fp32"  # (bf16 results made before the proposal decoder kept fp32 differ)
         self.run_key = make_run_key(f"{sam_key}|{clip_key}", self.settings, class_set)
         # Runs with the same SAM weights and proposal settings share regions, whatever their classes.
-        self.proposals_key = hashlib.sha1(f"{sam_key}|{self.settings.key()}".encode()).hexdigest()[:12]
+        # (Coarse proposals also depend on CLIP and the prompts: it chooses where the dense grid runs.)
+        shared = f"{sam_key}|{self.settings.key()}"
+        if self.settings.proposals_mode == "coarse":
+            shared += f"|{clip_key}|{class_set.prompts_key()}"
+        self.proposals_key = hashlib.sha1(shared.encode()).hexdigest()[:12]
         self._sam: SamSession | None = None
         self._clip: Any = None
 
@@ -256,7 +268,7 @@ class ProductFilter:
         elif sam is not None:
             sam.set_image(image_id, rgb)
             timings["embed"] = time.perf_counter() - start
-            proposals = sam.propose(self.settings.proposals, check)
+            proposals = self._sam_proposals(sam, clip, work, check)
         else:
             proposals = self._propose(work)
         timings.update({f"sam_{k}": v for k, v in proposals.timings.items()})
@@ -299,6 +311,23 @@ class ProductFilter:
         self.store.save_result(image_id, self.run_key, status="done", size=size, info=info, regions=regions)
         timings["store"] = time.perf_counter() - start
         return timings
+
+    def _sam_proposals(self, sam: SamSession, clip: Any, work: np.ndarray, check) -> Proposals:
+        if self.settings.proposals_mode != "coarse":
+            return sam.propose(self.settings.proposals, check)
+        from engine.filter.coarse import coarse_proposals
+
+        min_area = int(np.ceil(self.settings.min_area_fraction * work.shape[0] * work.shape[1]))
+        return coarse_proposals(
+            sam,
+            clip,
+            work,
+            self.settings.proposals,
+            self.class_set,
+            self.settings.clip_batch,
+            min_area,
+            check,
+        )
 
     def _stored_proposals(self, image_id: str, work_hw: tuple[int, int]) -> Proposals | None:
         """The regions an earlier run with the same SAM weights and proposal settings made for the image

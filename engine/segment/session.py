@@ -316,8 +316,19 @@ class SamSession:
         with self._lock:
             self._previous = (key, low_res)
 
+    def proposal_decoder_dtype(self) -> torch.dtype:
+        """The decoder's precision for automatic masks: fp16 on a GPU when asked, float32 on the CPU.
+
+        On the CPU the predicted-IoU and stability thresholds are decided on float32 logits: with the
+        decoder in bf16 the benchmark's region count moved by 11% (masks near the thresholds cross them),
+        with only the embedding in bf16 by 1%; and the bf16 decoder was not faster here (autocast's casts
+        of the per-prompt image tokens cost what the bf16 products save; bench_filter_batches.py)."""
+        return self.dtype if self.device.type == "cuda" else torch.float32
+
     @torch.inference_mode()
-    def propose(self, settings: ProposalSettings | None = None, check: Any = None) -> Proposals:
+    def propose(
+        self, settings: ProposalSettings | None = None, check: Any = None, points: np.ndarray | None = None
+    ) -> Proposals:
         """Automatic masks at the working size (long side <= settings.max_side).
 
         The library's generator decodes and upscales every mask to full size before filtering; here the
@@ -325,16 +336,22 @@ class SamSession:
         upscaled by the decoder nor to full size, and no RLE round trip is made. The decoder's arithmetic
         is the library's, reordered (engine/sam_decoder.py), so for images of at most `max_side` the
         proposals are SamAutomaticMaskGenerator's (crop_n_layers=0) up to float rounding. `check()` is
-        called between batches (cancellation)."""
+        called between batches (cancellation). `points`: K x 2 prompts (x, y) in [0, 1] of the image
+        instead of the settings' grid (coarse-to-fine proposals ask for a part of the grid)."""
         settings = settings or ProposalSettings()
         with self._lock:
             self._require_image()
             height, width = working_size(*self.predictor.original_size, settings.max_side)
             model, predictor = self.model, self.predictor
-            grid = build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
+            grid = (
+                points
+                if points is not None
+                else build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
+            )
             points = predictor.transform.apply_coords(grid * np.array([[width, height]]), (height, width))
             no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-            with autocast(self.device, self.dtype):
+            decoder_dtype = self.proposal_decoder_dtype()
+            with autocast(self.device, decoder_dtype):
                 prepared = prepare_image(
                     model.mask_decoder.transformer,
                     predictor.features + no_mask,
@@ -348,7 +365,7 @@ class SamSession:
                 coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
                 labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
                 sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-                with autocast(self.device, self.dtype):
+                with autocast(self.device, decoder_dtype):
                     low_res, iou = decode_passing(
                         model.mask_decoder, prepared, sparse, settings.pred_iou_thresh
                     )
