@@ -155,3 +155,18 @@ def test_a_raw_and_jpeg_pair_is_filtered_once_through_its_jpeg(tiny_models, tmp_
     code, report = _run(folder, tiny_models, tmp_path)
     assert code == 0
     assert sorted(Path(image["path"]).name for image in report["images"]) == ["IMG_0001.jpg", "IMG_0002.dng"]
+
+
+def test_coarse_proposals_from_the_command_line(tiny_models, tmp_path, capsys):
+    """`--proposals coarse` gives every image regions and a verdict, stored apart from the exact mode's
+    (a later exact run finds nothing to reuse)."""
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    shoot_image(folder / "b.png", color=(20, 40, 200))
+    code, report = _run(folder, tiny_models, tmp_path, "--points-per-side", "4", "--proposals", "coarse")
+    assert code == 0
+    assert [e["verdict"] in ("product", "skipped", "uncertain") for e in report["images"]] == [True, True]
+    assert all(e["regions_scored"] >= 1 for e in report["images"])
+    capsys.readouterr()
+    code, _ = _run(folder, tiny_models, tmp_path, "--points-per-side", "4")
+    assert code == 0 and "(0 decided from stored scores)" in capsys.readouterr().out
