@@ -23,6 +23,12 @@ from engine.filter.classes import ClassSet
 CROP_PAD = 0.08  # context kept around the mask's box, as a fraction of its longer side
 
 
+def default_clip_batch(device: torch.device, dtype: torch.dtype) -> int:
+    """Crops per CLIP call: 64 on a GPU, 32 on the CPU (tests/benchmarks/bench_filter_batches.py; the
+    filter scores in fp32 on the CPU, where bf16 autocast was slower: engine/filter/run.py)."""
+    return 64 if device.type != "cpu" else 32
+
+
 def clip_model_key(registry: Any) -> str:
     """Identifies the CLIP weights (path, size, mtime, options) without hashing the file."""
     from engine.models.locate import resolve

@@ -1,8 +1,9 @@
 """Coarse-to-fine proposals (`filter --proposals coarse`): SAM on a coarse point grid first, CLIP picks the
-coarse regions most like a product class, and the dense grid's points run only inside those regions'
-boxes (grown by a margin). Far fewer prompts go through SAM's decoder than in the exact mode
-(`--points-per-side` alone), whose results it does not reproduce: tests/benchmarks/bench_filter.py
-reports how its regions and verdicts differ from the exact mode's, and its speed.
+coarse regions most like a product class, and the dense grid's points run only around those regions:
+inside their boxes (grown by a margin) and within a coarse cell of the point that found each. Far fewer
+prompts go through SAM's decoder than in the exact mode (`--points-per-side` alone), whose results it
+does not reproduce: `tests/benchmarks/bench_filter.py --against-today` reports how its regions and
+verdicts differ from the exact mode's, and its speed.
 
 ```python
 proposals = coarse_proposals(sam, clip, work_rgb, settings, class_set)   # a Proposals, best first
@@ -31,29 +32,43 @@ from engine.segment.session import Proposals, ProposalSettings
 COARSE_DIVISOR = 4  # the coarse grid has points_per_side / 4 a side (32 → 8: 64 prompts against 1,024)
 CANDIDATES = 4  # coarse regions refined with the dense grid
 BOX_MARGIN = 0.1  # a candidate's box grows by this share of its longer side on every side
+# ... and the dense points refining it lie within this many coarse cells of the point that found it: a
+# region is refined where its prompt is, also when its mask spreads over the whole image
+REACH_CELLS = 1.0
 
 
 def coarse_settings(settings: ProposalSettings) -> ProposalSettings:
     return replace(settings, points_per_side=max(1, settings.points_per_side // COARSE_DIVISOR))
 
 
-def points_in_boxes(boxes: np.ndarray, points_per_side: int, hw: tuple[int, int]) -> np.ndarray:
-    """The dense grid's points (x, y in [0, 1]) inside any of `boxes` (x0, y0, x1, y1 pixels of an h x w
-    image), each box grown by BOX_MARGIN. Returns K x 2, in the grid's order."""
+def points_in_boxes(
+    boxes: np.ndarray,
+    points_per_side: int,
+    hw: tuple[int, int],
+    prompts: np.ndarray | None = None,
+    reach: float = 1.0,
+) -> np.ndarray:
+    """The dense grid's points (x, y in [0, 1]) near any candidate: inside its box (x0, y0, x1, y1 pixels
+    of an h x w image) grown by BOX_MARGIN, and, with `prompts` (the candidates' prompt points, x, y in
+    [0, 1]), no farther than `reach` (a share of the image's side) from its prompt along either axis.
+    Returns K x 2, in the grid's order."""
     grid = build_all_layer_point_grids(points_per_side, 0, 1)[0]
     if not len(boxes):
         return grid[:0]
     h, w = hw
     xy = grid * np.array([w, h])
     inside = np.zeros(len(grid), bool)
-    for x0, y0, x1, y1 in np.asarray(boxes, float):
+    for number, (x0, y0, x1, y1) in enumerate(np.asarray(boxes, float)):
         margin = BOX_MARGIN * max(x1 - x0 + 1, y1 - y0 + 1)
-        inside |= (
+        near = (
             (xy[:, 0] >= x0 - margin)
             & (xy[:, 0] <= x1 + 1 + margin)
             & (xy[:, 1] >= y0 - margin)
             & (xy[:, 1] <= y1 + 1 + margin)
         )
+        if prompts is not None:
+            near &= np.abs(grid - prompts[number]).max(1) <= reach
+        inside |= near
     return grid[inside]
 
 
@@ -98,7 +113,11 @@ def coarse_proposals(
     )
     likeness = probs[:, : len(class_set.classes)].max(1) if len(probs) else np.zeros(0)
     candidates = scored[np.argsort(-likeness, kind="stable")[:CANDIDATES]]
-    points = points_in_boxes(coarse.boxes[candidates], settings.points_per_side, work.shape[:2])
+    coarse_side = coarse_settings(settings).points_per_side
+    prompts = coarse.points[candidates] if coarse.points is not None else None
+    points = points_in_boxes(
+        coarse.boxes[candidates], settings.points_per_side, work.shape[:2], prompts, REACH_CELLS / coarse_side
+    )
     timings["candidates"] = time.perf_counter() - start
     start = time.perf_counter()
     empty = Proposals(coarse.masks[:0], coarse.boxes[:0], coarse.pred_iou[:0], coarse.stability[:0])

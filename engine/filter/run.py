@@ -43,7 +43,7 @@ CLAIM_POLL_S = 0.5  # how often a run looks again at images another run is proce
 class FilterSettings:
     proposals: ProposalSettings = field(default_factory=ProposalSettings)
     min_area_fraction: float = 0.001  # specks smaller than this share of the image are not scored
-    clip_batch: int = 32  # crops per CLIP call (on the CPU, 32 is ~15% faster a crop than 64 or 93)
+    clip_batch: int | None = None  # crops per CLIP call; None: measured per device and precision
     # auto|fp32|bf16|fp16 for SAM and CLIP (engine/runtime/device.choose_precision). Not in `key()`: the
     # precision it resolves to on this machine goes into the model keys (fp32 keeps the plain ones).
     precision: str = "auto"
@@ -177,8 +177,13 @@ class ProductFilter:
         # Results of two precisions never mix: the resolved precision is part of both model keys.
         choice = getattr(registry, "choice", None)  # (a test's stand-in registry has none: the CPU)
         self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
+        # On the CPU only SAM's encoder takes bf16: the decoder's thresholds and CLIP's scores stay fp32
+        # (bench_filter.py --against-today: a bf16 decoder moved the region count by 11%, bf16 CLIP was
+        # slower than fp32 here and moved scores across the verdict line).
+        self.clip_dtype = torch.float32 if self.dtype == torch.bfloat16 else self.dtype
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
-        sam_key, clip_key = (precision_key(k, self.dtype) for k in (sam_key, clip_model_key(registry)))
+        sam_key = precision_key(sam_key, self.dtype)
+        clip_key = precision_key(clip_model_key(registry), self.clip_dtype)
         if self.dtype == torch.bfloat16:
             sam_key += "-decoder-fp32"  # (bf16 results made before the proposal decoder kept fp32 differ)
         self.run_key = make_run_key(f"{sam_key}|{clip_key}", self.settings, class_set)
@@ -197,7 +202,7 @@ class ProductFilter:
         if self._sam is None and self._propose is None and need_sam:
             self._sam = SamSession(self.registry, self.store.embeddings, self.settings.precision)
         if self._clip is None:
-            self._clip = ClipScorer(self.registry, self.dtype)
+            self._clip = ClipScorer(self.registry, self.clip_dtype)
         return self._sam, self._clip
 
     def process(
@@ -280,7 +285,7 @@ class ProductFilter:
         crops = clip.crops(work, proposals.masks[keep], proposals.boxes[keep])
         timings["crops"] = time.perf_counter() - start
         start = time.perf_counter()
-        probs = clip.score_crops(crops, self.class_set, self.settings.clip_batch)
+        probs = clip.score_crops(crops, self.class_set, self._clip_batch(clip))
         timings["clip"] = time.perf_counter() - start
         if check is not None:
             check()
@@ -312,6 +317,11 @@ class ProductFilter:
         timings["store"] = time.perf_counter() - start
         return timings
 
+    def _clip_batch(self, clip: Any) -> int:
+        from engine.filter.clip_scoring import default_clip_batch
+
+        return self.settings.clip_batch or default_clip_batch(clip.device, clip.dtype)
+
     def _sam_proposals(self, sam: SamSession, clip: Any, work: np.ndarray, check) -> Proposals:
         if self.settings.proposals_mode != "coarse":
             return sam.propose(self.settings.proposals, check)
@@ -324,7 +334,7 @@ class ProductFilter:
             work,
             self.settings.proposals,
             self.class_set,
-            self.settings.clip_batch,
+            self._clip_batch(clip),
             min_area,
             check,
         )

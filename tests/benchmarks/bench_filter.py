@@ -227,7 +227,15 @@ def against_today(registry, work, paths, class_set, settings, names) -> int:
     """Per image, each path in turn (interleaved, so a busy spell of the shared machine falls on all)."""
     import shutil
 
+    from engine.segment.encoder import accelerate_encoder, encode
+
     sam = registry.sam()
+    blank = torch.zeros(1, 3, sam.image_encoder.img_size, sam.image_encoder.img_size)
+    with TodaysModels(sam):
+        encode(sam, blank)  # warm-up of each encoder, untimed: no path pays for a first call
+    accelerate_encoder(sam.image_encoder)
+    encode(sam, blank)
+    encode(sam, blank, torch.bfloat16)
     rows = {name: [] for name in names}  # per image: (wall s, CPU s, regions, masks, scores, timings)
     for number, path in enumerate(paths, 1):
         for name in names:

@@ -76,3 +76,12 @@ def test_coarse_mode_gives_regions_and_a_verdict_keyed_apart_from_exact(tiny_reg
             for p in ("bf16", "fp32")
         )
         assert bf16.run_key != fp32.run_key and bf16.proposals_key != fp32.proposals_key  # by precision
+
+
+def test_refinement_stays_near_the_prompt_that_found_a_region():
+    """A region whose mask spreads over the whole image is refined only within `reach` of its prompt."""
+    whole = np.array([[0, 0, 159, 119]])
+    everywhere = points_in_boxes(whole, 8, (120, 160))
+    near = points_in_boxes(whole, 8, (120, 160), np.array([[0.25, 0.5]]), reach=0.125)
+    assert len(everywhere) == 64 and 0 < len(near) < 16
+    assert np.abs(near - [0.25, 0.5]).max() <= 0.125
