@@ -145,8 +145,8 @@ def main() -> int:
     for (name, batch), (wall, cpu) in clip.items():
         print(f"| {name} | {batch} | {wall:.1f} | {cpu:.1f} |")
     for name in DTYPES:  # (by CPU time: on a shared machine wall time says more about the neighbours)
-        best_decoder = min((v[2], b) for (n, b), v in decoder.items() if n == name)[1]
-        best_clip = min((v[1], b) for (n, b), v in clip.items() if n == name)[1]
+        best_decoder = min(((v[2], b) for (n, b), v in decoder.items() if n == name), default=(0, "-"))[1]
+        best_clip = min(((v[1], b) for (n, b), v in clip.items() if n == name), default=(0, "-"))[1]
         print(f"fastest for {name}: points_per_batch {best_decoder}, clip_batch {best_clip}")
     return 0
 
