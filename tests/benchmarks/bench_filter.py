@@ -353,7 +353,8 @@ def main() -> int:
             pred_iou_thresh=args.iou_thresh,
             stability_score_thresh=args.stability_thresh,
             box_nms_thresh=args.nms,
-        )
+        ),
+        precision="fp32",  # the naive baseline's; --against-today sets each path's own
     )
     print(
         f"{len(paths)} images 1024x768, {args.points_per_side}² points, iou>{args.iou_thresh}, "
