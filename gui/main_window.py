@@ -98,7 +98,9 @@ class MainWindow(DeskLayout, QMainWindow):
         self.setCentralWidget(self.pages)
 
         self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
-        self.sam = SamController(self.bridge, self.document, self.prompts, self.canvas, self._following)
+        self.sam = SamController(
+            self.bridge, self.document, self.prompts, self.canvas, self.browser.rows_in_order
+        )
         self.browser.itemDelegate().sam_ready = self.sam.ready_images  # the browser shows what is embedded
         self.sam.embedding_ready.connect(lambda _id: self.browser.viewport().update())
         self.edge_refiner = EdgeRefiner(self.bridge, self.document, self.canvas, parent=self)
@@ -312,13 +314,6 @@ class MainWindow(DeskLayout, QMainWindow):
 
         # Latest wins: arrowing through images decodes only the one the user stops at.
         self.tasks.run("review", load, shown, failed)
-
-    def _following(self, row: int):
-        nxt = self.browser.next_row(row)
-        if nxt is None:
-            return None
-        image = self.document.images[nxt]
-        return image.image_id, image.path
 
     def step(self, delta: int) -> None:
         """Previous (-1) / next (+1) image in the browser's order."""

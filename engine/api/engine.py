@@ -188,21 +188,6 @@ class Engine:
 
         return Job(run, name="SAM embedding", priority=Priority.INTERACTIVE, key="sam-embed")
 
-    def prefetch(self, folder: Path, image_id: str, path: Path) -> Job:
-        """Embed an image into the cache ahead of the user (idle priority); True if it already was."""
-
-        def run(ctx: JobContext) -> bool:
-            from engine.imaging.read import read_image
-
-            session = self._sam_session(folder)
-            if self.store(folder).embeddings.get(image_id, session.model_key) is not None:
-                return True
-            rgb = read_image(path, self.store(folder).raw_cache).rgb
-            ctx.check_cancelled()
-            return session.embed(image_id, rgb)
-
-        return Job(run, name="SAM prefetch", priority=Priority.IDLE, key="sam-prefetch")
-
     def embed_ahead(
         self,
         folder: Path,

@@ -40,10 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tuning.add_argument("--stability-thresh", type=float, default=0.95, metavar="T")
     tuning.add_argument(
         "--proposals",
-        choices=("exact", "grounded"),
+        choices=("exact", "coarse", "grounded"),
         default="exact",
-        help="exact: SAM's automatic masks over the point grid; grounded: the detector model finds boxes "
-        "for the classes' prompts and SAM masks each box (faster; CLIP still decides)",
+        help="exact: every point of the grid (seed-compatible); coarse: a grid of a quarter the points a "
+        "side first, then the full grid only around the regions CLIP finds most product-like (faster); "
+        "grounded: the detector model finds boxes for the classes' prompts and SAM masks each box "
+        "(fastest; CLIP still decides)",
     )
     tuning.add_argument(
         "--box-threshold", type=float, default=0.1, metavar="T", help="grounded: detector score a box needs"

@@ -23,6 +23,17 @@ from engine.filter.classes import ClassSet
 CROP_PAD = 0.08  # context kept around the mask's box, as a fraction of its longer side
 
 
+def default_clip_batch(device: torch.device, dtype: torch.dtype) -> int:
+    """Crops per CLIP call: 64 on a GPU; on the CPU what tests/benchmarks/bench_filter_batches.py measured
+    fastest (ViT-B-32, 64 crops, 2-core Zen 4, CPU ms a crop at batch 8 / 16 / 32 / 64): fp32 103 / 98 /
+    109 / 127, bf16 412 / 217 / 132 / 92. bf16 pays for new oneDNN kernels at every new batch shape (an
+    image's last, partial batch is one) and is not faster at its best, so the filter scores in fp32 on
+    the CPU (engine/filter/run.py)."""
+    if device.type != "cpu":
+        return 64
+    return 16 if dtype == torch.float32 else 64
+
+
 def clip_model_key(registry: Any) -> str:
     """Identifies the CLIP weights (path, size, mtime, options) without hashing the file."""
     from engine.models.locate import resolve

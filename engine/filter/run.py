@@ -44,11 +44,14 @@ CLAIM_POLL_S = 0.5  # how often a run looks again at images another run is proce
 class FilterSettings:
     proposals: ProposalSettings = field(default_factory=ProposalSettings)
     min_area_fraction: float = 0.001  # specks smaller than this share of the image are not scored
-    clip_batch: int = 32  # crops per CLIP call (on the CPU, 32 is ~15% faster a crop than 64 or 93)
+    clip_batch: int | None = None  # crops per CLIP call; None: measured per device and precision
     # auto|fp32|bf16|fp16 for SAM and CLIP (engine/runtime/device.choose_precision). Not in `key()`: the
     # precision it resolves to on this machine goes into the model keys (fp32 keeps the plain ones).
     precision: str = "auto"
-    proposals_mode: str = "exact"  # exact: the SAM grid; grounded: detector boxes (engine/filter/grounded)
+    # exact: SAM's grid at points_per_side (seed-compatible); coarse: a coarse grid, then the dense grid
+    # only around the regions CLIP finds most product-like (engine/filter/coarse.py); grounded: detector
+    # boxes (engine/filter/grounded.py)
+    proposals_mode: str = "exact"
     grounded: GroundedSettings = field(default_factory=GroundedSettings)  # used by the grounded mode only
 
     def key(self) -> str:
@@ -169,6 +172,8 @@ class ProductFilter:
         settings: FilterSettings | None = None,
         propose: Callable[[np.ndarray], Proposals] | None = None,
     ):
+        import torch
+
         from engine.filter.clip_scoring import clip_model_key
         from engine.runtime.device import choose_precision, torch_cpu
         from engine.segment.session import precision_key, sam_model_key
@@ -179,8 +184,15 @@ class ProductFilter:
         # Results of two precisions never mix: the resolved precision is part of both model keys.
         choice = getattr(registry, "choice", None)  # (a test's stand-in registry has none: the CPU)
         self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
+        # On the CPU only SAM's encoder takes bf16: the decoder's thresholds and CLIP's scores stay fp32
+        # (bench_filter.py --against-today: a bf16 decoder moved the region count by 11%, bf16 CLIP was
+        # slower than fp32 here and moved scores across the verdict line).
+        self.clip_dtype = torch.float32 if self.dtype == torch.bfloat16 else self.dtype
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
-        sam_key, clip_key = (precision_key(k, self.dtype) for k in (sam_key, clip_model_key(registry)))
+        sam_key = precision_key(sam_key, self.dtype)
+        clip_key = precision_key(clip_model_key(registry), self.clip_dtype)
+        if self.dtype == torch.bfloat16:
+            sam_key += "-decoder-fp32"  # (bf16 results made before the proposal decoder kept fp32 differ)
         self.grounded = self.settings.proposals_mode == "grounded" and propose is None
         if self.grounded:  # the regions depend on the detector and on the prompts it was given
             from engine.models.detector import detector_model_key
@@ -189,7 +201,11 @@ class ProductFilter:
             sam_key = f"{sam_key}|{detector_key}|{class_set.prompts_key()}"
         self.run_key = make_run_key(f"{sam_key}|{clip_key}", self.settings, class_set)
         # Runs with the same SAM weights and proposal settings share regions, whatever their classes.
-        self.proposals_key = hashlib.sha1(f"{sam_key}|{self.settings.key()}".encode()).hexdigest()[:12]
+        # (Coarse proposals also depend on CLIP and the prompts: it chooses where the dense grid runs.)
+        shared = f"{sam_key}|{self.settings.key()}"
+        if self.settings.proposals_mode == "coarse":
+            shared += f"|{clip_key}|{class_set.prompts_key()}"
+        self.proposals_key = hashlib.sha1(shared.encode()).hexdigest()[:12]
         self._sam: SamSession | None = None
         self._clip: Any = None
 
@@ -199,7 +215,7 @@ class ProductFilter:
         if self._sam is None and self._propose is None and need_sam:
             self._sam = SamSession(self.registry, self.store.embeddings, self.settings.precision)
         if self._clip is None:
-            self._clip = ClipScorer(self.registry, self.dtype)
+            self._clip = ClipScorer(self.registry, self.clip_dtype)
         return self._sam, self._clip
 
     def process(
@@ -270,11 +286,7 @@ class ProductFilter:
         elif sam is not None:
             sam.set_image(image_id, rgb)
             timings["embed"] = time.perf_counter() - start
-            proposals = (
-                self._grounded_proposals(sam, work)
-                if self.grounded
-                else sam.propose(self.settings.proposals, check)
-            )
+            proposals = self._sam_proposals(sam, clip, work, check)
         else:
             proposals = self._propose(work)
         timings.update({f"sam_{k}": v for k, v in proposals.timings.items()})
@@ -286,7 +298,7 @@ class ProductFilter:
         crops = clip.crops(work, proposals.masks[keep], proposals.boxes[keep])
         timings["crops"] = time.perf_counter() - start
         start = time.perf_counter()
-        probs = clip.score_crops(crops, self.class_set, self.settings.clip_batch)
+        probs = clip.score_crops(crops, self.class_set, self._clip_batch(clip))
         timings["clip"] = time.perf_counter() - start
         if check is not None:
             check()
@@ -323,6 +335,30 @@ class ProductFilter:
         max_side = self.settings.proposals.max_side
         settings = self.settings.grounded
         return grounded_proposals(detector, sam, work, self.class_set, settings, self.dtype, max_side)
+
+    def _clip_batch(self, clip: Any) -> int:
+        from engine.filter.clip_scoring import default_clip_batch
+
+        return self.settings.clip_batch or default_clip_batch(clip.device, clip.dtype)
+
+    def _sam_proposals(self, sam: SamSession, clip: Any, work: np.ndarray, check) -> Proposals:
+        if self.grounded:
+            return self._grounded_proposals(sam, work)
+        if self.settings.proposals_mode != "coarse":
+            return sam.propose(self.settings.proposals, check)
+        from engine.filter.coarse import coarse_proposals
+
+        min_area = int(np.ceil(self.settings.min_area_fraction * work.shape[0] * work.shape[1]))
+        return coarse_proposals(
+            sam,
+            clip,
+            work,
+            self.settings.proposals,
+            self.class_set,
+            self._clip_batch(clip),
+            min_area,
+            check,
+        )
 
     def _stored_proposals(self, image_id: str, work_hw: tuple[int, int]) -> Proposals | None:
         """The regions an earlier run with the same SAM weights and proposal settings made for the image

@@ -40,6 +40,8 @@ class PreparedImage:
     grid_hw: tuple[int, int]
     first_keys_t: torch.Tensor  # H x d x N: layer 1's projected keys, transposed once here
     first_values: torch.Tensor  # H x N x d
+    # H x N x d: layer 1's image-to-token queries (q_proj of image + pe, bias included), once per image
+    first_image_queries: torch.Tensor | None = None
 
 
 def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -66,7 +68,10 @@ def prepare_image(transformer: Any, image: torch.Tensor, image_pe: torch.Tensor)
     values = attn.v_proj(tokens)
     first_keys_t = keys.view(keys.shape[0], h, -1).permute(1, 2, 0).contiguous()
     first_values = values.view(values.shape[0], h, -1).transpose(0, 1).contiguous()
-    return PreparedImage(tokens, pe, tokens + pe, grid_hw, first_keys_t, first_values)
+    to_tokens = transformer.layers[0].cross_attn_image_to_token
+    queries = to_tokens.q_proj(tokens + pe)  # N x (H*d)
+    image_queries = queries.view(queries.shape[0], to_tokens.num_heads, -1).transpose(0, 1).contiguous()
+    return PreparedImage(tokens, pe, tokens + pe, grid_hw, first_keys_t, first_values, image_queries)
 
 
 def _first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:
@@ -99,15 +104,26 @@ def _tokens_to_image(
 
 
 def _image_to_tokens(
-    attn: Any, image_pe: torch.Tensor, tokens_pe: torch.Tensor, tokens: torch.Tensor, residual: torch.Tensor
+    attn: Any,
+    image_pe: torch.Tensor,
+    tokens_pe: torch.Tensor,
+    tokens: torch.Tensor,
+    residual: torch.Tensor,
+    image_queries: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """`residual + attn(q=image_pe, k=tokens_pe, v=tokens)`: image tokens (N x C shared by every prompt, or
-    B x N x C) attend to each prompt's B x T x C tokens. Returns B x N x C."""
+    B x N x C) attend to each prompt's B x T x C tokens. Returns B x N x C.
+    image_queries: `attn.q_proj(image_pe)` as H x N x d, when the image side is shared and projected once
+    per image (`prepare_image`): each prompt's logits are then a product over d, not over C."""
     h = attn.num_heads
     k = _heads(attn.k_proj(tokens_pe), h)  # B x H x T x d
     v = _heads(attn.v_proj(tokens), h)
     b, _, t, d = k.shape
     k = k / math.sqrt(d)  # the logits' scale, applied to the small side
+    if image_queries is not None:
+        logits = torch.bmm(image_queries, k.permute(1, 3, 0, 2).reshape(h, d, b * t))  # H x N x BT
+        weights = logits.view(h, -1, b, t).permute(2, 0, 3, 1).softmax(dim=2).reshape(b, h * t, -1)
+        return _weighted_values(attn, weights, v, residual)
     # q_proj moved to the token side: (W x + b) . k = x . (W^T k) + b . k
     k_in_c = torch.einsum("bhtd,hdc->bcht", k, _weight_heads(attn.q_proj, h)).reshape(b, -1, h * t)
     k_bias = torch.einsum("bhtd,hd->bht", k, attn.q_proj.bias.view(h, d)).reshape(b, 1, h * t)
@@ -118,6 +134,14 @@ def _image_to_tokens(
         logits = torch.baddbmm(k_bias, image_pe, k_in_c)  # B x N x HT
     # a softmax over each head's T tokens, taken along a strided axis: a last axis of 7 is slow on the CPU
     weights = logits.reshape(b, -1, h, t).permute(0, 2, 3, 1).softmax(dim=2).view(b, h * t, -1)
+    return _weighted_values(attn, weights, v, residual)
+
+
+def _weighted_values(
+    attn: Any, weights: torch.Tensor, v: torch.Tensor, residual: torch.Tensor
+) -> torch.Tensor:
+    """`residual` + the attention output for weights B x HT x N over values v (B x H x T x d)."""
+    b, h, t, d = v.shape
     # out_proj folded into the values: sum over heads of A_h (V_h W_h^T), one B x N x HT by B x HT x C
     # product. Each head's weights sum to 1, so its share of the out bias (1/H) rides along with the values.
     out_weight = attn.out_proj.weight.view(-1, h, d)  # C x H x d
@@ -143,7 +167,10 @@ def _block(
         attn_out = _tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, keys, keys_pe)
     queries = layer.norm2(queries + attn_out)
     queries = layer.norm3(queries + layer.mlp(queries))
-    keys = _image_to_tokens(layer.cross_attn_image_to_token, keys_pe, queries + query_pe, queries, keys)
+    image_queries = prepared.first_image_queries if keys is prepared.image else None
+    keys = _image_to_tokens(
+        layer.cross_attn_image_to_token, keys_pe, queries + query_pe, queries, keys, image_queries
+    )
     return queries, layer.norm4(keys)
 
 

@@ -56,14 +56,25 @@ def sam_model_key(registry: Any) -> str:
     return "sam-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+def default_points_per_batch(device: torch.device, dtype: torch.dtype) -> int:
+    """Prompts per decoder batch for automatic masks: 256 on a GPU; on the CPU what
+    tests/benchmarks/bench_filter_batches.py measured fastest a point on a 2-core Zen 4 (vit_b; CPU ms a
+    point at batch 1 / 4 / 16 / 64, decoder + upscaling of the masks that pass, 8² points, load ~3):
+    fp32 189 (warm-up included) / 27.7 / 30.0 / 41.7; bf16 45.8 / 17.8 / 17.6 / 23.9. Past 16 prompts
+    the per-prompt image tokens (4 MB each in fp32) no longer stay in the caches; below 4, each batch's
+    token-side products are too small to pay for their thread hand-off. (The filter's proposals decode
+    in fp32 on the CPU whatever the precision: `SamSession.proposal_decoder_dtype`.)"""
+    if device.type != "cpu":
+        return 256
+    return 4 if dtype == torch.float32 else 16
+
+
 @dataclass(frozen=True)
 class ProposalSettings:
     """Automatic mask settings; the defaults are SamAutomaticMaskGenerator's (one crop layer, no crops)."""
 
     points_per_side: int = 32
-    # None: 256 on a GPU; 4 on the CPU, where the decoder is memory-bound and 4 points' 4 MB image tokens
-    # stay in the cache (measured: 20 ms a point against 32 ms in batches of 64).
-    points_per_batch: int | None = None
+    points_per_batch: int | None = None  # None: `default_points_per_batch` (measured per device, dtype)
     pred_iou_thresh: float = 0.88
     stability_score_thresh: float = 0.95
     stability_score_offset: float = 1.0
@@ -85,6 +96,7 @@ class Proposals:
     pred_iou: np.ndarray
     stability: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    points: np.ndarray | None = None  # N x 2: the prompt (x, y in [0, 1]) that made each mask, when known
 
     def __len__(self) -> int:
         return len(self.masks)
@@ -92,15 +104,16 @@ class Proposals:
 
 @torch.inference_mode()
 def decode_passing(
-    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor, iou_thresh: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor, iou_thresh: float, with_prompts: bool = False
+) -> tuple[torch.Tensor, ...]:
     """segment_anything's `MaskDecoder.predict_masks` (multimask) for B prompts without a mask prompt on
     one image (`prepare_image`), split where the IoU filter can act.
 
     The transformer (engine/sam_decoder.py: the library's modules, without a copy of the image per prompt)
     runs for every prompt and yields the predicted IoU; the mask upscaling then runs only for prompts with
     a mask above `iou_thresh`, since the automatic generator drops the others anyway.
-    Returns (low-res logits M x 4h x 4w, predicted IoU M) of the masks that pass."""
+    Returns (low-res logits M x 4h x 4w, predicted IoU M) of the masks that pass, and with `with_prompts`
+    the index of the prompt of each (M)."""
     output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
     output_tokens = output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1)
     tokens = torch.cat((output_tokens, sparse), dim=1)
@@ -109,11 +122,12 @@ def decode_passing(
     passing = iou > iou_thresh if iou_thresh > 0.0 else torch.ones_like(iou, dtype=torch.bool)
     rows = passing.any(dim=1)
     h, w = prepared.grid_hw
+    prompts = (passing.nonzero(as_tuple=True)[0],) if with_prompts else ()  # row-major: as masks[keep]
     if not bool(rows.any()):
-        return torch.zeros((0, 4 * h, 4 * w), device=keys.device), iou.new_zeros(0)
+        return torch.zeros((0, 4 * h, 4 * w), device=keys.device), iou.new_zeros(0), *prompts
     masks = upscale_masks(decoder, keys[rows], queries[rows], prepared.grid_hw)[:, 1:]
     keep = passing[rows]
-    return masks[keep], iou[rows][keep]
+    return masks[keep], iou[rows][keep], *prompts
 
 
 def upscale_logits(model: Any, low_res: torch.Tensor, input_size, size_hw) -> torch.Tensor:
@@ -328,8 +342,19 @@ class SamSession:
         with self._lock:
             self._previous = (key, low_res)
 
+    def proposal_decoder_dtype(self) -> torch.dtype:
+        """The decoder's precision for automatic masks: fp16 on a GPU when asked, float32 on the CPU.
+
+        On the CPU the predicted-IoU and stability thresholds are decided on float32 logits: with the
+        decoder in bf16 the benchmark's region count moved by 11% (masks near the thresholds cross them),
+        with only the embedding in bf16 by 1%; and the bf16 decoder was not faster here (autocast's casts
+        of the per-prompt image tokens cost what the bf16 products save; bench_filter_batches.py)."""
+        return self.dtype if self.device.type == "cuda" else torch.float32
+
     @torch.inference_mode()
-    def propose(self, settings: ProposalSettings | None = None, check: Any = None) -> Proposals:
+    def propose(
+        self, settings: ProposalSettings | None = None, check: Any = None, points: np.ndarray | None = None
+    ) -> Proposals:
         """Automatic masks at the working size (long side <= settings.max_side).
 
         The library's generator decodes and upscales every mask to full size before filtering; here the
@@ -337,32 +362,38 @@ class SamSession:
         upscaled by the decoder nor to full size, and no RLE round trip is made. The decoder's arithmetic
         is the library's, reordered (engine/sam_decoder.py), so for images of at most `max_side` the
         proposals are SamAutomaticMaskGenerator's (crop_n_layers=0) up to float rounding. `check()` is
-        called between batches (cancellation)."""
+        called between batches (cancellation). `points`: K x 2 prompts (x, y) in [0, 1] of the image
+        instead of the settings' grid (coarse-to-fine proposals ask for a part of the grid)."""
         settings = settings or ProposalSettings()
         with self._lock:
             self._require_image()
             height, width = working_size(*self.predictor.original_size, settings.max_side)
             model, predictor = self.model, self.predictor
-            grid = build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
+            grid = (
+                points
+                if points is not None
+                else build_all_layer_point_grids(settings.points_per_side, 0, 1)[0]
+            )
             points = predictor.transform.apply_coords(grid * np.array([[width, height]]), (height, width))
             no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-            with autocast(self.device, self.dtype):
+            decoder_dtype = self.proposal_decoder_dtype()
+            with autocast(self.device, decoder_dtype):
                 prepared = prepare_image(
                     model.mask_decoder.transformer,
                     predictor.features + no_mask,
                     model.prompt_encoder.get_dense_pe(),
                 )
-            kept: dict[str, list[torch.Tensor]] = {"masks": [], "boxes": [], "iou": [], "stab": []}
+            kept: dict[str, list] = {"masks": [], "boxes": [], "iou": [], "stab": [], "points": []}
             timings = {"decode": 0.0, "postprocess": 0.0}
-            batch_size = settings.points_per_batch or (256 if self.device.type == "cuda" else 4)
-            for (batch,) in batch_iterator(batch_size, points):
+            batch_size = settings.points_per_batch or default_points_per_batch(self.device, decoder_dtype)
+            for batch, normalised in batch_iterator(batch_size, points, grid):
                 start = time.perf_counter()
                 coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
                 labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
                 sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-                with autocast(self.device, self.dtype):
-                    low_res, iou = decode_passing(
-                        model.mask_decoder, prepared, sparse, settings.pred_iou_thresh
+                with autocast(self.device, decoder_dtype):
+                    low_res, iou, prompt = decode_passing(
+                        model.mask_decoder, prepared, sparse, settings.pred_iou_thresh, with_prompts=True
                     )
                 low_res, iou = low_res.float(), iou.float()
                 middle = time.perf_counter()
@@ -384,6 +415,7 @@ class SamSession:
                     kept["boxes"].append(batched_mask_to_box(masks))
                     kept["iou"].append(iou[chunk : chunk + 64][keep])
                     kept["stab"].append(stability[keep])
+                    kept["points"].append(normalised[prompt[chunk : chunk + 64][keep].cpu().numpy()])
                 # (The library's crop-edge filter removes nothing when the crop is the whole image.)
                 timings["postprocess"] += time.perf_counter() - middle
                 if check is not None:
@@ -391,9 +423,8 @@ class SamSession:
             start = time.perf_counter()
             if not kept["masks"] or sum(len(m) for m in kept["masks"]) == 0:
                 empty = np.zeros((0, height, width), bool)
-                return Proposals(
-                    empty, np.zeros((0, 4), int), np.zeros(0, np.float32), np.zeros(0, np.float32)
-                )
+                none = np.zeros(0, np.float32)
+                return Proposals(empty, np.zeros((0, 4), int), none, none, timings, np.zeros((0, 2)))
             masks, boxes = torch.cat(kept["masks"]), torch.cat(kept["boxes"])
             iou, stability = torch.cat(kept["iou"]), torch.cat(kept["stab"])
             order = batched_nms(
@@ -406,6 +437,7 @@ class SamSession:
                 iou[order].float().cpu().numpy(),
                 stability[order].float().cpu().numpy(),
                 timings,
+                np.concatenate(kept["points"])[order.cpu().numpy()],
             )
 
     @torch.inference_mode()

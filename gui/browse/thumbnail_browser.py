@@ -384,8 +384,7 @@ class ThumbnailBrowser(QListView):
             self.setCurrentIndex(index)
             self.scrollTo(index)
 
-    def next_row(self, row: int) -> int | None:
-        """The row after `row` in the (filtered) browser order: what to prefetch next."""
-        index = self.proxy.mapFromSource(self.source_model.index(row))
-        following = self.proxy.index(index.row() + 1, 0) if index.isValid() else QModelIndex()
-        return self.proxy.mapToSource(following).row() if following.isValid() else None
+    def rows_in_order(self) -> list[int]:
+        """The document rows the browser shows, in its (sorted, filtered) order: the embed-ahead order."""
+        proxy = self.proxy
+        return [proxy.mapToSource(proxy.index(i, 0)).row() for i in range(proxy.rowCount())]

@@ -32,11 +32,11 @@ class SamController(QObject):
         document: ShootDocument,
         prompts: PromptSession,
         canvas: MaskCanvas,
-        next_image: Callable[[int], tuple[str | None, Path] | None],
+        browse_rows: Callable[[], list[int]],
     ):
         super().__init__(canvas)
         self.bridge, self.document, self.prompts, self.canvas = bridge, document, prompts, canvas
-        self.next_image = next_image
+        self.browse_rows = browse_rows  # the document rows in the browser's current order
         self.embedded_image: str | None = None  # the image whose embedding SAM holds
         self.ready_images: set[str] = set()  # embedded ahead (for the browser to show)
         self.embedding_ready.connect(self.ready_images.add)
@@ -89,18 +89,25 @@ class SamController(QObject):
             self.message.emit(f"SAM failed: {outcome.message}")
 
     def _prefetch(self, row: int) -> None:
-        """Embed the folder's images ahead, from this one on in browse order, at idle priority."""
+        """Embed the folder's images ahead at idle priority in the browser's order (its sort and filter):
+        this one, those after it, then those before it (a row the filter hides first, then that order)."""
         store, folder = self.document.store, self.document.folder
         if store is None or folder is None:
             return
-        items = [(image.image_id, image.path) for image in self.document.images]
+        order = self.browse_rows()
+        if row not in order:
+            order = [row, *order]
+        images = self.document.images
+        items = [(images[r].image_id, images[r].path) for r in order]
         ready = self.embedding_ready
 
         def on_ready(image_id: str, path: Path) -> None:  # engine thread: a queued signal
             if isValid(self):
                 ready.emit(image_id)
 
-        self.bridge.submit(self.bridge.engine.embed_ahead(folder, items, row, on_ready), owner=self)
+        self.bridge.submit(
+            self.bridge.engine.embed_ahead(folder, items, order.index(row), on_ready), owner=self
+        )
 
     # -- prompts -----------------------------------------------------------------------------
     def add_point(self, point: tuple[float, float, bool]) -> None:

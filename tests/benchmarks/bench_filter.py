@@ -10,12 +10,20 @@ Prints images/second split into the image embedding (the same work in both) and 
     flock /tmp/shootstudio-heavy.lock python3 tests/benchmarks/bench_filter.py
     flock ... python3 tests/benchmarks/bench_filter.py --points-per-side 16 --iou-thresh 0.045
 
+With --against-today: today's filter (when issue 14 was filed: fp32, segment_anything's encoder
+attention, CLIP fp32 in batches of 32) against the exact mode in fp32 and bf16 and the coarse mode, per
+image everything included (read, embed, proposals, CLIP, store, verdict), with the ratio, region counts,
+verdicts and how each path's masks and scores agree with today's (and bf16's with fp32's):
+
+    flock /tmp/shootstudio-heavy.lock python3 tests/benchmarks/bench_filter.py --against-today --images 2
+
 Needs ~5 GB of RAM; on 2 cores ~15 minutes at the default 32² points, ~6 at 16² (the baseline dominates).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -163,6 +171,154 @@ def run_both(registry, folder, paths, class_set, settings):
     return ours, base, ours_breakdown, base_breakdown, cached
 
 
+# -- today's filter against the new one (--against-today) ---------------------------------------------
+# "Today": the filter when issue 14 was filed: fp32 everywhere, segment_anything's own encoder attention,
+# the reordered decoder without the per-image query projection of layer 1, CLIP fp32 in batches of 32.
+PATHS = {
+    "today fp32": dict(precision="fp32", today=True),
+    "exact fp32": dict(precision="fp32"),
+    "exact bf16": dict(precision="bf16"),
+    "coarse bf16": dict(precision="bf16", proposals_mode="coarse"),
+}
+
+
+class TodaysModels:
+    """Puts the SAM model into today's state for a `with` block: the library's encoder attention and
+    layout, and no layer-1 query projection in the decoder; the new state again on exit."""
+
+    def __init__(self, sam):
+        self.sam = sam
+
+    def __enter__(self):
+        from engine.segment import session as sam_session
+        from engine.segment.encoder import restore_encoder
+
+        restore_encoder(self.sam.image_encoder).to(memory_format=torch.contiguous_format)
+        self.prepare = sam_session.prepare_image
+        sam_session.prepare_image = lambda *a: replace(self.prepare(*a), first_image_queries=None)
+        return self
+
+    def __exit__(self, *exc):
+        from engine.segment import session as sam_session
+        from engine.segment.encoder import accelerate_encoder
+
+        sam_session.prepare_image = self.prepare
+        accelerate_encoder(self.sam.image_encoder)
+
+
+def region_masks(store, image_id, run_key):
+    rows = store.region_rows(image_id, run_key)
+    masks = [store.load_mask(row["mask_path"]) for row in rows]
+    return masks, [json.loads(row["scores"]) for row in rows]
+
+
+def matched(masks_a, masks_b):
+    """For each mask of a, the IoU of its best match in b and that match's index."""
+    if not masks_a or not masks_b:
+        return np.zeros(0), np.zeros(0, int)
+    a = np.stack(masks_a).reshape(len(masks_a), -1).astype(np.float32)
+    b = np.stack(masks_b).reshape(len(masks_b), -1).astype(np.float32)
+    inter = a @ b.T
+    iou = inter / np.maximum(a.sum(1)[:, None] + b.sum(1)[None] - inter, 1)
+    return iou.max(1), iou.argmax(1)
+
+
+def against_today(registry, work, paths, class_set, settings, names) -> int:
+    """Per image, each path in turn (interleaved, so a busy spell of the shared machine falls on all)."""
+    import shutil
+
+    from engine.segment.encoder import accelerate_encoder, encode
+
+    sam = registry.sam()
+    blank = torch.zeros(1, 3, sam.image_encoder.img_size, sam.image_encoder.img_size)
+    with TodaysModels(sam):
+        encode(sam, blank)  # warm-up of each encoder, untimed: no path pays for a first call
+    accelerate_encoder(sam.image_encoder)
+    encode(sam, blank)
+    encode(sam, blank, torch.bfloat16)
+    rows = {name: [] for name in names}  # per image: (wall s, CPU s, regions, masks, scores, timings)
+    for number, path in enumerate(paths, 1):
+        for name in names:
+            spec = PATHS[name]
+            folder = work / name.replace(" ", "-")  # a store of its own: nothing cached across paths
+            folder.mkdir(exist_ok=True)
+            copy = folder / path.name
+            shutil.copy(path, copy)
+            path_settings = replace(
+                settings,
+                precision=spec["precision"],
+                proposals_mode=spec.get("proposals_mode", "exact"),
+                clip_batch=32 if spec.get("today") else settings.clip_batch,
+                proposals=replace(settings.proposals, points_per_batch=4 if spec.get("today") else None),
+            )
+            with ProjectStore.open(folder) as store:
+                product_filter = ProductFilter(registry, store, class_set, path_settings)
+                product_filter._models()  # models load outside the timings
+                context = TodaysModels(sam) if spec.get("today") else contextlib.nullcontext()
+                with context:
+                    start, cpu = time.perf_counter(), time.process_time()
+                    report = product_filter.process(copy)
+                    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                masks, scores = region_masks(store, report.image_id, product_filter.run_key)
+            rows[name].append((wall, cpu, len(masks), masks, scores, report.timings))
+            print(
+                f"image {number}/{len(paths)} {name}: {wall:.1f} s (CPU {cpu:.1f}), {len(masks)} regions, "
+                + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()),
+                flush=True,
+            )
+    # Random CLIP gives near-uniform probabilities: a threshold in the widest gap between today's images'
+    # best class scores, so that some images pass and some do not; every path decides with it.
+    best = sorted(max((max(s[c] for c in class_set.names) for s in r[4]), default=0) for r in rows[names[0]])
+    gap = max(range(len(best) - 1), key=lambda i: best[i + 1] - best[i]) if len(best) > 1 else 0
+    threshold = (best[gap] + best[min(gap + 1, len(best) - 1)]) / 2
+    for name in class_set.names:
+        class_set = class_set.with_threshold(name, threshold=threshold, margin=-1.0)
+    class_set = replace(class_set, uncertain_band=0.0)
+    base = rows[names[0]]
+    print(f"\n{len(paths)} images; class threshold {threshold:.4f} (margin off)\n")
+    print(
+        "| path | s an image (wall) | CPU s an image | × today (wall / CPU) | regions per image | "
+        "Δ regions vs today | verdicts | same verdicts as today |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    base_verdicts = [decide(list(enumerate(r[4])), class_set).verdict for r in base]
+    for name in names:
+        r = rows[name]
+        wall, cpu = np.mean([x[0] for x in r]), np.mean([x[1] for x in r])
+        regions = [x[2] for x in r]
+        change = (sum(regions) - sum(x[2] for x in base)) / max(sum(x[2] for x in base), 1)
+        verdicts = [decide(list(enumerate(x[4])), class_set).verdict for x in r]
+        same = sum(a == b for a, b in zip(verdicts, base_verdicts, strict=True))
+        print(
+            f"| {name} | {wall:.1f} | {cpu:.1f} | {np.mean([x[0] for x in base]) / wall:.2f} / "
+            f"{np.mean([x[1] for x in base]) / cpu:.2f} | {regions} | {change:+.1%} | {verdicts} | "
+            f"{same}/{len(r)} |"
+        )
+    print("\nAgreement of each path's regions with today's (each of today's masks matched to its best):")
+    print("| path | matched mask IoU median | min | share ≥ 0.9 | class score |Δ| median | max |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    pairs = [(name, names[0]) for name in names[1:]]
+    if "exact bf16" in names and "exact fp32" in names:
+        pairs.append(("exact bf16", "exact fp32"))
+    for name, ref in pairs:
+        ious, diffs = [], []
+        for mine, theirs in zip(rows[name], rows[ref], strict=True):
+            iou, index = matched(theirs[3], mine[3])
+            ious.extend(iou)
+            for i, j in enumerate(index):
+                diffs.extend(abs(theirs[4][i][c] - mine[4][j][c]) for c in class_set.names)
+        ious, diffs = np.array(ious), np.array(diffs)
+        label = name if ref == names[0] else f"{name} against {ref}"
+        if not len(ious):
+            print(f"| {label} | – | – | – | – | – |")
+            continue
+        print(
+            f"| {label} | {np.median(ious):.4f} | {ious.min():.4f} | {np.mean(ious >= 0.9):.0%} | "
+            f"{np.median(diffs):.2e} | {diffs.max():.2e} |"
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=3)
@@ -176,6 +332,13 @@ def main() -> int:
     # Random masks are large blobs that share nearly one box: SAM's 0.7 box NMS would leave one region.
     parser.add_argument("--nms", type=float, default=1.0, help="box NMS IoU (1.0: keep every proposal)")
     parser.add_argument("--models", type=Path, help="use this models.toml instead (a quick smoke run)")
+    parser.add_argument(
+        "--against-today",
+        action="store_true",
+        help="today's filter (fp32, the library's encoder attention) against the exact and coarse modes "
+        "in fp32/bf16, everything included, instead of the naive baseline",
+    )
+    parser.add_argument("--paths", default=",".join(PATHS), help="with --against-today: which, today first")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
 
@@ -190,13 +353,17 @@ def main() -> int:
             pred_iou_thresh=args.iou_thresh,
             stability_score_thresh=args.stability_thresh,
             box_nms_thresh=args.nms,
-        )
+        ),
+        precision="fp32",  # the naive baseline's; --against-today sets each path's own
     )
     print(
         f"{len(paths)} images 1024x768, {args.points_per_side}² points, iou>{args.iou_thresh}, "
         f"stability>={args.stability_thresh}, box NMS {args.nms}, torch threads {torch.get_num_threads()}",
         flush=True,
     )
+    if args.against_today:
+        names = [n.strip() for n in args.paths.split(",") if n.strip()]
+        return against_today(registry, work, paths, class_set, settings, names)
     ours, base, breakdown, base_breakdown, cached = run_both(
         registry, work / "shoot", paths, class_set, settings
     )

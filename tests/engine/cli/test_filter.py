@@ -186,3 +186,18 @@ def test_grounded_mode_without_a_detector_exits_3_naming_the_role(tiny_models, t
     err = capsys.readouterr().err
     assert "Model 'detector' not found" in err and "models download detector" in err
     assert cli(["filter", str(folder), "--models", str(models), *TINY_SAM_ARGS]) == 0  # exact needs none
+
+
+def test_coarse_proposals_from_the_command_line(tiny_models, tmp_path, capsys):
+    """`--proposals coarse` gives every image regions and a verdict, stored apart from the exact mode's
+    (a later exact run finds nothing to reuse)."""
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "a.png")
+    shoot_image(folder / "b.png", color=(20, 40, 200))
+    code, report = _run(folder, tiny_models, tmp_path, "--points-per-side", "4", "--proposals", "coarse")
+    assert code == 0
+    assert [e["verdict"] in ("product", "skipped", "uncertain") for e in report["images"]] == [True, True]
+    assert all(e["regions_scored"] >= 1 for e in report["images"])
+    capsys.readouterr()
+    code, _ = _run(folder, tiny_models, tmp_path, "--points-per-side", "4")
+    assert code == 0 and "(0 decided from stored scores)" in capsys.readouterr().out

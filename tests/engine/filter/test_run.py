@@ -228,3 +228,42 @@ def test_results_are_keyed_by_precision(tiny_registry, shoot):
 
         plain = f"{sam_model_key(tiny_registry)}|{clip_model_key(tiny_registry)}"
         assert runs["fp32"].run_key == make_run_key(plain, FAST_SAM, classes)
+
+
+def test_batch_sizes_default_by_device_and_precision(tiny_registry, shoot, monkeypatch):
+    """Without sizes in the settings, the decoder and CLIP batch as measured for the device and
+    precision (bench_filter_batches.py); on the CPU the proposals' decoder and CLIP are fp32 whatever the
+    precision (only SAM's encoder takes bf16)."""
+    import torch
+
+    from engine.filter import clip_scoring
+    from engine.segment import session as sam_session
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert sam_session.default_points_per_batch(cuda, torch.float16) == 256
+    assert clip_scoring.default_clip_batch(cuda, torch.float16) == 64
+    seen = {"points": set(), "crops": []}
+    real_decode, real_score = sam_session.decode_passing, clip_scoring.ClipScorer.score_crops
+
+    def decode(decoder, prepared, sparse, thresh, **options):
+        seen["points"].add(sparse.shape[0])
+        return real_decode(decoder, prepared, sparse, thresh, **options)
+
+    def score(self, crops, class_set, batch_size=64):
+        seen["crops"].append((self.dtype, batch_size))
+        return real_score(self, crops, class_set, batch_size)
+
+    monkeypatch.setattr(sam_session, "decode_passing", decode)
+    monkeypatch.setattr(clip_scoring.ClipScorer, "score_crops", score)
+    settings = replace(FAST_SAM, proposals=replace(FAST_SAM.proposals, points_per_side=16))
+    classes = one_class("a photo of a hand bag", ["a photo of a wall"])
+    with ProjectStore.open(shoot.parent) as store:
+        for precision in ("fp32", "bf16"):
+            seen["points"].clear()
+            ProductFilter(tiny_registry, store, classes, replace(settings, precision=precision)).process(
+                shoot
+            )
+            points = sam_session.default_points_per_batch(cpu, torch.float32)
+            assert max(seen["points"]) == min(points, 256)  # 16² prompts in batches of the default
+            # CLIP scores in fp32 on the CPU whatever the precision (bf16 was slower there)
+            assert seen["crops"][-1] == (torch.float32, clip_scoring.default_clip_batch(cpu, torch.float32))
