@@ -15,7 +15,8 @@ from engine.runtime.bootstrap import ensure_environment  # standard library only
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ensure_environment((), [str(Path(__file__).resolve()), *argv])
-    if not argv or argv[0] == "gui":
+    wants_help = any(arg in ("-h", "--help") for arg in argv)
+    if not argv or (argv[0] == "gui" and not wants_help):  # `gui --help` is the parser's to answer
         from gui.app import main as gui_main
 
         return gui_main(argv[1:2] if argv else [])

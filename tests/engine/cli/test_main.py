@@ -50,3 +50,16 @@ def test_main_py_runs_the_cli_without_importing_qt():
     assert "make-tiny" in result.stdout
     # No Qt in the CLI ever; and no torch just to print help (it costs seconds).
     assert result.stdout.strip().endswith("NOQT NOTORCH")
+
+
+def test_gui_help_prints_the_usage_without_opening_a_window():
+    code = (
+        "import sys, runpy; sys.argv=['main.py','gui','--help'];"
+        "\ntry:\n    runpy.run_path('main.py', run_name='__main__')\nexcept SystemExit as e: print('EXIT', e.code)\n"
+        "print('QT' if any(m.startswith('PySide6') for m in sys.modules) else 'NOQT')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert "usage: main.py gui" in result.stdout
+    assert result.stdout.strip().endswith("EXIT 0\nNOQT")
