@@ -55,7 +55,8 @@ def test_main_py_runs_the_cli_without_importing_qt():
 def test_gui_help_prints_the_usage_without_opening_a_window():
     code = (
         "import sys, runpy; sys.argv=['main.py','gui','--help'];"
-        "\ntry:\n    runpy.run_path('main.py', run_name='__main__')\nexcept SystemExit as e: print('EXIT', e.code)\n"
+        "\ntry:\n    runpy.run_path('main.py', run_name='__main__')"
+        "\nexcept SystemExit as e: print('EXIT', e.code)\n"
         "print('QT' if any(m.startswith('PySide6') for m in sys.modules) else 'NOQT')"
     )
     result = subprocess.run(
