@@ -137,6 +137,10 @@ class ThumbnailModel(QAbstractListModel):
             )
         return None
 
+    def has_arrived(self, path: Path) -> bool:
+        """Whether the cell of `path` shows its thumbnail, or why it has none."""
+        return path in self._images or path in self._errors
+
     def keep_only(self, rows: range) -> None:
         """Forget pending requests outside `rows` (they scrolled away before decoding)."""
         wanted = {self.document.images[r].path for r in rows if 0 <= r < len(self.document.images)}

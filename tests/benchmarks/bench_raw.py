@@ -2,6 +2,7 @@
 per-thumbnail cost, all thumbnails, the real window's first screen, and flipping at 100% once cached.
 
     flock /tmp/shootstudio-heavy.lock /work/main/.venv/bin/python tests/benchmarks/bench_raw.py
+    BENCH_RAW_ONLY=gui ...   # only the real window's first screen, BENCH_RAW_RUNS times (default 3)
 
 The folder (BENCH_RAW_DIR, default /tmp/shootstudio-bench-raw) holds 2,000 RAW files: two real 24 MP
 DNGs (6000×4000 12-bit RGGB, written with tifffile) hard-linked under 2,000 names, so the disk holds
@@ -180,10 +181,43 @@ def _ms(values: list[float]) -> str:
     return f"{statistics.mean(values) * 1000:8.1f} ms (p95 {p95 * 1000:6.1f})"
 
 
+def first_screens(runs: int) -> None:
+    """Only the real window's first screen: each run a first open (no store, empty thumbnail cache) and
+    a re-open from the thumbnail cache, with indexing and the canvas's decode held until the first
+    screen is painted (gui/browse/first_screen.py), and as before, started at once: alternated, so a
+    busy machine weighs on both alike."""
+    from gui.browse.first_screen import FirstScreen
+
+    deferred = FirstScreen.after
+    work = Path(tempfile.mkdtemp(prefix="bench-raw-"))
+    results: dict[str, list[float]] = {"at once (before)": [], "after the first screen": []}
+    try:
+        for run in range(runs):
+            for variant, after in zip(results, (lambda self, key, fn: fn(), deferred), strict=True):
+                FirstScreen.after = after
+                shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
+                first, visible, stall = time_gui(work / f"gui-{run}-{len(results[variant])}")
+                warm, _, _ = time_gui(work / f"gui-{run}-{len(results[variant])}")
+                results[variant].append(first)
+                print(
+                    f"{variant:<24} first screen ({visible} cells): first open {first:.2f} s, "
+                    f"thumbnail cache {warm:.2f} s; worst UI stall {stall:.0f} ms"
+                )
+    finally:
+        FirstScreen.after = deferred
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
+    before, after = (statistics.median(v) for v in results.values())
+    print(f"first open, median of {runs}: {before:.2f} s before, {after:.2f} s now ({before / after:.1f}×)")
+
+
 def main() -> None:
     from engine.project.store import ProjectStore
 
     paths = ensure_folder()
+    if os.environ.get("BENCH_RAW_ONLY") == "gui":
+        first_screens(int(os.environ.get("BENCH_RAW_RUNS", "3")))
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-raw-"))
     shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
     try:
