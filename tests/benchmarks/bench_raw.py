@@ -247,9 +247,7 @@ def main() -> None:
         shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
         try:
             with ProjectStore.open(FOLDER) as store:
-                print(
-                    f"{'canvas at 100% (decode + masks + pyramids)':<46}{'first view':>28}{'once cached':>28}"
-                )
+                print(CANVAS_HEADER)
                 canvas_section(paths, store)
         finally:
             shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
