@@ -22,14 +22,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from engine.api import (
-    RAW_SUFFIXES,
-    Engine,
-    ModelError,
-    ModelsConfig,
-    load_models,
-    user_message,
-)
+from engine.api import RAW_SUFFIXES, Engine, ModelError, ModelsConfig, load_models, user_message
 from engine.project.document import ShootDocument, index_shots, load_review, save_review_mask
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
