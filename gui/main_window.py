@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from engine.api import Engine, ModelError, ModelsConfig, load_models, user_message
+from engine.api import RAW_SUFFIXES, Engine, ModelError, ModelsConfig, load_models, user_message
 from engine.project.document import ShootDocument, index_shots, load_review, save_review_mask
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
@@ -31,12 +31,14 @@ from gui.bridge import EngineBridge
 from gui.browse.culling import install_culling
 from gui.browse.drop_hint import DropHint
 from gui.browse.filter_panel import FilterPanel
+from gui.browse.first_screen import FirstScreen
 from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 from gui.create.creative_panels import CreativePanels
 from gui.desk_layout import DeskLayout
 from gui.desk_undo import DeskUndo
 from gui.menus import build_menus, make_application_wide, menu_shortcuts
 from gui.review.canvas_content import prepare_content
+from gui.review.canvas_preview import CanvasPreview
 from gui.review.edge_refiner import EdgeRefineBox, EdgeRefiner
 from gui.review.mask_canvas import MaskCanvas
 from gui.review.mask_panel import MaskPanel
@@ -82,6 +84,7 @@ class MainWindow(DeskLayout, QMainWindow):
 
         self.thumbnails = ThumbnailModel(self.document, thumbnail_cache, parent=self)
         self.browser = ThumbnailBrowser(self.thumbnails)
+        self.first_screen = FirstScreen(self.browser, parent=self)  # hashing and decoding wait for it
         self.canvas = MaskCanvas(self.document, self.editor, self.prompts)
         self.pages = QStackedWidget()
         self.drop_hint = DropHint()
@@ -228,7 +231,7 @@ class MainWindow(DeskLayout, QMainWindow):
         note = "" if self.document.store.in_folder else " (read-only folder: edits kept in your data folder)"
         self.statusBar().showMessage(f"Opened {folder}: {count} images{note}")
         self.pages.setCurrentWidget(self.splitter)
-        self._start_indexing()
+        self.first_screen.after("index", self._start_indexing)  # the visible thumbnails come first
         if count:
             self.browser.select_row(0)
         self.folder_opened.emit(folder)
@@ -312,8 +315,26 @@ class MainWindow(DeskLayout, QMainWindow):
         def load():
             return prepare_content(load_review(store, row, image.path, image.image_id))
 
-        # Latest wins: arrowing through images decodes only the one the user stops at.
-        self.tasks.run("review", load, shown, failed)
+        if image.path.suffix.lower() in RAW_SUFFIXES:  # its embedded preview at once, the working image next
+            cache = store.raw_cache
+            self.tasks.run(
+                "review-preview",
+                lambda: CanvasPreview.load(image.path, cache),
+                lambda preview: self._show_preview(preview, row, store),
+            )
+        # Latest wins: arrowing through images decodes only the one the user stops at; on a fresh open
+        # the full decode waits until the first screen of thumbnails is painted.
+        self.first_screen.after("review", lambda: self.tasks.run("review", load, shown, failed))
+
+    def _show_preview(self, preview: CanvasPreview | None, row: int, store) -> None:
+        """A RAW's embedded preview on the canvas until its working image arrives (nothing to edit yet)."""
+        if preview is None or self.document.store is not store or self.browser.current_row() != row:
+            return
+        if self.document.review is not None and self.document.review.row == row:
+            return  # the working image came first (a small file)
+        self.document.set_review(None)  # the previous image's mask is no longer under the pointer
+        self.canvas.set_preview(preview)
+        self.canvas.set_busy(f"{self.document.images[row].path.name}: embedded preview; decoding the RAW…")
 
     def step(self, delta: int) -> None:
         """Previous (-1) / next (+1) image in the browser's order."""

@@ -55,7 +55,7 @@ from engine.filter.classes import (
     save_shoot_classes,
 )
 from engine.filter.scores import StoredScores, save_verdicts
-from engine.imaging.raw import RAW_SUFFIXES
+from engine.imaging.raw import RAW_SUFFIXES, screen_preview
 from engine.imaging.thumbnails import Thumbnail, ThumbnailCache
 from engine.models.config import ROLE_DESCRIPTIONS, ROLES, ModelsConfig, default_config_path
 from engine.models.discover import Discovery, FoundWeights, discover, use_in_place
@@ -198,6 +198,7 @@ __all__ = [
     "save_shoot_classes",
     "save_verdicts",
     "scan_folder",
+    "screen_preview",
     "use_in_place",
     "user_message",  # one line for the user about any error (engine/runtime/errors.py)
     "write_groups",

@@ -38,6 +38,7 @@ RAW_SUFFIXES = frozenset(
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
 DECODE_CACHE_VERSION = 1
 DECODE_CACHE_CAP = 4 << 30  # 24 MP decodes are ~72 MB each: a few dozen stay cached
+SCREEN_SIDE = 1400  # long side of the preview the canvas shows first (libjpeg draft: 1/2..1/8 scale)
 FULL_PREVIEW_RATIO = 0.9  # a preview this close to the sensor size counts as full size (crop margins)
 _FLIP_TRANSPOSE = {
     3: Image.Transpose.ROTATE_180,
@@ -221,6 +222,32 @@ def read_raw_rgb(path: Path | str, cache_dir: Path | None = None) -> tuple[np.nd
         rgb, source = _decode(path), "decode"
     _keep(cached, rgb)
     return rgb, source
+
+
+def screen_preview(
+    path: Path | str, cache_dir: Path | None = None, side: int = SCREEN_SIDE
+) -> np.ndarray | None:
+    """What the canvas shows at once while the working image is made (Photo Mechanic's way): the
+    embedded JPEG preview, draft-decoded to about `side` pixels, upright, HxWx3 uint8. None when there
+    is nothing to gain: not a RAW, its working image cached already (it opens in tens of ms), or no
+    JPEG preview inside. Errors are left to the full read, which reports them."""
+    path = Path(path)
+    if not is_raw(path):
+        return None
+    cached = _cache_file(path, Path(cache_dir) if cache_dir is not None else default_decode_cache())
+    if cached is None or cached.is_file():
+        return None
+    rawpy = _rawpy()
+    try:
+        with _open(path) as raw:
+            flip = raw.sizes.flip
+            thumb = raw.extract_thumb()
+        if thumb.format != rawpy.ThumbFormat.JPEG:
+            return None
+        image = _thumb_image(thumb, path, side, rawpy)
+    except (ImageReadError, rawpy.LibRawError):
+        return None
+    return np.ascontiguousarray(np.asarray(_upright(image, flip), dtype=np.uint8))
 
 
 def pair_raw_jpeg(paths: list[Path]) -> list[tuple[Path, list[Path]]]:

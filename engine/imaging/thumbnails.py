@@ -62,8 +62,10 @@ class ThumbnailCache:
         digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()
         return self.cache_dir / digest[:2] / f"{digest}.jpg"
 
-    def load(self, path: Path) -> Thumbnail:
-        """The thumbnail of `path`, from the cache when possible; errors are returned, not raised."""
+    def load(self, path: Path, keep: bool = True) -> Thumbnail:
+        """The thumbnail of `path`, from the cache when possible; errors are returned, not raised.
+        `keep=False` leaves writing it to the cache to the caller (`keep`), who may do it later: the
+        browser shows it first."""
         path = Path(path)
         cached = self.cache_path(path)
         if cached is not None and cached.is_file():
@@ -75,10 +77,18 @@ class ThumbnailCache:
             return Thumbnail(path, None, error=str(error))
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
             return Thumbnail(path, None, error=f"{path.name}: damaged or unreadable image ({error})")
-        if cached is not None:
-            with contextlib.suppress(OSError):  # a read-only cache only costs speed
-                self._write_cached(cached, thumb, original_size)
-        return Thumbnail(path, np.asarray(thumb, dtype=np.uint8), original_size)
+        made = Thumbnail(path, np.asarray(thumb, dtype=np.uint8), original_size)
+        if keep:
+            self.keep(made)
+        return made
+
+    def keep(self, thumb: Thumbnail) -> None:
+        """Write a decoded thumbnail to the cache (a no-op for one read from it, or an error)."""
+        cached = self.cache_path(thumb.path)
+        if cached is None or thumb.rgb is None or thumb.from_cache:
+            return
+        with contextlib.suppress(OSError):  # a read-only cache only costs speed
+            self._write_cached(cached, Image.fromarray(thumb.rgb, "RGB"), thumb.original_size)
 
     def _decode(self, path: Path) -> tuple[Image.Image, tuple[int, int]]:
         if raw.is_raw(path):

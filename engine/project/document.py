@@ -140,6 +140,14 @@ def index_shots(
         yield IndexBatch(_entries_for(store, pending), notes)
 
 
+def _resolved(path: Path, folder: Path, root: Path) -> Path:
+    """`path.resolve()` for a file of `folder` (resolved: `root`) without a realpath per file, which
+    cost ~40 ms for 2,000 files on the UI thread; links are still followed."""
+    if path.parent != folder or path.is_symlink():
+        return path.resolve()
+    return root / path.name
+
+
 def _entries_for(store: ProjectStore, paths: list[Path]) -> dict[Path, ImageEntry]:
     wanted = {p.resolve() for p in paths}
     return {entry.path.resolve(): entry for entry in store.images() if entry.path.resolve() in wanted}
@@ -172,7 +180,7 @@ class ShootDocument:
         self.store: ProjectStore | None = None
         self.images: list[ShootImage] = []
         self.review: ReviewImage | None = None
-        self._row_of: dict[Path, int] = {}
+        self._row_of: dict[Path, int] | None = {}  # resolved path -> row; None: not built yet
         self._owns_store = False
         self._stroke: StrokeRecorder | None = None
         self._stroke_brush: Brush | None = None
@@ -191,7 +199,7 @@ class ShootDocument:
         self.folder = folder
         shots = pair_raw_jpeg(list_images(folder))
         self.images = [ShootImage(path, companions=companions) for path, companions in shots]
-        self._row_of = {image.path.resolve(): row for row, image in enumerate(self.images)}
+        self._row_of = None  # built when the first index batch arrives, not on the UI thread's open
         self.folder_opened.emit(folder)
 
     def close(self) -> None:
@@ -207,13 +215,20 @@ class ShootDocument:
         """(shown file, companion files) of every row, for `index_shots`."""
         return [(image.path, list(image.companions)) for image in self.images]
 
+    def _rows_by_path(self) -> dict[Path, int]:
+        if self._row_of is None:
+            folder = self.folder
+            root = folder.resolve()
+            self._row_of = {_resolved(im.path, folder, root): row for row, im in enumerate(self.images)}
+        return self._row_of
+
     def apply_index(self, entries: dict[Path, ImageEntry]) -> list[int]:
         """Merge what `index_entries` found; returns (and announces) the rows that changed."""
         if getattr(entries, "notes", None):
             self.notes.emit(list(entries.notes))
         rows = []
         for path, entry in entries.items():
-            row = self._row_of.get(Path(path).resolve())
+            row = self._rows_by_path().get(Path(path).resolve())
             if row is not None:
                 self.images[row].update_from(entry)
                 rows.append(row)

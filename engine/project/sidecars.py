@@ -24,7 +24,7 @@ from pathlib import Path
 from engine.imaging.read import is_image_file
 from engine.project import xmp
 from engine.project.store import ProjectStore
-from engine.project.values import PRODUCT, REJECT
+from engine.project.values import PICK, PRODUCT, REJECT
 from engine.project.xmp import XmpError, XmpValues
 
 STORE_SIDECARS = "xmp"  # under the store root, for a read-only folder
@@ -91,7 +91,11 @@ def import_shot(store: ProjectStore, shot: Shot) -> list[str]:
     notes = list(values.problems)
     decided = max((_decided_at(store, image_id) for image_id in shot.image_ids), default=0.0)
     written = mtime_ns / 1e9
-    store.save_sidecar_record(rel, str(source), mtime_ns, _said(values.rating, values.label, values.keywords))
+    before = json.loads(record["data"] or "{}") if record is not None else {}
+    if not values.label_present and before.get("label") is not None:
+        values.label_cleared = True  # it said a label before, and says none now: cleared over there
+    said = _said(values.rating, values.label, values.keywords, _flag_of(values))
+    store.save_sidecar_record(rel, str(source), mtime_ns, said)
     if decided > written:
         if record is not None:  # changed while open, but this desk's decision is the later one
             notes.append(f"{source.name} changed on disk; your later decision here is kept")
@@ -102,10 +106,15 @@ def import_shot(store: ProjectStore, shot: Shot) -> list[str]:
     return notes
 
 
-def _said(rating: int | None, label: str | None, keywords: list[str] | None) -> dict:
-    """What a sidecar says, as recorded to tell later whether a write would change anything."""
+def _said(rating: int | None, label: str | None, keywords: list[str] | None, pick: bool = False) -> dict:
+    """What a sidecar says, as recorded to tell later whether a write would change anything (and
+    whether a label that vanished from it was cleared over there)."""
     ours = sorted(k for k in keywords or [] if k.startswith(xmp.MANAGED_KEYWORD_PREFIX))
-    return {"rating": rating or 0, "label": label, "keywords": ours}
+    return {"rating": rating or 0, "label": label, "keywords": ours, "pick": pick}
+
+
+def _flag_of(values: XmpValues) -> bool:
+    return values.pick == PICK and values.rating != -1
 
 
 def _up_to_date(store: ProjectStore, shot: Shot, said: dict, keywords: bool) -> bool:
@@ -118,7 +127,9 @@ def _up_to_date(store: ProjectStore, shot: Shot, said: dict, keywords: bool) -> 
     except OSError:
         return False
     recorded = json.loads(record["data"] or "{}")
-    same = {k: recorded.get(k) for k in ("rating", "label")} == {k: said[k] for k in ("rating", "label")}
+    keys = ("rating", "label")
+    same = {k: recorded.get(k) for k in keys} == {k: said[k] for k in keys}
+    same = same and bool(recorded.get("pick")) == said["pick"]
     return same and (not keywords or recorded.get("keywords") == said["keywords"])
 
 
@@ -133,19 +144,24 @@ def _apply(store: ProjectStore, shot: Shot, values: XmpValues, at: float) -> lis
     stars, label, _ = store.rating(first)
     flag = store.flag(first)
     new_flag, new_stars, new_label = flag, stars, label
-    if values.rating == -1:
+    if values.rating == -1 or values.pick == REJECT:
         new_flag = REJECT
     elif values.rating is not None:
         new_stars = values.rating
         new_flag = None if flag == REJECT else flag  # the other tool did not keep it rejected
+    if new_flag != REJECT and values.pick is not None:  # digiKam's pick label says pick or neither
+        new_flag = PICK if values.pick == PICK else None
     if values.label is not None:
         new_label = values.label
+    elif values.label_cleared:
+        new_label = None
     if new_flag != flag:
-        changes.append("rejected" if new_flag == REJECT else "no longer rejected")
+        was = "rejected" if flag == REJECT else "picked"
+        changes.append({REJECT: "rejected", PICK: "picked"}.get(new_flag or "", f"no longer {was}"))
     if new_stars != stars:
         changes.append(f"{_stars(stars)} → {_stars(new_stars)}")
     if new_label != label:
-        changes.append(f"label {new_label}")
+        changes.append(f"label {new_label}" if new_label else f"label {label} cleared")
     for image_id in shot.image_ids:
         if new_flag != store.flag(image_id):
             store.set_flag(image_id, new_flag, at=at)
@@ -187,7 +203,8 @@ def write_shot(store: ProjectStore, shot: Shot, settings: SidecarSettings) -> li
         verdict = store.verdict(first)
         classes = _classes(verdict) if verdict is not None and verdict["verdict"] == PRODUCT else []
         keywords = [f"{xmp.MANAGED_KEYWORD_PREFIX}{name}" for name in classes]
-    said = _said(rating, label, keywords)
+    flag = store.flag(first)
+    said = _said(rating, label, keywords, flag == PICK)
     targets = _targets(shot, settings.naming)
     if _up_to_date(store, shot, said, settings.keywords):
         return []  # the sidecar already says this
@@ -197,7 +214,7 @@ def write_shot(store: ProjectStore, shot: Shot, settings: SidecarSettings) -> li
     notes = []
     for target in targets:
         try:
-            written = _write(store, target, rating, label, keywords)
+            written = _write(store, target, rating, label, keywords, flag)
         except XmpError as error:
             notes.append(f"{error}; not updated")
             continue
@@ -217,14 +234,14 @@ def _classes(verdict) -> list[str]:
     return sorted(json.loads(verdict["classes"] or "{}"))
 
 
-def _write(store: ProjectStore, target: Path, rating: int, label: str | None, keywords) -> Path:
+def _write(store: ProjectStore, target: Path, rating: int, label: str | None, keywords, flag=None) -> Path:
     if store.in_folder:
         try:
-            return xmp.write_sidecar(target, rating, label, keywords)
+            return xmp.write_sidecar(target, rating, label, keywords, flag)
         except PermissionError:
             pass  # the folder turned read-only since it opened: fall back to the store
     inside = store.root / STORE_SIDECARS / store.rel_path(target)
-    return xmp.write_sidecar(inside, rating, label, keywords)
+    return xmp.write_sidecar(inside, rating, label, keywords, flag)
 
 
 def shots_of(store: ProjectStore, groups: list[tuple[Path, list[Path]]]) -> list[Shot]:

@@ -12,6 +12,16 @@ What the tools write (checked against each tool's files or documentation):
   Mechanic also keeps its own Color Class, forums.camerabits.com topic 16192). darktable reads
   `xmp:Label` but writes `darktable:colorlabels`, an `rdf:Seq` of indices 0 red … 4 purple
   (darktable src/common/exif.cc, `dt_xmp_keys` and the label import); both are read.
+- **digiKam** — `digiKam:ColorLabel` (namespace http://www.digikam.org/ns/1.0/), a number: 0 none,
+  1 red, 2 orange, 3 yellow, 4 green, 5 blue, 6 magenta, 7 gray, 8 black, 9 white (`enum ColorLabel`,
+  core/app/utils/digikam_globals.h); it also writes `xmp:Label` for Lightroom's five colours ("Purple"
+  for magenta) but leaves a stale one behind when the label is cleared, and it reads `digiKam:ColorLabel`
+  first (KDE/digikam core/libs/metadataengine/dmetadata/dmetadata_labels.cpp, `getImageColorLabel`,
+  `setImageColorLabel`); so do we. Its pick flag is `digiKam:PickLabel`: 0 none, 1 rejected, 2 pending,
+  3 accepted (`enum PickLabel`, `setImagePickLabel`), the one pick field any of these tools writes; it
+  is read, and a merge keeps both digiKam fields in step when the file already has them.
+- **A cleared label** — an empty `xmp:Label`, or `digiKam:ColorLabel` 0, says "no label"; a label that
+  simply vanished from a sidecar is judged by the caller against what the sidecar said before.
 - **Keywords** — `dc:subject`, an `rdf:Bag` of `rdf:li` (what Lightroom smart collections match).
 - **Sidecar names** — Lightroom, Camera Raw/Bridge, Capture One and Photo Mechanic use `IMG_0001.xmp`
   (the extension replaced); darktable and digiKam use `IMG_0001.CR2.xmp` (the full name kept; digiKam
@@ -43,7 +53,11 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XMP = "http://ns.adobe.com/xap/1.0/"
 DC = "http://purl.org/dc/elements/1.1/"
 DARKTABLE = "http://darktable.sf.net/"
-PREFIXES = {"x": X, "rdf": RDF, "xmp": XMP, "dc": DC, "darktable": DARKTABLE}
+DIGIKAM = "http://www.digikam.org/ns/1.0/"
+PREFIXES = {"x": X, "rdf": RDF, "xmp": XMP, "dc": DC, "darktable": DARKTABLE, "digiKam": DIGIKAM}
+# digiKam's colour label numbers for ours (its 2 orange, 7 gray, 8 black and 9 white are not ours).
+DIGIKAM_LABELS = {"red": 1, "yellow": 3, "green": 4, "blue": 5, "purple": 6}
+DIGIKAM_PICKS = {0: None, 1: "reject", 2: None, 3: "pick"}  # none, rejected, pending, accepted
 NAMINGS = ("stem", "full")  # IMG.xmp (Lightroom, Capture One, Photo Mechanic) | IMG.CR2.xmp (darktable)
 MANAGED_KEYWORD_PREFIX = "product/"  # our dc:subject keywords; others' keywords are never touched
 
@@ -62,6 +76,9 @@ class XmpValues:
     label: str | None = None  # one of values.LABELS
     keywords: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # fields present but unusable, in plain words
+    label_present: bool = False  # some label field has a value (ours or not)
+    label_cleared: bool = False  # the packet says "no label" (an empty xmp:Label, digiKam's 0)
+    pick: str | None = None  # digiKam:PickLabel: "pick", "reject", "" (neither), None (not there)
 
 
 def _q(ns: str, name: str) -> str:
@@ -119,8 +136,29 @@ def parse_xmp(data: bytes, name: str = "XMP") -> XmpValues:
             values.problems.append(
                 f"{name}: xmp:Rating {rating.strip()!r} is not on XMP's -1 to 5 scale; rating ignored"
             )
+    _read_label(root, values, name)
+    pick = _field(root, DIGIKAM, "PickLabel")
+    if pick is not None and pick.strip().isdigit() and int(pick) in DIGIKAM_PICKS:
+        values.pick = DIGIKAM_PICKS[int(pick)] or ""
+    return values
+
+
+def _read_label(root: ET.Element, values: XmpValues, name: str) -> None:
+    """digiKam's number first (as digiKam reads it), else xmp:Label, else darktable's indices."""
+    number = _field(root, DIGIKAM, "ColorLabel")
+    if number is not None and number.strip().isdigit():
+        values.label_present = int(number) != 0
+        values.label_cleared = int(number) == 0
+        by_number = {n: label for label, n in DIGIKAM_LABELS.items()}
+        values.label = by_number.get(int(number))
+        if values.label_present and values.label is None:
+            values.problems.append(f"{name}: digiKam colour label {number.strip()} is not one of ours; kept")
+        return
     label = _field(root, XMP, "Label")
+    if label is None:  # an empty element (<xmp:Label/>) has no text but is there
+        label = "" if _has_element(root, XMP, "Label") else None
     if label is not None and label.strip():
+        values.label_present = True
         known = {name.casefold(): name for name in LABELS}
         if label.strip().casefold() in known:
             values.label = known[label.strip().casefold()]
@@ -128,8 +166,14 @@ def parse_xmp(data: bytes, name: str = "XMP") -> XmpValues:
             values.problems.append(f"{name}: label {label.strip()!r} is not one of ours; kept in the file")
     elif (colours := _list_items(root, DARKTABLE, "colorlabels")) and colours[0].isdigit():
         index = int(colours[0])
+        values.label_present = True
         values.label = LABELS[index] if index < len(LABELS) else None
-    return values
+    elif label is not None:
+        values.label_cleared = True
+
+
+def _has_element(root: ET.Element, ns: str, name: str) -> bool:
+    return any(d.find(_q(ns, name)) is not None for d in _descriptions(root))
 
 
 def read_sidecar(path: Path) -> XmpValues:
@@ -250,10 +294,13 @@ def merge_xmp(
     label: str | None,
     keywords: list[str] | None = None,
     name: str = "XMP",
+    flag: str | None = None,
 ) -> bytes:
     """`existing` (a sidecar's bytes, or None for a new one) with our rating (-1 rejected .. 5), label and,
     when `keywords` is not None, our `product/...` keywords; everything else is kept. A label we do not
-    know (Capture One's "Pink", a custom label set) stays when ours is None."""
+    know (Capture One's "Pink", a custom label set) stays when ours is None. A file digiKam manages
+    (it has `digiKam:ColorLabel` or `digiKam:PickLabel`) gets both in step too, with `flag` (pick,
+    reject or None) as its pick label; no other file gains digiKam's fields."""
     if not -1 <= rating <= 5:
         raise ValueError(f"an XMP rating is -1 to 5, not {rating}")
     for prefix, uri in PREFIXES.items():
@@ -275,13 +322,22 @@ def merge_xmp(
         _set_simple(root, XMP, "Label", label.capitalize())
     elif current is not None and current.strip().casefold() in ours:
         _set_simple(root, XMP, "Label", None)
+    if _field(root, DIGIKAM, "ColorLabel") is not None or _field(root, DIGIKAM, "PickLabel") is not None:
+        number = (_field(root, DIGIKAM, "ColorLabel") or "").strip()
+        foreign = number.isdigit() and int(number) not in (0, *DIGIKAM_LABELS.values())  # orange, gray...
+        if label is not None or not foreign:
+            _set_simple(root, DIGIKAM, "ColorLabel", str(DIGIKAM_LABELS.get(label or "", 0)))
+        picks = {"pick": "3", "reject": "1"}
+        _set_simple(root, DIGIKAM, "PickLabel", picks.get(flag or "", "0"))
     if keywords is not None:
         _set_keywords(root, keywords)
     ET.indent(root, space=" ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
 
 
-def write_sidecar(path: Path, rating: int, label: str | None, keywords: list[str] | None = None) -> Path:
+def write_sidecar(
+    path: Path, rating: int, label: str | None, keywords: list[str] | None = None, flag: str | None = None
+) -> Path:
     """Merge our values into the sidecar at `path` (created when missing), atomically. A sidecar that is
     not XMP is left untouched and raises `XmpError` (nothing of it is lost)."""
     existing = None
@@ -290,4 +346,4 @@ def write_sidecar(path: Path, rating: int, label: str | None, keywords: list[str
             existing = path.read_bytes()
         except OSError as error:
             raise XmpError(f"{path.name}: cannot be read ({error.strerror or error})") from error
-    return atomic_write_bytes(path, merge_xmp(existing, rating, label, keywords, path.name))
+    return atomic_write_bytes(path, merge_xmp(existing, rating, label, keywords, path.name, flag))

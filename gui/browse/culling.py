@@ -185,9 +185,12 @@ class SidecarSync(QObject):
             if document.store is store:
                 document.apply_index(batch)
 
-        self.window.tasks.run_iter(
-            "xmp-rescan", lambda stopped: index_shots(store, groups, stopped), apply, on_error=lambda e: None
-        )
+        def start() -> None:
+            scan = lambda stopped: index_shots(store, groups, stopped)  # noqa: E731
+            self.window.tasks.run_iter("xmp-rescan", scan, apply, on_error=lambda e: None)
+
+        # Never ahead of the first screen's thumbnails (a rescan registers, so hashes, every file).
+        self.window.first_screen.after("xmp-rescan", start)
 
 
 def _settings_menu(window, sync: SidecarSync) -> None:

@@ -61,12 +61,15 @@ class ThumbnailModel(QAbstractListModel):
         self._row_of: dict[Path, int] = {}
         self.arrived = 0
         self.tasks = BackgroundTasks(workers=2, newest_first=True, parent=self)
+        # Cache writes (an encode and an fsync each) wait on their own thread, after the cell is shown.
+        self.writes = BackgroundTasks(workers=1, parent=self)
         document.folder_opened.connect(self._reset)
         document.folder_closed.connect(lambda: self._reset(None))
         document.entries_updated.connect(self._rows_changed)
 
     def close(self) -> None:
         self.tasks.close()
+        self.writes.close()
 
     def _reset(self, folder: Path | None) -> None:
         """A folder opened (or, with None, closed): start over with its images."""
@@ -85,9 +88,11 @@ class ThumbnailModel(QAbstractListModel):
 
     def _decode(self, cache: ThumbnailCache, path: Path) -> QImage | str:
         """On a background thread: QImage (unlike QPixmap) may be built here; copy() detaches it."""
-        thumb: Thumbnail = cache.load(path)
+        thumb: Thumbnail = cache.load(path, keep=False)
         if thumb.rgb is None:
             return thumb.error
+        if not thumb.from_cache:
+            self.writes.run(path, lambda: cache.keep(thumb))
         rgb = np.ascontiguousarray(thumb.rgb)
         image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
         return image.copy()
@@ -136,6 +141,10 @@ class ThumbnailModel(QAbstractListModel):
                 lambda error: self._on_ready(cache, path, f"{path.name}: {error}"),
             )
         return None
+
+    def has_arrived(self, path: Path) -> bool:
+        """Whether the cell of `path` shows its thumbnail, or why it has none."""
+        return path in self._images or path in self._errors
 
     def keep_only(self, rows: range) -> None:
         """Forget pending requests outside `rows` (they scrolled away before decoding)."""

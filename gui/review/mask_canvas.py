@@ -24,6 +24,7 @@ from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
 from gui.review.canvas_content import OVERLAY_COLOURS, CanvasContent, class_colour, edges
 from gui.review.canvas_gestures import Gesture, PanGesture, PromptGesture, StrokeGesture
+from gui.review.canvas_preview import CanvasPreview
 from gui.theme import current_theme
 
 BBox = mask_ops.BBox
@@ -50,6 +51,7 @@ class MaskCanvas(QWidget):
         super().__init__(parent)
         self.document, self.editor, self.prompts = document, editor, prompts
         self.content: CanvasContent | None = None
+        self.preview: CanvasPreview | None = None  # a RAW's embedded preview, until its content is ready
         self.scale = 1.0
         self.offset = (0.0, 0.0)
         self.busy_message = ""
@@ -82,8 +84,14 @@ class MaskCanvas(QWidget):
     def set_content(self, content: CanvasContent | None) -> None:
         """Show `content` (its review must be the document's next review)."""
         self.content = content
+        self.preview = None
         self._mask_dirty = None
         self.fit()
+
+    def set_preview(self, preview: CanvasPreview | None) -> None:
+        """Show a RAW's embedded preview (no mask, no editing) until `set_content` brings the image."""
+        self.preview = preview
+        self.update()
 
     def _on_review_changed(self, review: ReviewImage | None) -> None:
         if self.content is not None and (review is None or review is not self.content.review):
@@ -227,6 +235,11 @@ class MaskCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(event.rect(), QColor(current_theme().canvas))
         if self.content is None:
+            if self.preview is not None:
+                self.preview.paint(painter, self.width(), self.height(), QColor(current_theme().canvas).red())
+                if self.busy_message:
+                    self._paint_message(painter, self.busy_message, top=True)
+                return
             self._paint_message(painter, self.busy_message or "Choose an image in the browser")
             return
         if (

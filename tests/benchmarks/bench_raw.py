@@ -2,6 +2,8 @@
 per-thumbnail cost, all thumbnails, the real window's first screen, and flipping at 100% once cached.
 
     flock /tmp/shootstudio-heavy.lock /work/main/.venv/bin/python tests/benchmarks/bench_raw.py
+    BENCH_RAW_ONLY=gui ...   # only the real window's first screen, BENCH_RAW_RUNS times (default 3)
+    BENCH_RAW_ONLY=canvas ...  # only the canvas: embedded preview shown first, first view, cached view
 
 The folder (BENCH_RAW_DIR, default /tmp/shootstudio-bench-raw) holds 2,000 RAW files: two real 24 MP
 DNGs (6000×4000 12-bit RGGB, written with tifffile) hard-linked under 2,000 names, so the disk holds
@@ -34,6 +36,7 @@ SAMPLE = min(100, COUNT // 2 - 4)  # thumbnails timed one by one (each its own f
 FLIPS = 4  # images flipped through at 100%, per kind
 SIZE = (6000, 4000)
 FOLDER = Path(os.environ.get("BENCH_RAW_DIR", "/tmp/shootstudio-bench-raw"))
+CANVAS_HEADER = f"{'canvas at 100% (decode + masks + pyramids)':<46}{'first view':>28}{'once cached':>28}"
 KINDS = {"small": (1616, 1080), "full": SIZE}  # embedded preview sizes
 
 
@@ -174,16 +177,82 @@ def time_flips(paths: list[Path], store) -> tuple[list[float], list[float]]:
     return cold, warm
 
 
+def time_canvas_previews(paths: list[Path], store) -> list[float]:
+    """What the canvas shows at once on a first view: the embedded preview at screen size, pyramids
+    built (gui/review/canvas_preview.py), before the working image is made."""
+    from gui.review.canvas_preview import CanvasPreview
+
+    timings = []
+    for path in paths:
+        started = time.perf_counter()
+        preview = CanvasPreview.load(path, store.raw_cache)
+        timings.append(time.perf_counter() - started)
+        assert preview is not None
+    return timings
+
+
 def _ms(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     return f"{statistics.mean(values) * 1000:8.1f} ms (p95 {p95 * 1000:6.1f})"
 
 
+def first_screens(runs: int) -> None:
+    """Only the real window's first screen: each run a first open (no store, empty thumbnail cache) and
+    a re-open from the thumbnail cache, with indexing and the canvas's decode held until the first
+    screen is painted (gui/browse/first_screen.py), and as before, started at once: alternated, so a
+    busy machine weighs on both alike."""
+    from gui.browse.first_screen import FirstScreen
+
+    deferred = FirstScreen.after
+    work = Path(tempfile.mkdtemp(prefix="bench-raw-"))
+    results: dict[str, list[float]] = {"at once (before)": [], "after the first screen": []}
+    try:
+        for run in range(runs):
+            for variant, after in zip(results, (lambda self, key, fn: fn(), deferred), strict=True):
+                FirstScreen.after = after
+                shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
+                cache = work / f"gui-{run}-{variant}"  # each first open starts from an empty cache
+                first, visible, stall = time_gui(cache)
+                warm, _, _ = time_gui(cache)
+                results[variant].append(first)
+                print(
+                    f"{variant:<24} first screen ({visible} cells): first open {first:.2f} s, "
+                    f"thumbnail cache {warm:.2f} s; worst UI stall {stall:.0f} ms"
+                )
+    finally:
+        FirstScreen.after = deferred
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
+    before, after = (statistics.median(v) for v in results.values())
+    print(f"first open, median of {runs}: {before:.2f} s before, {after:.2f} s now ({before / after:.1f}×)")
+
+
+def canvas_section(paths: dict[str, list[Path]], store) -> None:
+    for kind, label in (("small", "1616×1080 preview → full decode"), ("full", "full-size preview")):
+        chosen = paths[kind][SAMPLE : SAMPLE + FLIPS]
+        shown = time_canvas_previews(chosen, store)
+        cold, warm = time_flips(chosen, store)
+        print(f"{label:<46}{_ms(cold):>28}{_ms(warm):>28}")
+        print(f"{'  its embedded preview, shown first':<46}{_ms(shown):>28}")
+
+
 def main() -> None:
     from engine.project.store import ProjectStore
 
     paths = ensure_folder()
+    if os.environ.get("BENCH_RAW_ONLY") == "gui":
+        first_screens(int(os.environ.get("BENCH_RAW_RUNS", "3")))
+        return
+    if os.environ.get("BENCH_RAW_ONLY") == "canvas":
+        shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
+        try:
+            with ProjectStore.open(FOLDER) as store:
+                print(CANVAS_HEADER)
+                canvas_section(paths, store)
+        finally:
+            shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-raw-"))
     shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)
     try:
@@ -214,12 +283,8 @@ def main() -> None:
             f"thumbnail cache {first_warm:.2f} s; worst UI stall {max(stall, stall_warm):.0f} ms"
         )
         with ProjectStore.open(FOLDER) as store:
-            print(
-                f"\n{'canvas at 100% (decode + masks + pyramids)':<46}{'first view':>28}{'once cached':>28}"
-            )
-            for kind, label in (("small", "1616×1080 preview → full decode"), ("full", "full-size preview")):
-                cold, warm = time_flips(paths[kind][SAMPLE : SAMPLE + FLIPS], store)
-                print(f"{label:<46}{_ms(cold):>28}{_ms(warm):>28}")
+            print("\n" + CANVAS_HEADER)
+            canvas_section(paths, store)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(FOLDER / ".shootstudio", ignore_errors=True)

@@ -14,7 +14,7 @@ from engine.project.document import ShootDocument, index_shots
 from engine.project.sidecars import SidecarSettings, write_groups
 from engine.project.store import ProjectStore
 from engine.project.xmp import read_sidecar
-from tests.engine.project.test_xmp import DARKTABLE, LIGHTROOM
+from tests.engine.project.test_xmp import DARKTABLE, DIGIKAM, LIGHTROOM
 from tests.fixtures.raw import write_dng
 
 
@@ -180,4 +180,54 @@ def test_no_sidecar_without_something_to_say_and_no_rewrite_of_the_same(shoot):
     document.set_rating([2], 0)
     write_groups(store, [document.groups()[2]], settings)
     assert read_sidecar(sidecar).rating == 0  # a sidecar that exists follows a reset
+    document.close()
+
+
+def test_a_label_cleared_in_another_program_is_picked_up(shoot):
+    sidecar = shoot / "IMG_0002.xmp"
+    sidecar.write_bytes(LIGHTROOM)  # 4 stars, green
+    document, _ = _open(shoot)
+    assert document.images[1].label == "green"
+    # Lightroom removes the label while the folder is open: the attribute is gone.
+    time.sleep(0.01)
+    sidecar.write_bytes(LIGHTROOM.replace(b'xmp:Label="Green"', b""))
+    _, notes = _rescan(document)
+    assert (document.images[1].rating, document.images[1].label) == (4, None)
+    assert notes == ["IMG_0002.xmp changed on disk (newer): label green cleared"]
+    document.close()
+    # At re-open: an explicitly empty label, written while the desk was closed, clears it too.
+    document, _ = _open(shoot)
+    document.toggle_label([1], "red")
+    write_groups(document.store, [document.groups()[1]], SidecarSettings("stem"))
+    document.close()
+    time.sleep(0.01)
+    sidecar.write_bytes(LIGHTROOM.replace(b'xmp:Label="Green"', b'xmp:Label=""'))
+    document, notes = _open(shoot)
+    assert document.images[1].label is None and document.images[1].rating == 4
+    document.close()
+
+
+def test_a_sidecar_without_a_label_field_does_not_clear_a_label_set_here(shoot):
+    document, _ = _open(shoot)
+    document.toggle_label([1], "blue")
+    time.sleep(0.01)
+    # A tool that writes only ratings (no label field, and no label seen in this sidecar before).
+    (shoot / "IMG_0002.xmp").write_bytes(LIGHTROOM.replace(b'xmp:Label="Green"', b""))
+    _rescan(document)
+    assert (document.images[1].rating, document.images[1].label) == (4, "blue")
+    document.close()
+
+
+def test_digikam_sidecar_is_read_at_open_and_kept_in_step(shoot):
+    sidecar = shoot / "IMG_0002.dng.xmp"  # digiKam keeps the full name, as darktable does
+    sidecar.write_bytes(DIGIKAM)
+    document, notes = _open(shoot)
+    image = document.images[1]
+    assert (image.rating, image.label, image.flag) == (3, "green", "pick") and notes == []
+    document.toggle_label([1], "green")  # cleared here
+    document.set_flag([1], None)
+    write_groups(document.store, [document.groups()[1]], SidecarSettings("full"))
+    values = read_sidecar(sidecar)
+    assert (values.rating, values.label, values.label_cleared, values.pick) == (3, None, True, "")
+    assert b"Shoots/Spring" in sidecar.read_bytes()
     document.close()

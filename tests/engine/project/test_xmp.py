@@ -197,3 +197,63 @@ def test_sidecar_path_follows_the_naming_and_an_existing_case(tmp_path):
     assert xmp.sidecar_path(image, "full").name == "IMG_0003.NEF.xmp"
     (tmp_path / "IMG_0003.XMP").write_bytes(LIGHTROOM)
     assert xmp.sidecar_path(image, "stem").name == "IMG_0003.XMP"
+
+
+# digiKam's shape (IMG.CR2.xmp, written through Exiv2): its own colour number and pick label beside
+# xmp:Label and xmp:Rating (KDE/digikam dmetadata_labels.cpp, setImageColorLabel / setImagePickLabel).
+DIGIKAM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:digiKam="http://www.digikam.org/ns/1.0/"
+    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"
+   xmp:Rating="3"
+   xmp:Label="Green"
+   digiKam:ColorLabel="4"
+   digiKam:PickLabel="3"
+   photoshop:Urgency="4">
+   <digiKam:TagsList><rdf:Seq><rdf:li>Shoots/Spring</rdf:li></rdf:Seq></digiKam:TagsList>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def test_digikam_sidecar_is_read():
+    values = parse_xmp(DIGIKAM, "IMG_0001.CR2.xmp")
+    assert (values.rating, values.label, values.pick) == (3, "green", "pick")
+    assert values.problems == []
+    # digiKam clears a label by writing 0 and leaves the old xmp:Label behind; it reads its number first.
+    cleared = parse_xmp(DIGIKAM.replace(b'digiKam:ColorLabel="4"', b'digiKam:ColorLabel="0"'))
+    assert cleared.label is None and cleared.label_cleared
+    magenta = parse_xmp(DIGIKAM.replace(b'digiKam:ColorLabel="4"', b'digiKam:ColorLabel="6"'))
+    assert magenta.label == "purple"  # digiKam writes "Purple" to xmp:Label for its magenta
+    orange = parse_xmp(DIGIKAM.replace(b'digiKam:ColorLabel="4"', b'digiKam:ColorLabel="2"'), "X.xmp")
+    assert orange.label is None and orange.label_present and not orange.label_cleared
+    assert orange.problems == ["X.xmp: digiKam colour label 2 is not one of ours; kept"]
+    rejected = parse_xmp(DIGIKAM.replace(b'digiKam:PickLabel="3"', b'digiKam:PickLabel="1"'))
+    assert rejected.pick == "reject"
+    assert parse_xmp(DIGIKAM.replace(b'digiKam:PickLabel="3"', b'digiKam:PickLabel="2"')).pick == ""
+
+
+def test_a_cleared_label_is_told_from_no_label_field():
+    assert parse_xmp(LIGHTROOM.replace(b'xmp:Label="Green"', b'xmp:Label=""')).label_cleared
+    element = CAPTURE_ONE.replace(b"<xmp:Label>Pink</xmp:Label>", b"<xmp:Label/>")
+    assert parse_xmp(element).label_cleared
+    absent = parse_xmp(LIGHTROOM.replace(b'xmp:Label="Green"', b""))
+    assert absent.label is None and not absent.label_cleared and not absent.label_present
+
+
+def test_merge_keeps_digikam_fields_in_step_and_adds_none_elsewhere():
+    merged = merge_xmp(DIGIKAM, 5, "blue", flag=None)
+    values = parse_xmp(merged)
+    assert (values.rating, values.label, values.pick) == (5, "blue", "")
+    root = ET.fromstring(merged)
+    description = root.find(f".//{{{xmp.RDF}}}Description")
+    assert description.get(f"{{{xmp.DIGIKAM}}}ColorLabel") == "5"
+    assert description.get(f"{{{xmp.XMP}}}Label") == "Blue"
+    assert b"Shoots/Spring" in merged and b'photoshop:Urgency="4"' in merged  # the rest is kept
+    cleared = parse_xmp(merge_xmp(DIGIKAM, 3, None, flag="pick"))
+    assert cleared.label is None and cleared.label_cleared and cleared.pick == "pick"
+    assert b"digiKam" not in merge_xmp(LIGHTROOM, 2, "red", flag="pick")  # no digiKam fields elsewhere

@@ -117,6 +117,24 @@ def test_a_sidecar_changed_by_another_program_is_picked_up(qtbot, window, tmp_pa
     )
 
 
+def test_a_label_cleared_by_another_program_is_picked_up(qtbot, window, tmp_path):
+    folder = _shoot(tmp_path)
+    _open(qtbot, window, folder)
+    images = window.document.images
+    window.document.toggle_label([1], "red")
+    window.tasks.flush()
+    time.sleep(0.02)
+    sidecar = folder / "shot_001.xmp"
+    assert read_sidecar(sidecar).label == "red"
+    # Lightroom clears the label: its sidecar no longer has xmp:Label.
+    tmp = folder / ".shot_001.xmp.tmp"
+    tmp.write_bytes(LIGHTROOM.replace(b'xmp:Label="Green"', b""))
+    os.replace(tmp, sidecar)
+    qtbot.waitUntil(lambda: images[1].rating == 4, timeout=10000)
+    assert images[1].label is None
+    qtbot.waitUntil(lambda: "label red cleared" in window.statusBar().currentMessage(), timeout=5000)
+
+
 def test_bad_sidecar_gives_a_status_note(qtbot, window, tmp_path):
     folder = _shoot(tmp_path)
     (folder / "shot_002.xmp").write_bytes(b"<<< definitely not xml")
