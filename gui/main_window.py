@@ -102,7 +102,12 @@ class MainWindow(DeskLayout, QMainWindow):
 
         self.mask_panel = MaskPanel(self.document, self.editor, self.canvas)
         self.sam = SamController(
-            self.bridge, self.document, self.prompts, self.canvas, self.browser.rows_in_order
+            self.bridge,
+            self.document,
+            self.prompts,
+            self.canvas,
+            self.browser.rows_in_order,
+            self.first_screen.after,
         )
         self.browser.itemDelegate().sam_ready = self.sam.ready_images  # the browser shows what is embedded
         self.sam.embedding_ready.connect(lambda _id: self.browser.viewport().update())

@@ -33,10 +33,13 @@ class SamController(QObject):
         prompts: PromptSession,
         canvas: MaskCanvas,
         browse_rows: Callable[[], list[int]],
+        defer: Callable[[str, Callable[[], None]], None] | None = None,
     ):
         super().__init__(canvas)
         self.bridge, self.document, self.prompts, self.canvas = bridge, document, prompts, canvas
         self.browse_rows = browse_rows  # the document rows in the browser's current order
+        # Loading SAM (torch and a 375 MB checkpoint) waits for the first screen of thumbnails.
+        self.defer = defer or (lambda _key, fn: fn())
         self.embedded_image: str | None = None  # the image whose embedding SAM holds
         self.ready_images: set[str] = set()  # embedded ahead (for the browser to show)
         self.embedding_ready.connect(self.ready_images.add)
@@ -58,7 +61,10 @@ class SamController(QObject):
     def _folder_opened(self, folder: Path) -> None:
         self.ready_images.clear()
         if not self.problem:
-            self.bridge.submit(self.bridge.engine.load_sam(folder), on_done=self._loaded, owner=self)
+            engine = self.bridge.engine
+            self.defer(
+                "sam", lambda: self.bridge.submit(engine.load_sam(folder), on_done=self._loaded, owner=self)
+            )
 
     def _loaded(self, outcome: Outcome) -> None:
         if isinstance(outcome, Failed):

@@ -1,5 +1,5 @@
-"""On a first open the visible thumbnails come first: indexing (content hashes) and the canvas's full
-decode start only once every cell on screen shows its thumbnail."""
+"""On a first open the visible thumbnails come first: indexing (content hashes), loading SAM and the
+canvas's full decode start only once every cell on screen shows its thumbnail."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def test_hashing_and_decoding_wait_for_the_visible_thumbnails(qtbot, window, tmp
 
     monkeypatch.setattr(main_window, "index_shots", spy("index", main_window.index_shots))
     monkeypatch.setattr(main_window, "load_review", spy("decode", main_window.load_review))
+    engine = window.bridge.engine
+    monkeypatch.setattr(engine, "load_sam", spy("sam", engine.load_sam))
     window.set_browser_mode("grid")
     with qtbot.waitSignal(window.first_screen.painted, timeout=10000):
         drop(window, [folder])
@@ -32,7 +34,8 @@ def test_hashing_and_decoding_wait_for_the_visible_thumbnails(qtbot, window, tmp
     assert visible_shown()
     qtbot.waitUntil(lambda: all(image.image_id for image in window.document.images), timeout=10000)
     qtbot.waitUntil(lambda: window.document.review is not None, timeout=10000)
-    assert {name for name, _, _ in started} == {"index", "decode"}
+    qtbot.waitUntil(lambda: "sam" in {name for name, _, _ in started}, timeout=10000)
+    assert {name for name, _, _ in started} == {"index", "decode", "sam"}
     assert all(painted and shown for _, painted, shown in started), started
 
 
