@@ -54,8 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=("auto", "fp32", "bf16", "fp16"),
         default="auto",
-        help="SAM and CLIP arithmetic: auto = fp16 on a GPU, bf16 on a CPU with native bf16 (AMX or "
-        "AVX-512-BF16), else fp32; results are stored per precision",
+        help="SAM and CLIP arithmetic: auto = fp16 on a GPU; on a CPU with native bf16 (AMX or "
+        "AVX-512-BF16) SAM's encoder in bf16, the rest fp32; else fp32; results are stored per precision",
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile SAM's image encoder: about 15%% less time an image after a build of a few "
+        "minutes on the first one (cached by torch); worth it for large shoots; falls back to the plain "
+        "encoder if no compiler works here",
     )
     add_common_arguments(parser)
 
@@ -109,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         proposals_mode=args.proposals,
         grounded=GroundedSettings(box_threshold=args.box_threshold),
+        compile_encoder=args.compile,
     )
     engine = open_engine(args)
     store_root = engine.store(folder).root

@@ -53,6 +53,7 @@ class FilterSettings:
     # boxes (engine/filter/grounded.py)
     proposals_mode: str = "exact"
     grounded: GroundedSettings = field(default_factory=GroundedSettings)  # used by the grounded mode only
+    compile_encoder: bool = False  # torch.compile SAM's encoder: pays on big batches (not in `key()`)
 
     def key(self) -> str:
         key = f"{self.proposals.key()}|min_area={self.min_area_fraction}"
@@ -213,7 +214,9 @@ class ProductFilter:
         from engine.filter.clip_scoring import ClipScorer
 
         if self._sam is None and self._propose is None and need_sam:
-            self._sam = SamSession(self.registry, self.store.embeddings, self.settings.precision)
+            self._sam = SamSession(
+                self.registry, self.store.embeddings, self.settings.precision, self.settings.compile_encoder
+            )
         if self._clip is None:
             self._clip = ClipScorer(self.registry, self.clip_dtype)
         return self._sam, self._clip

@@ -201,3 +201,31 @@ def test_coarse_proposals_from_the_command_line(tiny_models, tmp_path, capsys):
     capsys.readouterr()
     code, _ = _run(folder, tiny_models, tmp_path, "--points-per-side", "4")
     assert code == 0 and "(0 decided from stored scores)" in capsys.readouterr().out
+
+
+def test_compile_falls_back_to_the_plain_encoder_with_the_same_verdicts(tiny_models, tmp_path, monkeypatch):
+    """`--compile` where the compiler cannot build (as on a machine without a C++ toolchain): the run
+    completes with the plain encoder and decides as a run without the flag does."""
+    import torch
+
+    class CppCompileError(Exception):
+        pass
+
+    CppCompileError.__module__ = "torch._inductor.exc"
+    builds = []
+
+    def no_compiler(module, **kwargs):
+        def build(batch):
+            builds.append(1)
+            raise CppCompileError("no C++ compiler found")
+
+        return build
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    for name in ("compiled", "plain"):  # two folders: each run decides for itself, nothing is reused
+        shoot_image(tmp_path / name / "a.png")
+        shoot_image(tmp_path / name / "b.png", color=(20, 40, 200))
+    code, compiled = _run(tmp_path / "compiled", tiny_models, tmp_path / "c", "--compile")
+    code2, plain = _run(tmp_path / "plain", tiny_models, tmp_path / "p")
+    assert code == code2 == 0 and builds == [1]  # tried once, then the plain encoder
+    assert [e["verdict"] for e in compiled["images"]] == [e["verdict"] for e in plain["images"]]

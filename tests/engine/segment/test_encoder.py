@@ -124,3 +124,22 @@ def test_a_click_runs_on_one_cpu_thread(tiny_registry, tmp_path, monkeypatch):
     assert seen == [session_module.CLICK_CPU_THREADS]
     assert torch.get_num_threads() == before
     assert found.size_hw == (48, 64)
+
+
+def test_a_session_embeds_through_the_compiled_encoder_when_asked(tiny_registry, monkeypatch):
+    calls = []
+
+    def recording_compile(module, **kwargs):
+        def run(batch):
+            calls.append(tuple(batch.shape))
+            return module(batch)
+
+        return run
+
+    monkeypatch.setattr(encoder_module.torch, "compile", recording_compile)
+    rgb = np.full((48, 64, 3), 120, np.uint8)
+    plain, _ = SamSession(tiny_registry)._compute(rgb)
+    assert calls == []
+    compiled, _ = SamSession(tiny_registry, compile_encoder=True)._compute(rgb)
+    assert len(calls) == 1
+    torch.testing.assert_close(compiled, plain, rtol=0, atol=0)
