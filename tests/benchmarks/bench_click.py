@@ -22,7 +22,9 @@ share of the image and the agreement (IoU) of the two paths for the same SAM inp
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -163,6 +165,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     work = Path(tempfile.mkdtemp(prefix="bench-click-"))
+    atexit.register(shutil.rmtree, work, True)  # ~1 GB of random weights and stores
     registry = ModelRegistry(ModelsConfig.load(write_sam(work)), "cpu")
     cache = EmbeddingCache(work / "cache")
     old = SamSession(registry, cache, "fp32")

@@ -23,9 +23,11 @@ Needs ~5 GB of RAM; on 2 cores ~15 minutes at the default 32Â² points, ~6 at 16Â
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -343,6 +345,8 @@ def main() -> int:
     torch.set_num_threads(os.cpu_count() or 1)
 
     work = Path(tempfile.mkdtemp(prefix="bench-filter-"))
+
+    atexit.register(shutil.rmtree, work, True)  # ~1 GB of random weights and stores
     (work / "shoot").mkdir()
     registry = ModelRegistry(ModelsConfig.load(args.models or write_models(work)), "cpu")
     paths = write_shoot(work / "shoot", args.images)

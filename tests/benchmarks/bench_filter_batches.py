@@ -12,7 +12,9 @@ IoU filter) for each batch size in fp32 and bf16, ms per crop of CLIP for each b
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -114,6 +116,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     work = Path(tempfile.mkdtemp(prefix="bench-batches-"))
+    atexit.register(shutil.rmtree, work, True)  # ~1 GB of random weights and stores
     registry = ModelRegistry(ModelsConfig.load(args.models or write_models(work)), "cpu")
     rgb = read_image(write_shoot(work, 1)[0]).rgb
     session = SamSession(registry, None, "fp32")

@@ -17,6 +17,8 @@ Sections (one failing prints its error and the others still run):
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -206,6 +208,7 @@ def main() -> int:
         print("No CUDA GPU here (use --smoke to check the script on the CPU).")
         return 2
     work = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
+    atexit.register(shutil.rmtree, work, True)  # ~1 GB of random weights and stores
     smoke_models = None
     if args.smoke:
         from engine.models.tiny import make_tiny
