@@ -55,6 +55,8 @@ ROLE_PURPOSES = {
     "depth": "Enhance: the depth map ControlNet follows",
     "txt2img": "Generate visuals; base for LoRA training",
     "captioner": "LoRA training: captions the photos",
+    "matting": "Export and Refine edge: soft hair-fine edges",
+    "detector": "Select by name; fast text-prompted filter",
 }
 
 
