@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 def main(argv: list[str] | None = None) -> int:
     """`argv`: optionally one folder to open."""
+    # Model libraries' per-file loading bars would scroll the terminal the app was started from; the
+    # status bar says what is loading. (Set before the engine imports them.)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import qasync
 
     from gui.main_window import MainWindow
