@@ -12,15 +12,12 @@ from engine.filter.run import FilterSettings, ProductFilter
 from engine.models.detector import Detections
 from engine.project.store import ProjectStore
 from engine.segment.session import SamSession
-from tests.fixtures.filter import shoot_image
+from tests.fixtures.filter import product_rgb, shoot_image
 
 
 @pytest.fixture
 def rgb():
-    rng = np.random.default_rng(1)
-    image = np.full((96, 128, 3), 230, np.uint8)
-    image[20:70, 30:90] = rng.integers(0, 120, (50, 60, 3))
-    return image
+    return product_rgb()
 
 
 class FixedDetector:

@@ -11,14 +11,12 @@ from segment_anything import SamAutomaticMaskGenerator
 
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.segment.session import ProposalSettings, SamSession
+from tests.fixtures.filter import product_rgb
 
 
 @pytest.fixture
 def rgb():
-    rng = np.random.default_rng(1)
-    image = np.full((96, 128, 3), 230, np.uint8)
-    image[20:70, 30:90] = rng.integers(0, 120, (50, 60, 3))
-    return image
+    return product_rgb()
 
 
 def test_predict_before_set_image_is_a_clear_error(tiny_registry):
