@@ -237,13 +237,13 @@ def test_batch_sizes_default_by_device_and_precision(tiny_registry, shoot, monke
     import torch
 
     from engine.filter import clip_scoring
-    from engine.segment import session as sam_session
+    from engine.segment import proposals as sam_proposals
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert sam_session.default_points_per_batch(cuda, torch.float16) == 256
+    assert sam_proposals.default_points_per_batch(cuda, torch.float16) == 256
     assert clip_scoring.default_clip_batch(cuda, torch.float16) == 64
     seen = {"points": set(), "crops": []}
-    real_decode, real_score = sam_session.decode_passing, clip_scoring.ClipScorer.score_crops
+    real_decode, real_score = sam_proposals.decode_passing, clip_scoring.ClipScorer.score_crops
 
     def decode(decoder, prepared, sparse, thresh, **options):
         seen["points"].add(sparse.shape[0])
@@ -253,7 +253,7 @@ def test_batch_sizes_default_by_device_and_precision(tiny_registry, shoot, monke
         seen["crops"].append((self.dtype, batch_size))
         return real_score(self, crops, class_set, batch_size)
 
-    monkeypatch.setattr(sam_session, "decode_passing", decode)
+    monkeypatch.setattr(sam_proposals, "decode_passing", decode)
     monkeypatch.setattr(clip_scoring.ClipScorer, "score_crops", score)
     settings = replace(FAST_SAM, proposals=replace(FAST_SAM.proposals, points_per_side=16))
     classes = one_class("a photo of a hand bag", ["a photo of a wall"])
@@ -263,7 +263,7 @@ def test_batch_sizes_default_by_device_and_precision(tiny_registry, shoot, monke
             ProductFilter(tiny_registry, store, classes, replace(settings, precision=precision)).process(
                 shoot
             )
-            points = sam_session.default_points_per_batch(cpu, torch.float32)
+            points = sam_proposals.default_points_per_batch(cpu, torch.float32)
             assert max(seen["points"]) == min(points, 256)  # 16² prompts in batches of the default
             # CLIP scores in fp32 on the CPU whatever the precision (bf16 was slower there)
             assert seen["crops"][-1] == (torch.float32, clip_scoring.default_clip_batch(cpu, torch.float32))

@@ -8,7 +8,7 @@ import torch
 from segment_anything.modeling import MaskDecoder, PromptEncoder, TwoWayTransformer
 
 from engine.segment.decoder import prepare_image, two_way_transformer, upscale_masks
-from engine.segment.session import decode_passing
+from engine.segment.proposals import decode_passing
 
 
 @pytest.fixture(scope="module")
