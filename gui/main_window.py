@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -23,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import RAW_SUFFIXES, Engine, ModelError, ModelsConfig, load_models, user_message
-from engine.project.document import ShootDocument, index_shots, load_review, save_review_mask
+from engine.project.document import ShootDocument, load_review, save_review_mask
 from engine.project.editor import EditorState
 from engine.segment.prompts import PromptSession
 from gui.background import BackgroundTasks
@@ -36,6 +34,7 @@ from gui.browse.thumbnail_browser import ThumbnailBrowser, ThumbnailModel
 from gui.create.creative_panels import CreativePanels
 from gui.desk_layout import DeskLayout
 from gui.desk_undo import DeskUndo
+from gui.folder_opening import FolderOpening
 from gui.menus import build_menus, make_application_wide, menu_shortcuts
 from gui.review.canvas_content import prepare_content
 from gui.review.canvas_preview import CanvasPreview
@@ -51,7 +50,6 @@ from gui.widgets.export_dialog import ExportDialog
 from gui.widgets.models_dialog import ModelsDialog
 from gui.widgets.shortcuts_sheet import ShortcutsSheet
 
-RECENT_LIMIT = 8
 MASK_SOURCES = {"edited": "your edited mask", "filter": "the filter's mask", "empty": "no mask yet"}
 MODEL_CHECK_DELAY_MS = 400
 
@@ -59,7 +57,7 @@ MODEL_CHECK_DELAY_MS = 400
 SAVE_RETRY_MS = 5000  # how often a mask that could not be saved (disk full) is tried again
 
 
-class MainWindow(DeskLayout, QMainWindow):
+class MainWindow(FolderOpening, DeskLayout, QMainWindow):
     folder_opened = Signal(Path)
     review_shown = Signal(object)  # ReviewImage, once it is on the canvas
 
@@ -204,87 +202,6 @@ class MainWindow(DeskLayout, QMainWindow):
             self.job_progress.setRange(0, 0)
         else:
             self.job_label.setText("")
-
-    # -- folders -----------------------------------------------------------------------------
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a shoot folder")
-        if folder:
-            self.open_folder(Path(folder))
-
-    def recent_folders(self) -> list[str]:
-        value = user_settings().value("recent_folders", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _remember(self, folder: Path) -> None:
-        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
-        user_settings().setValue("recent_folders", recent[:RECENT_LIMIT])
-
-    def open_folder(self, folder: Path) -> None:
-        if not folder.is_dir():
-            self.statusBar().showMessage(f"Not a folder: {folder}", 5000)
-            return
-        self._close_folder()
-        try:
-            self.document.open_folder(folder, self.engine.store(folder))
-        except (OSError, ValueError) as error:
-            self.statusBar().showMessage(f"Cannot open {folder}: {error}", 10000)
-            return
-        self.folder = folder
-        self._remember(folder)
-        self.setWindowTitle(f"{folder.name} — ShootStudio")
-        count = len(self.document.images)
-        note = "" if self.document.store.in_folder else " (read-only folder: edits kept in your data folder)"
-        self.statusBar().showMessage(f"Opened {folder}: {count} images{note}")
-        self.pages.setCurrentWidget(self.splitter)
-        self.first_screen.after("index", self._start_indexing)  # the visible thumbnails come first
-        if count:
-            self.browser.select_row(0)
-        self.folder_opened.emit(folder)
-
-    def _close_folder(self) -> None:
-        if self.folder is None:
-            return
-        self.bridge.cancel_all()
-        self.tasks.run("index", lambda: None)  # stops indexing the old folder at its next file
-        self.tasks.flush()  # mask and settings writes land before the store closes
-        self.document.close()
-        self.engine.close_store(self.folder)
-        self.folder = None
-
-    def _start_indexing(self) -> None:
-        """Hash and look up every image off the UI thread; verdicts and flags fill in batch by batch."""
-        store, groups = self.document.store, self.document.groups()
-        self.tasks.run_iter(
-            "index",
-            lambda stopped: index_shots(store, groups, stopped),  # RAW+JPEG pairs, XMP sidecars
-            self._apply_index,
-            on_error=lambda error: None,  # a closed folder (or store) ends indexing quietly
-        )
-
-    def _apply_index(self, batch) -> None:
-        if self.document.store is not None:
-            self.document.apply_index(batch)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.open_paths(paths)
-
-    def open_paths(self, paths: list[Path]) -> None:
-        """A folder opens as a shoot; files open their folder with the first of them selected."""
-        folder = next((p for p in paths if p.is_dir()), None) or paths[0].parent
-        if folder != self.folder or any(p.is_dir() for p in paths):
-            self.open_folder(folder)
-        files = {p.resolve() for p in paths if p.is_file()}
-        for row, image in enumerate(self.document.images):
-            if image.path.resolve() in files:
-                self.browser.select_row(row)
-                break
 
     # -- the image under review --------------------------------------------------------------
     def _open_current(self) -> None:

@@ -3,6 +3,7 @@ canvas's full decode start only once every cell on screen shows its thumbnail.""
 
 from __future__ import annotations
 
+import gui.folder_opening as folder_opening
 import gui.main_window as main_window
 from tests.fixtures.gui import drop, make_shoot
 
@@ -23,7 +24,7 @@ def test_hashing_and_decoding_wait_for_the_visible_thumbnails(qtbot, window, tmp
 
         return wrapper
 
-    monkeypatch.setattr(main_window, "index_shots", spy("index", main_window.index_shots))
+    monkeypatch.setattr(folder_opening, "index_shots", spy("index", folder_opening.index_shots))
     monkeypatch.setattr(main_window, "load_review", spy("decode", main_window.load_review))
     engine = window.bridge.engine
     monkeypatch.setattr(engine, "load_sam", spy("sam", engine.load_sam))
