@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,7 @@ class Engine(SamJobs):
         """SAM proposals + CLIP classes for every image → a `FilterRun` (results in the store)."""
 
         def run(ctx: JobContext) -> Any:
-            from engine.filter.run import FilterRun, ProductFilter
+            from engine.filter.run import FilterRun, FilterSettings, ProductFilter
             from engine.imaging.raw import pair_raw_jpeg
             from engine.imaging.read import list_images
 
@@ -155,9 +156,10 @@ class Engine(SamJobs):
                 listed = list_images(request.folder, recursive=request.recursive)
                 paths = [shown for shown, _ in pair_raw_jpeg(listed)]
             classes = request.classes or default_classes()
-            product_filter = ProductFilter(
-                self.registry, self.store(request.folder), classes, request.settings
-            )
+            settings = request.settings or FilterSettings()
+            if request.proposals_mode is not None:
+                settings = replace(settings, proposals_mode=request.proposals_mode)
+            product_filter = ProductFilter(self.registry, self.store(request.folder), classes, settings)
             return FilterRun(product_filter.run_key, product_filter.run(paths, ctx))
 
         return Job(run, name="Product filter", priority=Priority.BATCH, key="filter")

@@ -28,6 +28,7 @@ class FilterRequest:
     classes: ClassSet | None = None  # None: the default classes
     settings: FilterSettings | None = None  # None: the filter's defaults (engine/filter/run.py)
     recursive: bool = False
+    proposals_mode: str | None = None  # exact|coarse|grounded over `settings`' (None: keep theirs)
 
 
 @dataclass(frozen=True)

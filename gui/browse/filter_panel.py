@@ -51,6 +51,11 @@ from gui.theme import mark
 SHOWN = ((PRODUCT, "Product"), (UNCERTAIN, "Uncertain"), (SKIPPED, "Skipped"), (ERROR, "Error"))
 NAME, THRESHOLD, MARGIN, PROMPTS = range(4)  # the class table's columns
 MARGIN_TIP = "How far the class must beat the best 'other' prompt: P(class) − P(other) ≥ margin"
+PROPOSAL_MODES = (
+    ("Exact", "exact", "SAM's masks over the whole point grid (the reference; slowest)"),
+    ("Coarse to fine", "coarse", "A coarse grid first, the full grid only around likely products (~2x)"),
+    ("By name", "grounded", "The detector finds the classes by name, SAM masks each box (fastest)"),
+)
 FLAG_CHOICES = (("Any flag", "any"), ("Picked", PICK), ("Rejected", REJECT), ("Unflagged", None))
 
 
@@ -134,6 +139,11 @@ class FilterPanel(QWidget):
 
         run = QGroupBox("Run the filter")
         run_layout = QHBoxLayout(run)
+        self.mode_combo = QComboBox()  # the proposals: `filter --proposals` on the command line
+        for label, mode, tip in PROPOSAL_MODES:
+            self.mode_combo.addItem(label, mode)
+            self.mode_combo.setItemData(self.mode_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        run_layout.addWidget(self.mode_combo)
         self.run_folder = QPushButton("Whole folder")
         self.run_folder.clicked.connect(lambda: self.run(selection=False))
         self.run_selection = QPushButton("Selection")
@@ -357,7 +367,8 @@ class FilterPanel(QWidget):
         paths = [self.document.images[r].path for r in rows]
         if not paths:
             return None
-        request = FilterRequest(folder, paths, self.class_set, self.filter_settings)
+        mode = self.mode_combo.currentData()
+        request = FilterRequest(folder, paths, self.class_set, self.filter_settings, proposals_mode=mode)
         self._job = self.bridge.submit(self.bridge.engine.filter(request), on_done=self._finished, owner=self)
         self._refresh_timer.start()
         return self._job

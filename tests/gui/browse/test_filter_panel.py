@@ -120,6 +120,30 @@ def test_the_filter_runs_from_the_panel_and_verdicts_fill_in(qtbot, window, tmp_
     assert len(panel.scores.regions) == 3
 
 
+def test_the_proposals_mode_chosen_in_the_panel_reaches_the_filter(qtbot, window, tmp_path):
+    folder = tmp_path / "modes"
+    for i in range(2):
+        shoot_image(folder / f"{i}.png", color=(200, 40 + 80 * i, 20))
+    with qtbot.waitSignal(window.review_shown, timeout=10000):
+        drop(window, [folder])
+    panel = window.filter_panel
+    qtbot.waitUntil(lambda: panel.class_set is not None, timeout=10000)
+    modes = [panel.mode_combo.itemData(i) for i in range(panel.mode_combo.count())]
+    assert modes == ["exact", "coarse", "grounded"]
+    proposals = ProposalSettings(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
+    panel.filter_settings = FilterSettings(proposals=proposals)
+    run_keys = {}
+    for mode in ("coarse", "exact"):
+        panel.mode_combo.setCurrentIndex(modes.index(mode))
+        job = panel.run()
+        qtbot.waitUntil(lambda job=job: job.done, timeout=60000)
+        assert isinstance(job.outcome, Succeeded) and job.outcome.value.failed == {}
+        run_keys[mode] = job.outcome.value.run_key
+    store = window.document.store
+    exact = ProductFilter(window.engine.registry, store, panel.class_set, panel.filter_settings)
+    assert run_keys["exact"] == exact.run_key != run_keys["coarse"]
+
+
 def test_missing_models_disable_the_filter_with_the_role_named(qtbot, tmp_path):
     window = MainWindow(models=ModelsConfig.defaults(), thumbnail_cache=tmp_path / "thumbs")
     qtbot.addWidget(window)
