@@ -37,30 +37,30 @@ def test_bad_usage_exits_2(capsys):
     assert exit_info.value.code == 2
 
 
-def test_main_py_runs_the_cli_without_importing_qt():
+def run_main_py(*args: str) -> str:
+    """`python main.py ARGS` in a fresh interpreter; its stdout, then 'EXIT code', then which of Qt and
+    torch it imported ('QT'/'NOQT', 'TORCH'/'NOTORCH')."""
     code = (
-        "import sys, runpy; sys.argv=['main.py','models','--help'];"
-        "\ntry:\n    runpy.run_path('main.py', run_name='__main__')\nexcept SystemExit: pass\n"
+        f"import sys, runpy; sys.argv=['main.py', *{list(args)!r}]"
+        "\ntry:\n    runpy.run_path('main.py', run_name='__main__')"
+        "\nexcept SystemExit as e: print('EXIT', e.code)\n"
         "print('QT' if any(m.startswith('PySide6') for m in sys.modules) else 'NOQT',"
         " 'TORCH' if 'torch' in sys.modules else 'NOTORCH')"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    assert "make-tiny" in result.stdout
+    return result.stdout.strip()
+
+
+def test_main_py_runs_the_cli_without_importing_qt():
+    out = run_main_py("models", "--help")
+    assert "make-tiny" in out
     # No Qt in the CLI ever; and no torch just to print help (it costs seconds).
-    assert result.stdout.strip().endswith("NOQT NOTORCH")
+    assert out.endswith("NOQT NOTORCH")
 
 
 def test_gui_help_prints_the_usage_without_opening_a_window():
-    code = (
-        "import sys, runpy; sys.argv=['main.py','gui','--help'];"
-        "\ntry:\n    runpy.run_path('main.py', run_name='__main__')"
-        "\nexcept SystemExit as e: print('EXIT', e.code)\n"
-        "print('QT' if any(m.startswith('PySide6') for m in sys.modules) else 'NOQT')"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert "usage: main.py gui" in result.stdout
-    assert result.stdout.strip().endswith("EXIT 0\nNOQT")
+    out = run_main_py("gui", "--help")
+    assert "usage: main.py gui" in out
+    assert out.endswith("EXIT 0\nNOQT NOTORCH")
