@@ -69,6 +69,7 @@ DOWNLOAD_SIZES = {
     "depth": 490_000_000,
     "txt2img": 5_500_000_000,
     "captioner": 990_000_000,
+    "matting": 103_000_000,  # ViTMatte-S (~25 M parameters, fp32 safetensors)
     "detector": 620_000_000,
 }
 

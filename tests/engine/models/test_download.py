@@ -78,3 +78,13 @@ def test_a_part_file_that_is_already_complete_is_checked_and_renamed(server, tmp
     target.with_name("sam.pth.part").write_bytes(DATA)
     _fetch_url(f"http://127.0.0.1:{server.server_port}/sam.pth", target, hashlib.sha256(DATA).hexdigest()[:6])
     assert server.ranges == [f"bytes={len(DATA)}-"] and target.read_bytes() == DATA
+
+
+def test_every_downloadable_role_has_a_size_for_the_first_run_dialog():
+    """The first-run dialog offers "Download missing" only for roles whose size it can show: a role
+    with a source but no size (matting, once) could never be fetched from the app."""
+    from engine.models.config import ROLES
+    from engine.models.download import DOWNLOAD_SIZES, SOURCES
+
+    assert set(SOURCES) == set(DOWNLOAD_SIZES) == set(ROLES)
+    assert all(size > 10_000_000 for size in DOWNLOAD_SIZES.values())
