@@ -256,6 +256,7 @@ class MainWindow(FolderOpening, DeskLayout, QMainWindow):
             return  # the working image came first (a small file)
         self.document.set_review(None)  # the previous image's mask is no longer under the pointer
         self.canvas.set_preview(preview)
+        self.zoom_label.setText("")  # the preview is drawn to fit; the zoom returns with the image
         self.canvas.set_busy(f"{self.document.images[row].path.name}: embedded preview; decoding the RAW…")
 
     def step(self, delta: int) -> None:

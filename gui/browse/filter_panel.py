@@ -46,6 +46,7 @@ from engine.project.document import ShootDocument
 from gui.background import BackgroundTasks
 from gui.bridge import EngineBridge
 from gui.browse.thumbnail_browser import ThumbnailBrowser
+from gui.settings import user_settings
 from gui.theme import mark
 
 SHOWN = ((PRODUCT, "Product"), (UNCERTAIN, "Uncertain"), (SKIPPED, "Skipped"), (ERROR, "Error"))
@@ -56,6 +57,7 @@ PROPOSAL_MODES = (
     ("Coarse to fine", "coarse", "A coarse grid first, the full grid only around likely products (~2x)"),
     ("By name", "grounded", "The detector finds the classes by name, SAM masks each box (fastest)"),
 )
+MODE_KEY = "filter/proposals"  # the last proposals choice, in the desk's settings
 FLAG_CHOICES = (("Any flag", "any"), ("Picked", PICK), ("Rejected", REJECT), ("Unflagged", None))
 
 
@@ -143,6 +145,10 @@ class FilterPanel(QWidget):
         for label, mode, tip in PROPOSAL_MODES:
             self.mode_combo.addItem(label, mode)
             self.mode_combo.setItemData(self.mode_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(user_settings().value(MODE_KEY))))
+        self.mode_combo.currentIndexChanged.connect(
+            lambda: user_settings().setValue(MODE_KEY, self.mode_combo.currentData())
+        )
         run_layout.addWidget(self.mode_combo)
         self.run_folder = QPushButton("Whole folder")
         self.run_folder.clicked.connect(lambda: self.run(selection=False))

@@ -144,6 +144,15 @@ def test_the_proposals_mode_chosen_in_the_panel_reaches_the_filter(qtbot, window
     assert run_keys["exact"] == exact.run_key != run_keys["coarse"]
 
 
+def test_the_proposals_choice_is_remembered(qtbot, window):
+    from gui.browse.filter_panel import FilterPanel
+
+    window.filter_panel.mode_combo.setCurrentIndex(window.filter_panel.mode_combo.findData("grounded"))
+    again = FilterPanel(window.document, window.browser, window.bridge, window.tasks)
+    qtbot.addWidget(again)
+    assert again.mode_combo.currentData() == "grounded"
+
+
 def test_missing_models_disable_the_filter_with_the_role_named(qtbot, tmp_path):
     window = MainWindow(models=ModelsConfig.defaults(), thumbnail_cache=tmp_path / "thumbs")
     qtbot.addWidget(window)

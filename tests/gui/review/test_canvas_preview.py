@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from engine.imaging import raw
+from tests.fixtures.filter import shoot_image
 from tests.fixtures.gui import drop
 from tests.fixtures.raw import write_dng
 
@@ -65,3 +66,24 @@ def test_a_cached_working_image_opens_without_the_preview(qtbot, window, tmp_pat
     store = window.document.store
     assert raw.screen_preview(folder / "IMG_0001.dng", store.raw_cache) is None  # cached: not needed
     assert raw.screen_preview(folder / "IMG_0001.dng", tmp_path / "empty-cache").shape == (48, 64, 3)
+
+
+def test_the_zoom_readout_is_blank_while_a_preview_stands_in(qtbot, window, tmp_path, monkeypatch):
+    """Stepping from a shown image to a RAW: the status bar's zoom was the previous image's."""
+    folder = tmp_path / "shoot"
+    shoot_image(folder / "A.png")
+    write_dng(folder / "IMG_0001.dng")
+    decode_may_finish = threading.Event()
+    real_decode = raw._decode
+    monkeypatch.setattr(raw, "_decode", lambda path: decode_may_finish.wait(20) and real_decode(path))
+    try:
+        with qtbot.waitSignal(window.review_shown, timeout=10000):
+            drop(window, [folder])
+        assert window.zoom_label.text().endswith("%")
+        window.step(1)
+        qtbot.waitUntil(lambda: window.canvas.preview is not None, timeout=10000)
+        assert window.zoom_label.text() == ""
+    finally:
+        decode_may_finish.set()
+    qtbot.waitUntil(lambda: window.canvas.content is not None, timeout=20000)
+    assert window.zoom_label.text().endswith("%")
