@@ -2,14 +2,13 @@
 
 Plain Python with psygnal events, no Qt: the GUI listens to the events, tests drive the model directly.
 Slow work (hashing, full-size decoding, PNG encoding) is in functions the caller runs off its UI thread:
-`index_entries`, `load_review`, `save_review_mask`. Everything that changes the document runs on one
-thread (the GUI's), so the events fire there.
+`index_entries`/`index_shots` (engine/project/indexing.py), `load_review`, `save_review_mask`.
+Everything that changes the document runs on one thread (the GUI's), so the events fire there.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from engine.imaging.raw import pair_raw_jpeg
 from engine.imaging.read import list_images, read_image
 from engine.project import mask_ops
 from engine.project.history import MaskHistory, MaskStep, StrokeRecorder
+from engine.project.indexing import IndexBatch, index_entries, index_shots
 from engine.project.mask_ops import BBox, Brush
 from engine.project.masks import RegionLayer, load_region_layers, load_review_mask, save_review_mask
-from engine.project.sidecars import import_shot, shots_of
 from engine.project.store import ImageEntry, ProjectStore
 from engine.project.values import FLAGS, LABELS, RATINGS
 
@@ -79,78 +78,12 @@ class ReviewImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def index_entries(
-    store: ProjectStore,
-    paths: list[Path],
-    stopped: Callable[[], bool] | None = None,
-    batch_seconds: float = 0.3,
-) -> Iterator[dict[Path, ImageEntry]]:
-    """Register every path (content hash, cached by size and mtime) and yield what the store knows,
-    in batches: {path: entry}. Run it off the UI thread; unreadable files are skipped; it ends early
-    once `stopped()` is true (checked before each file)."""
-    pending: list[Path] = []
-    last = time.monotonic()
-    for path in paths:
-        if stopped is not None and stopped():
-            return
-        try:
-            store.register(path)
-        except OSError:
-            continue
-        pending.append(path)
-        if time.monotonic() - last >= batch_seconds:
-            yield _entries_for(store, pending)
-            pending, last = [], time.monotonic()
-    if pending:
-        yield _entries_for(store, pending)
-
-
-class IndexBatch(dict):
-    """{path: entry} as `index_entries` yields, plus `notes`: one line each about the XMP sidecars read
-    (a sidecar changed on disk, a bad one), for the status bar."""
-
-    def __init__(self, entries: dict[Path, ImageEntry], notes: list[str] | None = None):
-        super().__init__(entries)
-        self.notes = list(notes or [])
-
-
-def index_shots(
-    store: ProjectStore,
-    groups: list[tuple[Path, list[Path]]],
-    stopped: Callable[[], bool] | None = None,
-    batch_seconds: float = 0.3,
-) -> Iterator[IndexBatch]:
-    """`index_entries` for shots (a file, or a RAW + JPEG pair): registers every file, reads the shot's
-    XMP sidecars into the store (engine/project/sidecars.py: the newer side wins), and yields what the
-    store then knows about each shown file, in batches. Run it off the UI thread; it is also the rescan
-    when a sidecar changed on disk (registering an unchanged file is a lookup)."""
-    pending: list[Path] = []
-    notes: list[str] = []
-    last = time.monotonic()
-    for primary, companions in groups:
-        if stopped is not None and stopped():
-            return
-        for shot in shots_of(store, [(primary, companions)]):
-            notes.extend(import_shot(store, shot))
-            pending.append(primary)
-        if time.monotonic() - last >= batch_seconds:
-            yield IndexBatch(_entries_for(store, pending), notes)
-            pending, notes, last = [], [], time.monotonic()
-    if pending or notes:
-        yield IndexBatch(_entries_for(store, pending), notes)
-
-
 def _resolved(path: Path, folder: Path, root: Path) -> Path:
     """`path.resolve()` for a file of `folder` (resolved: `root`) without a realpath per file, which
     cost ~40 ms for 2,000 files on the UI thread; links are still followed."""
     if path.parent != folder or path.is_symlink():
         return path.resolve()
     return root / path.name
-
-
-def _entries_for(store: ProjectStore, paths: list[Path]) -> dict[Path, ImageEntry]:
-    wanted = {p.resolve() for p in paths}
-    return {entry.path.resolve(): entry for entry in store.images() if entry.path.resolve() in wanted}
 
 
 def load_review(store: ProjectStore, row: int, path: Path, image_id: str | None = None) -> ReviewImage:
