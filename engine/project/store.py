@@ -37,15 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from engine.imaging.capture import capture_time
 from engine.project.claims import ClaimRecords
 from engine.project.culling_records import CullingRecords
 from engine.project.location import STORE_DIRNAME, content_hash, fallback_root, store_root_for
+from engine.project.mask_records import MaskRecords
 from engine.project.schema import create_or_migrate
 from engine.project.values import FLAGS
-from engine.runtime.atomic import atomic_save, remove_dead_temps
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.runtime.errors import printable_path
 
@@ -103,17 +101,7 @@ class ImageEntry:
     decided_at: float = 0.0  # when the flag, rating or label last changed here (0: never)
 
 
-def _mask_to_png(mask: np.ndarray):
-    from PIL import Image
-
-    if mask.ndim != 2:
-        raise ValueError(f"a mask is HxW, got shape {mask.shape}")
-    if mask.dtype == np.uint8:  # an edited mask: soft edges (feather, soft brush) are kept as they are
-        return Image.fromarray(np.ascontiguousarray(mask), "L")
-    return Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8), "L")
-
-
-class ProjectStore(CullingRecords, ClaimRecords):
+class ProjectStore(MaskRecords, CullingRecords, ClaimRecords):
     """The store of one folder. Safe to share between threads (one connection behind a lock)."""
 
     def __init__(self, folder: Path, root: Path, embedding_cap_bytes: int = 2 << 30):
@@ -282,70 +270,6 @@ class ProjectStore(CullingRecords, ClaimRecords):
     def flag_time(self, image_id: str) -> float:
         rows = self._rows("SELECT updated_at FROM flags WHERE image_id=?", (image_id,))
         return rows[0]["updated_at"] if rows else 0.0
-
-    # -- masks ---------------------------------------------------------------------------------
-    def _write_mask(self, rel: str, mask: np.ndarray) -> str:
-        image = _mask_to_png(mask)
-        # Level 1: binary masks compress almost as well, several times faster (~100 regions an image).
-        atomic_save(self.root / rel, lambda handle: image.save(handle, format="PNG", compress_level=1))
-        return rel
-
-    def load_mask(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:
-        """A stored mask as HxW bool; `size` (width, height) resizes it smoothly (masks of large images
-        are kept at the filter's working resolution)."""
-        return self.load_mask_values(rel, size) >= 128
-
-    def load_mask_values(self, rel: str, size: tuple[int, int] | None = None) -> np.ndarray:
-        """A stored mask as HxW uint8 0..255 (soft edges of an edited mask included)."""
-        from PIL import Image
-
-        with Image.open(self.root / rel) as image:
-            image = image.convert("L")
-            if size is not None and image.size != tuple(size):
-                image = image.resize(tuple(size), Image.Resampling.BILINEAR)
-            return np.array(image, dtype=np.uint8)  # a writable copy: the editor paints into it
-
-    def save_proposal_mask(self, image_id: str, run_key: str, index: int, mask: np.ndarray) -> str:
-        """Write one filter region's mask; returns its path relative to the store root."""
-        if index == 0 and (self.root / "masks" / image_id).is_dir():  # a killed run's half-written masks
-            remove_dead_temps(self.root / "masks" / image_id)
-        return self._write_mask(f"masks/{image_id}/{run_key}-{index:03d}.png", mask)
-
-    def save_edited_mask(self, image_id: str, mask: np.ndarray) -> Path:
-        """The user's mask for the image (HxW bool, or uint8 0..255 with soft edges, at the image's
-        size); never touched by filter runs."""
-        rel = self._write_mask(f"masks/{image_id}/edited.png", mask)
-        self._tx("INSERT OR REPLACE INTO edited_masks VALUES(?,?,?)", (image_id, rel, time.time()))
-        return self.root / rel
-
-    def edited_mask(self, image_id: str) -> np.ndarray | None:
-        values = self.edited_mask_values(image_id)
-        return None if values is None else values >= 128
-
-    def edited_mask_values(self, image_id: str) -> np.ndarray | None:
-        """The user's mask as saved: HxW uint8 0..255, or None when the image has no edit."""
-        rows = self._rows("SELECT mask_path FROM edited_masks WHERE image_id=?", (image_id,))
-        return self.load_mask_values(rows[0]["mask_path"]) if rows else None
-
-    def delete_edited_mask(self, image_id: str) -> None:
-        """Go back to the filter's proposal (the PNG file stays until overwritten; the record goes)."""
-        self._tx("DELETE FROM edited_masks WHERE image_id=?", (image_id,))
-
-    def product_mask(self, image_id: str, size: tuple[int, int]) -> np.ndarray | None:
-        """Union of the product regions of the current verdict at `size` (width, height), or None."""
-        rows = self._rows("SELECT run_key, regions FROM verdicts WHERE image_id=?", (image_id,))
-        if not rows or not json.loads(rows[0]["regions"] or "[]"):
-            return None
-        union = np.zeros((size[1], size[0]), bool)
-        for row in self.region_rows(image_id, rows[0]["run_key"]):
-            if row["idx"] in json.loads(rows[0]["regions"]) and row["mask_path"]:
-                union |= self.load_mask(row["mask_path"], size)
-        return union
-
-    def mask_for_review(self, image_id: str, size: tuple[int, int]) -> np.ndarray | None:
-        """The edited mask if the user made one, else the filter's product mask, else None."""
-        edited = self.edited_mask(image_id)
-        return edited if edited is not None else self.product_mask(image_id, size)
 
     # -- filter results ------------------------------------------------------------------------
     def result(self, image_id: str, run_key: str) -> sqlite3.Row | None:

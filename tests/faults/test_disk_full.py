@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from engine.project import store as store_module
+from engine.project import mask_records as store_module  # where the store writes mask files
 from engine.project.store import STORE_DIRNAME, ProjectStore
 from tests.faults.helpers import TINY_SAM_ARGS, run_cli, small_shoot
 

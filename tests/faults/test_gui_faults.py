@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.project import store as store_module
+from engine.project import mask_records as store_module  # where the store writes mask files
 from tests.fixtures.gui import drag, drop, make_shoot
 
 
