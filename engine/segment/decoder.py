@@ -200,20 +200,23 @@ def _pixel_linear(conv: Any, rows: torch.Tensor) -> torch.Tensor:
 
 
 def upscale_masks(
-    decoder: Any, keys: torch.Tensor, queries: torch.Tensor, grid_hw: tuple[int, int]
+    decoder: Any,
+    keys: torch.Tensor,
+    queries: torch.Tensor,
+    grid_hw: tuple[int, int],
+    masks: list[int] | None = None,
 ) -> torch.Tensor:
     """The decoder's mask head: upscale the image tokens 4x and take their product with each mask token's
-    hypernetwork output. keys: M x N x C (N = h * w), queries: M x T x C.
-    Returns M x masks x 4h x 4w logits."""
+    hypernetwork output. keys: M x N x C (N = h * w), queries: M x T x C; `masks`: which of the mask
+    tokens (default all). Returns M x masks x 4h x 4w logits."""
     conv1, norm, act1, conv2, act2 = decoder.output_upscaling
     m, (h, w) = keys.shape[0], grid_hw
     x = _pixel_linear(conv1, keys).view(m, h * w * 4, -1)  # one row per pixel of the 2h x 2w grid
     x = act1(F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))  # LayerNorm2d, channels last
     x = act2(_pixel_linear(conv2, x)).view(m, h * w * 16, -1)  # rows ordered (y, x, i, j, i2, j2)
     mask_tokens = queries[:, 1 : 1 + decoder.num_mask_tokens, :]
-    hyper = torch.stack(
-        [mlp(mask_tokens[:, i]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)], 1
-    )
+    chosen = range(decoder.num_mask_tokens) if masks is None else masks
+    hyper = torch.stack([decoder.output_hypernetworks_mlps[i](mask_tokens[:, i]) for i in chosen], 1)
     logits = torch.bmm(x, hyper.transpose(1, 2))  # M x (16 N) x masks
     # pixel (4y + 2i + i2, 4x + 2j + j2)
     logits = logits.view(m, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6)
@@ -234,3 +237,18 @@ def decode_all(
     queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
     iou = decoder.iou_prediction_head(queries[:, 0, :])
     return upscale_masks(decoder, keys, queries, prepared.grid_hw), iou
+
+
+@torch.inference_mode()
+def decode_best(
+    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor, multimask: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`decode_all` for one click (sparse: 1 x T x C), upscaling only the mask it keeps: the multimask
+    output with the best predicted IoU (as SamPredictor's callers choose), or the single-mask output.
+    The predicted IoU comes from the transformer, before the upscaling. Returns (4h x 4w logits, IoU)."""
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+    tokens = torch.cat((output_tokens[None], sparse.to(output_tokens.dtype)), dim=1)
+    queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
+    iou = decoder.iou_prediction_head(queries[:, 0, :])[0]
+    best = int(iou[1:].float().argmax()) + 1 if multimask else 0
+    return upscale_masks(decoder, keys, queries, prepared.grid_hw, [best])[0, 0], iou[best]

@@ -14,6 +14,8 @@ Thread-agnostic: a lock serialises use, and nothing here knows about Qt. Run it 
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import threading
 from typing import Any
@@ -25,7 +27,7 @@ from segment_anything import SamPredictor
 from engine.runtime.device import choose_precision, precision_name, torch_threads
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.segment.click import ClickMask, click_mask
-from engine.segment.decoder import PreparedImage, decode_all, prepare_image
+from engine.segment.decoder import PreparedImage, decode_best, prepare_image
 from engine.segment.encoder import accelerate_encoder, autocast, encode
 from engine.segment.encoder import compile_encoder as compiled_encoder
 from engine.segment.proposals import Proposals as Proposals  # re-exported: where callers import them
@@ -90,6 +92,7 @@ class SamSession(ProposalsMixin):
         self._lock = threading.RLock()
         self.last_embed_from_cache = False
         self._prepared: PreparedImage | None = None  # the current image's decoder side, made on a click
+        self._bf16_decoder: Any = None  # made on the first click in bf16 on the CPU (`prompt_decoder`)
         self._previous: tuple[Any, np.ndarray] | None = None  # (refinement key, low-res logits)
 
     @property
@@ -216,27 +219,38 @@ class SamSession(ProposalsMixin):
             with click_threads(self.device):
                 # The prompt encoder works on pixel coordinates: float32, outside autocast.
                 sparse, dense = model.prompt_encoder(points=coords, boxes=box_t, masks=mask_t)
-                with autocast(self.device, self.dtype):
+                decoder, precision = self.prompt_decoder()
+                with precision:
                     if mask_t is None:  # the dense prompt is the no-mask embedding: the cached image side
                         if self._prepared is None:
                             self._prepared = self._prepare(dense)
                         prepared = self._prepared
                     else:
                         prepared = self._prepare(dense)
-                    low_res, iou = decode_all(model.mask_decoder, prepared, sparse)
-            low_res, iou = low_res[0].float(), iou[0].float()
-            best = int(iou[1:].argmax()) + 1 if multimask else 0
+                    low_res, iou = decode_best(decoder, prepared, sparse, multimask)
             return click_mask(
-                model, low_res[best], predictor.input_size, predictor.original_size, float(iou[best])
+                model, low_res.float(), predictor.input_size, predictor.original_size, float(iou)
             )
 
+    def prompt_decoder(self) -> tuple[Any, Any]:
+        """(mask decoder, precision context) for clicks and boxes.
+
+        On a bf16 CPU: a bf16 copy of the decoder (8 MB), run as it is. Under autocast every linear layer
+        re-cast its weights and the 4,096 image tokens between bf16 and the float32 of the layer norms on
+        every click: ~20% of a click's time (bench_click.py). Elsewhere the model's decoder under autocast
+        in the session's precision."""
+        if self.device.type == "cpu" and self.dtype == torch.bfloat16:
+            if self._bf16_decoder is None:
+                self._bf16_decoder = copy.deepcopy(self.model.mask_decoder).to(torch.bfloat16)
+            return self._bf16_decoder, contextlib.nullcontext()
+        return self.model.mask_decoder, autocast(self.device, self.dtype)
+
     def _prepare(self, dense: torch.Tensor) -> PreparedImage:
-        model = self.model
-        return prepare_image(
-            model.mask_decoder.transformer,
-            self.predictor.features + dense,
-            model.prompt_encoder.get_dense_pe(),
-        )
+        """The image side of `prompt_decoder` for one dense prompt (engine/segment/decoder.prepare_image)."""
+        decoder, _ = self.prompt_decoder()
+        dtype = decoder.iou_token.weight.dtype
+        pe = self.model.prompt_encoder.get_dense_pe()
+        return prepare_image(decoder.transformer, (self.predictor.features + dense).to(dtype), pe.to(dtype))
 
     def refine_input(self, key: Any) -> np.ndarray | None:
         """The low-res logits of the last click made with `refine_key=key` on this image, or None."""

@@ -136,10 +136,11 @@ class MaskCanvas(CanvasView, QWidget):
         self._image_buf = np.ascontiguousarray(
             self.content.image.render(self.scale, self.offset, rect, QColor(current_theme().canvas).red())
         )
-        regions = np.zeros((h, w, 4), np.uint8)
+        regions = None  # no outline to draw: no layer to blend on every repaint
         for layer, pyramid in self.content.regions:
             if layer.visible:
                 edge = edges(pyramid.render(self.scale, self.offset, rect) >= 128, 2)
+                regions = np.zeros((h, w, 4), np.uint8) if regions is None else regions
                 regions[edge] = (*class_colour(layer.class_name), 230)
         self._regions_buf = regions
         self._mask_buf = np.zeros((h, w, 4), np.uint8)
@@ -216,6 +217,8 @@ class MaskCanvas(CanvasView, QWidget):
             (self._regions_buf, QImage.Format.Format_RGBA8888),
             (self._mask_buf, QImage.Format.Format_RGBA8888),
         ):
+            if buffer is None:
+                continue
             image = QImage(buffer.data, buffer.shape[1], buffer.shape[0], buffer.strides[0], fmt)
             painter.drawImage(dirty.topLeft(), image, dirty)
         self._paint_decorations(painter)

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.segment.click import resize_positive
+from engine.segment import click
+from engine.segment.click import ClickMask, resize_positive
 from engine.segment.prompts import Prompt, apply_prompt
 from engine.segment.session import SamSession
 
@@ -93,9 +94,7 @@ def test_subtracting_prompt_cuts_only_inside_the_window(session):
     assert np.array_equal(mask == 0, found.full())
 
 
-@pytest.mark.parametrize("out_hw", [(4000, 6000), (333, 250), (64, 64)])
-@pytest.mark.parametrize("shape", ["blob", "most", "speckle"])
-def test_tiled_resize_equals_full_interpolation(out_hw, shape):
+def speckled_logits(shape: str) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     logits = torch.full((48, 64), -3.0)
     if shape == "blob":  # a product in the middle: tiles inside, outside and across its edge
@@ -105,10 +104,61 @@ def test_tiled_resize_equals_full_interpolation(out_hw, shape):
         logits[20:25, 30:33] = -1.0
     else:  # noise: nearly every tile is an edge tile
         logits = torch.randn(48, 64, generator=generator)
+    return logits
+
+
+def resized_against_torch(logits: torch.Tensor, out_hw: tuple[int, int]) -> tuple[int, int]:
+    """(pixels that differ from F.interpolate's, pixels in the mask) for resize_positive's window."""
     offset, window = resize_positive(logits, out_hw)
+    assert window.dtype == np.uint8 and set(np.unique(window)) <= {0, 255}
     full = F.interpolate(logits[None, None], out_hw, mode="bilinear", align_corners=False)[0, 0] > 0
     pasted = torch.zeros(out_hw, dtype=torch.bool)
     pasted[offset[0] : offset[0] + window.shape[0], offset[1] : offset[1] + window.shape[1]] = (
-        torch.from_numpy(window)
+        torch.from_numpy(window > 0)
     )
-    assert (pasted != full).sum() <= full.numel() * 1e-6
+    return int((pasted != full).sum()), int(full.sum())
+
+
+@pytest.mark.parametrize("out_hw", [(4000, 6000), (333, 250), (64, 64)])
+@pytest.mark.parametrize("shape", ["blob", "most", "speckle"])
+def test_tiled_resize_equals_full_interpolation(out_hw, shape, monkeypatch):
+    monkeypatch.setattr(click, "EDGE_SHARE", 1.0)  # every mask through the tiles, however ragged
+    differ, _ = resized_against_torch(speckled_logits(shape), out_hw)
+    assert differ <= out_hw[0] * out_hw[1] * 1e-6
+
+
+@pytest.mark.parametrize("out_hw", [(4000, 6000), (333, 250), (96, 128)])
+@pytest.mark.parametrize("shape", ["blob", "most", "speckle"])
+def test_fixed_point_resize_differs_only_on_the_edge(out_hw, shape, monkeypatch):
+    monkeypatch.setattr(click, "EDGE_SHARE", -1.0)  # every mask resized whole in fixed point
+    differ, inside = resized_against_torch(speckled_logits(shape), out_hw)
+    assert inside > 0
+    assert differ <= out_hw[0] * out_hw[1] * 1e-4  # a few pixels on the edge, where logits are ~0
+
+
+def test_paste_adds_and_cuts_only_the_mask():
+    window = np.zeros((3, 4), np.uint8)
+    window[1, 1:3] = 255
+    found = ClickMask((6, 8), (2, 3), window, 0.9, np.zeros((1, 256, 256), np.float32))
+    base = np.full((6, 8), 40, np.uint8)
+    added, cut = found.paste(base, 255), found.paste(base, 0)
+    assert added[3, 4] == added[3, 5] == 255 and cut[3, 4] == cut[3, 5] == 0
+    outside = np.ones((6, 8), bool)
+    outside[3, 4:6] = False
+    assert (added[outside] == 40).all() and (cut[outside] == 40).all()
+    assert (base == 40).all()  # the base is not modified
+    assert found.full().sum() == 2 and found.full()[3, 4]
+
+
+def test_bf16_clicks_use_a_bf16_copy_of_the_decoder(tiny_registry, session):
+    bf16 = SamSession(tiny_registry, precision="bf16")
+    rgb = textured(300, 400)
+    for each in (session, bf16):
+        each.set_image("bf16-decoder", rgb)
+    exact = session.predict_click([[200, 140]], [1], multimask=True)
+    found = bf16.predict_click([[200, 140]], [1], multimask=True)
+    decoder, _ = bf16.prompt_decoder()
+    assert decoder.iou_token.weight.dtype == torch.bfloat16
+    assert bf16.model.mask_decoder.iou_token.weight.dtype == torch.float32  # the shared model is untouched
+    assert found.score == pytest.approx(exact.score, abs=0.05)
+    assert iou(found.full(), exact.full()) > 0.9

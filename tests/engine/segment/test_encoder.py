@@ -112,13 +112,13 @@ def test_a_click_runs_on_one_cpu_thread(tiny_registry, tmp_path, monkeypatch):
     rgb = np.full((48, 64, 3), 200, np.uint8)
     session.set_image("img", rgb)
     seen = []
-    decode = session_module.decode_all
+    decode = session_module.decode_best
 
     def recording(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return decode(*args, **kwargs)
 
-    monkeypatch.setattr(session_module, "decode_all", recording)
+    monkeypatch.setattr(session_module, "decode_best", recording)
     before = torch.get_num_threads()
     found = session.predict_click(points=[[32, 24]], labels=[1])
     assert seen == [session_module.CLICK_CPU_THREADS]
