@@ -125,11 +125,12 @@ def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: f
     source = logits.float()
     y0, y1, wy = _source_axis(source.shape[0], out_h)
     x0, x1, wx = _source_axis(source.shape[1], out_w)
-    # The extremes of each source cell's 2 x 2 neighbourhood (i0, i0 + 1), edge rows repeated.
-    padded = np.pad(source.numpy(), ((0, 1), (0, 1)), mode="edge")
-    corners = (padded[:-1, :-1], padded[1:, :-1], padded[:-1, 1:], padded[1:, 1:])
-    high = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
-    low = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
+    # The extremes of each source cell's 2 x 2 neighbourhood (i0, i0 + 1), edge rows repeated: a 2 x 2
+    # dilation / erosion anchored at the cell.
+    source_np = source.numpy()
+    square = np.ones((2, 2), np.uint8)
+    high = cv2.dilate(source_np, square, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    low = cv2.erode(source_np, square, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
     tops, lefts = np.arange(0, out_h, TILE), np.arange(0, out_w, TILE)
     starts_y, starts_x = y0.numpy()[tops], x0.numpy()[lefts]
     has_positive = _tile_extremes(high, starts_y, starts_x, np.maximum) > threshold
@@ -137,13 +138,12 @@ def resize_positive(logits: torch.Tensor, size_hw: tuple[int, int], threshold: f
     if not has_positive.any():
         return (0, 0), np.zeros((0, 0), np.uint8)
     if (has_positive & ~all_positive).mean() > EDGE_SHARE:  # edges all over: one whole resize is cheaper
-        return (0, 0), _resize_fixed_point(source.numpy(), (out_h, out_w), threshold)
+        return (0, 0), _resize_fixed_point(source_np, (out_h, out_w), threshold)
     rows, cols = np.nonzero(has_positive.any(1))[0], np.nonzero(has_positive.any(0))[0]
     top, left = int(tops[rows[0]]), int(lefts[cols[0]])
     bottom, right = min(int(tops[rows[-1]]) + TILE, out_h), min(int(lefts[cols[-1]]) + TILE, out_w)
     window = np.zeros((bottom - top, right - left), np.uint8)  # 0/1 here, 0/255 on return
     # The edge tiles in numpy: single-threaded small products, no thread-pool hand-offs per slice.
-    source_np = source.numpy()
     y0_np, y1_np, wy_np = y0.numpy(), y1.numpy(), wy.numpy()
     x0_np, x1_np, wx_np = x0.numpy(), x1.numpy(), wx.numpy()
     for r in rows:

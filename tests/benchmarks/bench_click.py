@@ -31,10 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gui.app import GOMP_SPINCOUNT
+
+os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)  # as the app sets it (gui/app.py), before torch loads
+
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.models.config import ModelsConfig
 from engine.models.registry import ModelRegistry
