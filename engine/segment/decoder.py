@@ -62,16 +62,17 @@ def prepare_image(transformer: Any, image: torch.Tensor, image_pe: torch.Tensor)
     grid_hw = (int(image.shape[-2]), int(image.shape[-1]))
     tokens = image.flatten(2)[0].T.contiguous()  # N x C
     pe = image_pe.flatten(2)[0].T.contiguous()
+    tokens_pe = tokens + pe
     attn = transformer.layers[0].cross_attn_token_to_image
     h = attn.num_heads
-    keys = attn.k_proj(tokens + pe)  # N x (H*d)
+    keys = attn.k_proj(tokens_pe)  # N x (H*d)
     values = attn.v_proj(tokens)
     first_keys_t = keys.view(keys.shape[0], h, -1).permute(1, 2, 0).contiguous()
     first_values = values.view(values.shape[0], h, -1).transpose(0, 1).contiguous()
     to_tokens = transformer.layers[0].cross_attn_image_to_token
-    queries = to_tokens.q_proj(tokens + pe)  # N x (H*d)
+    queries = to_tokens.q_proj(tokens_pe)  # N x (H*d)
     image_queries = queries.view(queries.shape[0], to_tokens.num_heads, -1).transpose(0, 1).contiguous()
-    return PreparedImage(tokens, pe, tokens + pe, grid_hw, first_keys_t, first_values, image_queries)
+    return PreparedImage(tokens, pe, tokens_pe, grid_hw, first_keys_t, first_values, image_queries)
 
 
 def _first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:

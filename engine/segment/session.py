@@ -93,6 +93,7 @@ class SamSession(ProposalsMixin):
         self.last_embed_from_cache = False
         self._prepared: PreparedImage | None = None  # the current image's decoder side, made on a click
         self._bf16_decoder: Any = None  # made on the first click in bf16 on the CPU (`prompt_decoder`)
+        self._dense_pe: torch.Tensor | None = None  # the decoder's positional encoding, made once
         self._previous: tuple[Any, np.ndarray] | None = None  # (refinement key, low-res logits)
 
     @property
@@ -249,8 +250,9 @@ class SamSession(ProposalsMixin):
         """The image side of `prompt_decoder` for one dense prompt (engine/segment/decoder.prepare_image)."""
         decoder, _ = self.prompt_decoder()
         dtype = decoder.iou_token.weight.dtype
-        pe = self.model.prompt_encoder.get_dense_pe()
-        return prepare_image(decoder.transformer, (self.predictor.features + dense).to(dtype), pe.to(dtype))
+        if self._dense_pe is None or self._dense_pe.dtype != dtype:  # the model's constant; ~2 ms of sin/cos
+            self._dense_pe = self.model.prompt_encoder.get_dense_pe().to(dtype)
+        return prepare_image(decoder.transformer, (self.predictor.features + dense).to(dtype), self._dense_pe)
 
     def refine_input(self, key: Any) -> np.ndarray | None:
         """The low-res logits of the last click made with `refine_key=key` on this image, or None."""
