@@ -107,3 +107,20 @@ def test_changed_bbox_is_tight():
     b[10:12, 20:31] = 7
     assert mask_ops.changed_bbox(a, b) == (10, 12, 20, 31)
     assert mask_ops.changed_bbox(a, a) is None
+
+
+@pytest.mark.parametrize("width", [64, 61, 8])  # 8 pixels a word, and the plain path
+def test_changed_bbox_compares_words_exactly(width):
+    rng = np.random.default_rng(width)
+    before = rng.integers(0, 2, (40, width), dtype=np.uint8) * 255
+    assert mask_ops.changed_bbox(before, before.copy()) is None
+    corners = [(0, 0), (39, width - 1), (0, width - 1), (39, 0)]
+    cases = [[p] for p in corners] + [[(5, 3), (5, 4)], [(7, 9 % width), (30, width - 2)]]
+    flat = [rng.choice(40 * width, 3, replace=False) for _ in range(20)]  # distinct: two flips would undo
+    cases += [[divmod(int(i), width) for i in picks] for picks in flat]
+    for pixels in cases:
+        after = before.copy()
+        for y, x in pixels:
+            after[y, x] ^= 1  # a change of one bit, inside a word
+        ys, xs = zip(*pixels, strict=True)
+        assert mask_ops.changed_bbox(before, after) == (min(ys), max(ys) + 1, min(xs), max(xs) + 1)
