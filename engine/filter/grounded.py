@@ -14,6 +14,7 @@ proposals = grounded_proposals(detector, session, work, class_set, GroundedSetti
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,14 +77,27 @@ def grounded_proposals(
     settings: GroundedSettings | None = None,
     dtype: torch.dtype = torch.float32,
     max_side: int = 1024,
+    embed: Callable[[], None] | None = None,
 ) -> Proposals:
     """Proposals at the working size for the image `session` holds (`SamSession.set_image` of the full
-    image; `work` is it downscaled to the working size): a mask per detected box, empty masks dropped."""
+    image; `work` is it downscaled to the working size): a mask per detected box, empty masks dropped.
+
+    `embed`: sets the session's image (its SAM embedding, seconds on a CPU), called only once the detector
+    has found a box: an image without one is done without it (timings["embed"] says what it took)."""
     settings = settings or GroundedSettings()
     start = time.perf_counter()
     queries, owners = detector_queries(class_set)
     boxes, _, _ = find_boxes(detector, work, queries, owners, settings, dtype)
     detect = time.perf_counter() - start
+    timings = {"detect": detect, "embed": 0.0}
+    if len(boxes) == 0:
+        empty = np.zeros((0, *work.shape[:2]), bool)
+        none = np.zeros(0, np.float32)
+        return Proposals(empty, np.zeros((0, 4), int), none, none, timings)
+    if embed is not None:
+        start = time.perf_counter()
+        embed()
+        timings["embed"] = time.perf_counter() - start
     height, width = session.predictor.original_size
     scale = np.array([width / work.shape[1], height / work.shape[0]] * 2, np.float32)
     proposals = session.masks_for_boxes(boxes * scale, max_side)
@@ -93,7 +107,7 @@ def grounded_proposals(
         proposals.boxes[nonempty],
         proposals.pred_iou[nonempty],
         proposals.stability[nonempty],
-        {"detect": detect, **proposals.timings},
+        {**timings, **proposals.timings},
     )
 
 

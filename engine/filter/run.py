@@ -240,6 +240,9 @@ class ProductFilter:
         if stored is not None:
             timings["embed"] = 0.0
             proposals = stored
+        elif sam is not None and self.grounded:  # the detector first: no embedding without a box
+            proposals = self._grounded_proposals(sam, work, lambda: sam.set_image(image_id, rgb))
+            timings["embed"] = proposals.timings.pop("embed")
         elif sam is not None:
             sam.set_image(image_id, rgb)
             timings["embed"] = time.perf_counter() - start
@@ -287,11 +290,11 @@ class ProductFilter:
         timings["store"] = time.perf_counter() - start
         return timings
 
-    def _grounded_proposals(self, sam: SamSession, work: np.ndarray) -> Proposals:
+    def _grounded_proposals(self, sam: SamSession, work: np.ndarray, embed: Callable[[], None]) -> Proposals:
         detector = self.registry.detector()
         max_side = self.settings.proposals.max_side
         settings = self.settings.grounded
-        return grounded_proposals(detector, sam, work, self.class_set, settings, self.dtype, max_side)
+        return grounded_proposals(detector, sam, work, self.class_set, settings, self.dtype, max_side, embed)
 
     def _clip_batch(self, clip: Any) -> int:
         from engine.filter.clip_scoring import default_clip_batch
@@ -299,8 +302,6 @@ class ProductFilter:
         return self.settings.clip_batch or default_clip_batch(clip.device, clip.dtype)
 
     def _sam_proposals(self, sam: SamSession, clip: Any, work: np.ndarray, check) -> Proposals:
-        if self.grounded:
-            return self._grounded_proposals(sam, work)
         if self.settings.proposals_mode != "coarse":
             return sam.propose(self.settings.proposals, check)
         from engine.filter.coarse import coarse_proposals

@@ -127,3 +127,22 @@ def test_the_real_filter_decides_from_grounded_proposals(tiny_registry, tmp_path
     again = ProductFilter(tiny_registry, store, default_classes(), settings).run(paths)
     assert all(r.reused for r in again) and [r.verdict for r in again] == [r.verdict for r in reports]
     store.close()
+
+
+def test_an_image_without_a_box_is_skipped_without_its_sam_embedding(tiny_registry, tmp_path, monkeypatch):
+    folder = tmp_path / "shoot"
+    paths = [shoot_image(folder / "a.png")]
+    store = ProjectStore.open(folder)
+    settings = FilterSettings(proposals_mode="grounded")
+    product_filter = ProductFilter(tiny_registry, store, default_classes(), settings)
+    monkeypatch.setattr(tiny_registry, "detector", lambda: FixedDetector([], [], []))
+    embedded = []
+    original = SamSession.set_image
+    monkeypatch.setattr(SamSession, "set_image", lambda self, *a: (embedded.append(a[0]), original(self, *a)))
+    [report] = product_filter.run(paths)
+    assert report.verdict == "skipped" and report.scored == 0
+    assert embedded == [] and report.timings["embed"] == 0.0 and "sam_detect" in report.timings
+    monkeypatch.setattr(tiny_registry, "detector", lambda: FixedDetector([[20, 20, 140, 100]], [0.9], [0]))
+    [found] = ProductFilter(tiny_registry, store, default_classes().select(["shoe"]), settings).run(paths)
+    assert embedded == [found.image_id] and found.scored == 1 and found.timings["embed"] > 0
+    store.close()
