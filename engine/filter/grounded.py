@@ -127,7 +127,6 @@ def select_by_name(
     input anyway) in SAM's precision."""
     from PIL import Image
 
-    session.set_image(image_id, rgb)
     height, width = rgb.shape[:2]
     work_h, work_w = working_size(height, width, 1024)
     work = rgb
@@ -137,7 +136,8 @@ def select_by_name(
     settings = GroundedSettings(box_threshold=threshold, max_boxes=1)
     boxes, scores, _ = find_boxes(detector, work, queries, owners, settings, session.dtype)
     if len(boxes) == 0:
-        return None
+        return None  # found nothing: no need for SAM's embedding
+    session.set_image(image_id, rgb)
     box = boxes[0] * np.array([width / work_w, height / work_h] * 2, np.float32)
     found = session.predict_click(box=box, multimask=False)
     return found.paste(base.astype(np.uint8, copy=False), 255), found.score, float(scores[0])
