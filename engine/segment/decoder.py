@@ -75,6 +75,40 @@ def prepare_image(transformer: Any, image: torch.Tensor, image_pe: torch.Tensor)
     return PreparedImage(tokens, pe, tokens_pe, grid_hw, first_keys_t, first_values, image_queries)
 
 
+@torch.inference_mode()
+def prepare_changed_image(
+    transformer: Any, base: PreparedImage, change: torch.Tensor, up: torch.Tensor, shift: torch.Tensor
+) -> PreparedImage:
+    """`prepare_image` of `base`'s image tokens plus `change @ up + shift` (N x r, r x C, C), from `base`.
+
+    A refinement click gives SAM the previous mask in place of the no-mask dense prompt; SAM's mask encoder
+    ends in a 1 x 1 convolution from 16 channels, so the tokens change by a rank-16 term plus a constant.
+    Projections are linear, W (x + d) = W x + W d, so layer 1's keys, values and queries change by the
+    16 channels projected through W up: a 16-wide product per token instead of 256 (~4x less time)."""
+    delta = torch.addmm(shift, change, up)  # N x C
+    first = transformer.layers[0].cross_attn_token_to_image
+    to_tokens = transformer.layers[0].cross_attn_image_to_token
+    h, n = first.num_heads, change.shape[0]
+
+    def projected(linear: Any) -> torch.Tensor:  # W (change @ up + shift), N x (H*d), no bias
+        weight_t = linear.weight.T
+        return torch.addmm(shift @ weight_t, change, up @ weight_t)
+
+    keys_t = projected(first.k_proj).view(n, h, -1).permute(1, 2, 0)
+    values = projected(first.v_proj).view(n, h, -1).transpose(0, 1)
+    queries = projected(to_tokens.q_proj).view(n, to_tokens.num_heads, -1).transpose(0, 1)
+    assert base.first_image_queries is not None
+    return PreparedImage(
+        base.image + delta,
+        base.pe,
+        base.image_with_pe + delta,
+        base.grid_hw,
+        base.first_keys_t + keys_t,
+        base.first_values + values,
+        base.first_image_queries + queries,
+    )
+
+
 def _first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:
     """Layer 1's `attn(q=queries, k=image + pe, v=image)`, with the image side from `prepare_image`."""
     h = attn.num_heads

@@ -129,7 +129,7 @@ def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
 
 class ProposalsMixin:
     """Automatic masks for `SamSession` (which provides model, predictor, dtype, device, _lock,
-    _prepared, _prepare, prompt_decoder and _require_image)."""
+    _prepare_no_mask, prompt_decoder and _require_image)."""
 
     def proposal_decoder_dtype(self) -> torch.dtype:
         """The decoder's precision for automatic masks: fp16 on a GPU when asked, float32 on the CPU.
@@ -250,11 +250,8 @@ class ProposalsMixin:
             box_t = torch.as_tensor(xyxy, dtype=torch.float, device=self.device)
             sparse, _ = model.prompt_encoder(points=None, boxes=box_t, masks=None)  # float32 coordinates
             decoder, precision = self.prompt_decoder()
-            with precision:
-                if self._prepared is None:  # the no-mask image side, shared with the canvas's clicks
-                    no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-                    self._prepared = self._prepare(no_mask)
-                low_res, iou = decode_all(decoder, self._prepared, sparse)
+            with precision:  # the no-mask image side, shared with the canvas's clicks
+                low_res, iou = decode_all(decoder, self._prepare_no_mask(), sparse)
             low_res, iou = low_res[:, 0].float(), iou[:, 0].float()  # mask 0: the single-mask output
             middle = time.perf_counter()
             logits = upscale_logits(model, low_res, predictor.input_size, (height, width))

@@ -27,7 +27,7 @@ from segment_anything import SamPredictor
 from engine.runtime.device import choose_precision, precision_name, torch_threads
 from engine.runtime.embedding_cache import EmbeddingCache
 from engine.segment.click import ClickMask, click_mask
-from engine.segment.decoder import PreparedImage, decode_best, prepare_image
+from engine.segment.decoder import PreparedImage, decode_best, prepare_changed_image, prepare_image
 from engine.segment.encoder import accelerate_encoder, autocast, encode
 from engine.segment.encoder import compile_encoder as compiled_encoder
 from engine.segment.proposals import Proposals as Proposals  # re-exported: where callers import them
@@ -218,16 +218,12 @@ class SamSession(ProposalsMixin):
                 )
             # The decoder's many small ops on one thread; the upscaling below (one large op) on all.
             with click_threads(self.device):
-                # The prompt encoder works on pixel coordinates: float32, outside autocast.
-                sparse, dense = model.prompt_encoder(points=coords, boxes=box_t, masks=mask_t)
+                # The prompt encoder works on pixel coordinates: float32, outside autocast. Its dense
+                # prompt is the no-mask embedding (the cached image side) or the mask's (`_prepare_mask`).
+                sparse, _ = model.prompt_encoder(points=coords, boxes=box_t, masks=None)
                 decoder, precision = self.prompt_decoder()
                 with precision:
-                    if mask_t is None:  # the dense prompt is the no-mask embedding: the cached image side
-                        if self._prepared is None:
-                            self._prepared = self._prepare(dense)
-                        prepared = self._prepared
-                    else:
-                        prepared = self._prepare(dense)
+                    prepared = self._prepare_no_mask() if mask_t is None else self._prepare_mask(mask_t)
                     low_res, iou = decode_best(decoder, prepared, sparse, multimask)
             return click_mask(
                 model, low_res.float(), predictor.input_size, predictor.original_size, float(iou)
@@ -245,6 +241,29 @@ class SamSession(ProposalsMixin):
                 self._bf16_decoder = copy.deepcopy(self.model.mask_decoder).to(torch.bfloat16)
             return self._bf16_decoder, contextlib.nullcontext()
         return self.model.mask_decoder, autocast(self.device, self.dtype)
+
+    def _prepare_no_mask(self) -> PreparedImage:
+        """The image side for prompts without a mask, made once per image and kept."""
+        if self._prepared is None:
+            no_mask = self.model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+            self._prepared = self._prepare(no_mask)
+        return self._prepared
+
+    def _prepare_mask(self, mask: torch.Tensor) -> PreparedImage:
+        """The image side with a mask prompt (1 x 1 x 256 x 256 logits) as the dense prompt: the no-mask
+        side plus the change of the mask encoder's last 1 x 1 convolution (decoder.prepare_changed_image)."""
+        decoder, _ = self.prompt_decoder()
+        dtype = decoder.iou_token.weight.dtype
+        encoder = self.model.prompt_encoder
+        *downscale, last = encoder.mask_downscaling
+        channels = torch.nn.Sequential(*downscale)(mask)  # 1 x 16 x 64 x 64
+        change = channels.flatten(2)[0].T  # N x 16
+        up = last.weight[:, :, 0, 0].T  # 16 x C
+        shift = last.bias - encoder.no_mask_embed.weight[0]
+        base = self._prepare_no_mask()
+        return prepare_changed_image(
+            decoder.transformer, base, change.to(dtype), up.to(dtype), shift.to(dtype)
+        )
 
     def _prepare(self, dense: torch.Tensor) -> PreparedImage:
         """The image side of `prompt_decoder` for one dense prompt (engine/segment/decoder.prepare_image)."""

@@ -7,7 +7,7 @@ import pytest
 import torch
 from segment_anything.modeling import MaskDecoder, PromptEncoder, TwoWayTransformer
 
-from engine.segment.decoder import prepare_image, two_way_transformer, upscale_masks
+from engine.segment.decoder import prepare_changed_image, prepare_image, two_way_transformer, upscale_masks
 from engine.segment.proposals import decode_passing
 
 
@@ -75,3 +75,23 @@ def test_decode_passing_upscales_only_the_masks_above_the_iou_threshold(sam_part
     assert 0 < len(low_res) == int(keep.sum()) < iou.numel()
     assert torch.allclose(passing_iou, iou[keep], atol=1e-6)
     assert (low_res - masks[keep]).abs().max() <= 5e-5 * masks.abs().max()
+
+
+def test_a_mask_prompts_image_side_is_the_no_mask_side_plus_the_change(sam_parts):
+    prompt_encoder, decoder, features = sam_parts
+    mask = torch.randn(1, 1, 256, 256) * 4
+    with torch.inference_mode():
+        _, dense = prompt_encoder(points=None, boxes=None, masks=mask)
+        pe = prompt_encoder.get_dense_pe()
+        direct = prepare_image(decoder.transformer, features + dense, pe)
+        no_mask = prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+        base = prepare_image(decoder.transformer, features + no_mask, pe)
+        *downscale, last = prompt_encoder.mask_downscaling
+        change = torch.nn.Sequential(*downscale)(mask).flatten(2)[0].T
+        shift = last.bias - prompt_encoder.no_mask_embed.weight[0]
+        changed = prepare_changed_image(decoder.transformer, base, change, last.weight[:, :, 0, 0].T, shift)
+    for name in ("image", "image_with_pe", "first_keys_t", "first_values", "first_image_queries"):
+        ours, theirs = getattr(changed, name), getattr(direct, name)
+        assert ours.shape == theirs.shape
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4, msg=name)
+    assert not torch.allclose(base.first_keys_t, direct.first_keys_t)  # the mask changed them
