@@ -192,19 +192,21 @@ class TodaysModels:
         self.sam = sam
 
     def __enter__(self):
-        from engine.segment import session as sam_session
+        from engine.segment import proposals
         from engine.segment.encoder import restore_encoder
 
         restore_encoder(self.sam.image_encoder).to(memory_format=torch.contiguous_format)
-        self.prepare = sam_session.prepare_image
-        sam_session.prepare_image = lambda *a: replace(self.prepare(*a), first_image_queries=None)
+        # the proposals' image side (engine/segment/proposals.py: SamSession.propose) without layer 1's
+        # per-image queries
+        self.prepare = proposals.prepare_image
+        proposals.prepare_image = lambda *a: replace(self.prepare(*a), first_image_queries=None)
         return self
 
     def __exit__(self, *exc):
-        from engine.segment import session as sam_session
+        from engine.segment import proposals
         from engine.segment.encoder import accelerate_encoder
 
-        sam_session.prepare_image = self.prepare
+        proposals.prepare_image = self.prepare
         accelerate_encoder(self.sam.image_encoder)
 
 
