@@ -94,10 +94,11 @@ FIXED_POINT_RANGE = 32000  # the largest |logit| maps to this many 16-bit steps 
 def _tile_extremes(cell: np.ndarray, starts_y: np.ndarray, starts_x: np.ndarray, reduce) -> np.ndarray:
     """`reduce` (np.maximum / np.minimum) of `cell` over each tile's source rectangle, conservatively: a
     tile's rectangle runs from its start to the next tile's start, inclusive (the two may share a row)."""
-    rows = reduce.reduceat(cell, starts_y, axis=0)
-    rows[:-1] = reduce(rows[:-1], cell[starts_y[1:]])
-    tiles = reduce.reduceat(rows, starts_x, axis=1)
-    tiles[:, :-1] = reduce(tiles[:, :-1], rows[:, starts_x[1:]])
+    # Along x first: numpy's reduceat along the first axis of a large array is ~4x slower.
+    cols = reduce.reduceat(cell, starts_x, axis=1)
+    cols[:, :-1] = reduce(cols[:, :-1], cell[:, starts_x[1:]])
+    tiles = reduce.reduceat(cols, starts_y, axis=0)
+    tiles[:-1] = reduce(tiles[:-1], cols[starts_y[1:]])
     return tiles
 
 
