@@ -15,7 +15,7 @@ photo) before the caller picks one. Here:
   align_corners=False)` would (the same source coordinates and weights);
 - a mask with edges all over (many edge tiles) is upscaled whole by OpenCV's fixed-point bilinear resize
   of the logits as 16-bit integers (the same source coordinates; 11-bit weights, logits to ~1/2000 of
-  the largest), about 6x less time than float32 for a 24 MP photo; a few pixels a million on the very
+  the largest), about 6x less time than float32 for a 24 MP photo; a few pixels in 100,000 on the very
   edge can differ from float32 interpolation;
 - the mask is kept as uint8 0/255, so that pasting it is one max (add) or saturating subtract (cut)
   over its window.
