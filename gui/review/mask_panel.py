@@ -35,6 +35,15 @@ from gui.review.mask_canvas import MaskCanvas
 from gui.theme import mark
 from gui.widgets.remember import remember
 
+# Both states drawn by the style sheet, so checked and unchecked buttons keep one size and shape.
+TOOL_BUTTON_STYLE = (
+    "QPushButton { background-color: palette(button); border: 1px solid palette(mid);"
+    " border-radius: 3px; padding: 4px 8px; }"
+    " QPushButton:hover:!checked { border-color: palette(highlight); }"
+    " QPushButton:checked { background-color: palette(highlight); color: palette(highlighted-text);"
+    " border-color: palette(highlight); }"
+)
+
 
 def _slider(low: int, high: int, value: int) -> QSlider:
     slider = QSlider(Qt.Orientation.Horizontal)
@@ -62,6 +71,9 @@ class MaskPanel(QWidget):
         ):
             button = QPushButton(icon(tool), label)
             button.setCheckable(True)
+            # Fusion draws a checked button nearly as an unchecked one on a dark palette: the active tool
+            # in the theme's highlight (palette roles, so a theme switch follows)
+            button.setStyleSheet(TOOL_BUTTON_STYLE)
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, t=tool: editor.set_tool(t))
             group.addButton(button)

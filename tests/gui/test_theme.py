@@ -67,3 +67,31 @@ def test_the_auto_mask_colour_stays_visible_on_a_red_product_and_a_cyan_one():
     assert on_red != OVERLAY_COLOURS["pink"] and on_red[2] > on_red[0]
     rgb[20:40, 20:60] = (10, 190, 240)  # a cyan bottle
     assert contrasting_colour(rgb, mask) != OVERLAY_COLOURS["cyan"]
+
+
+@pytest.mark.parametrize("name", ["dark", "light"])
+def test_the_active_tool_is_drawn_in_the_highlight_and_keeps_its_size(qapp, qtbot, name):
+    from PySide6.QtWidgets import QPushButton
+
+    from gui.review.mask_panel import TOOL_BUTTON_STYLE
+
+    old_palette = qapp.palette()
+    try:
+        theme = apply_theme(qapp, name)
+        buttons = []
+        for checked in (False, True):
+            button = QPushButton("Brush (B)")
+            button.setCheckable(True)
+            button.setStyleSheet(TOOL_BUTTON_STYLE)
+            button.setChecked(checked)
+            qtbot.addWidget(button)
+            button.show()
+            buttons.append(button)
+        off, on = (b.grab().toImage() for b in buttons)
+        inside = (4, off.height() // 2)  # within the border, left of the text: the background
+        assert on.pixelColor(*inside).name() == theme.highlight
+        assert off.pixelColor(*inside).name() != theme.highlight
+        assert buttons[0].sizeHint() == buttons[1].sizeHint()
+    finally:
+        qapp.setPalette(old_palette)
+        qapp.setProperty("shootstudio_theme", None)
