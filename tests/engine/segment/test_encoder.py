@@ -143,3 +143,21 @@ def test_a_session_embeds_through_the_compiled_encoder_when_asked(tiny_registry,
     compiled, _ = SamSession(tiny_registry, compile_encoder=True)._compute(rgb)
     assert len(calls) == 1
     torch.testing.assert_close(compiled, plain, rtol=0, atol=0)
+
+
+def test_bias_masks_share_memory_within_a_pass_and_none_is_kept_after(sam, batch):
+    accelerate_encoder(sam.image_encoder)
+    global_attention = sam.image_encoder.blocks[1].attn  # 8 x 8 tokens, 2 heads
+    q = torch.randn(1, 2, 64, 16, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode(), encoder_module._masks_kept_for_the_pass():  # as in `encode`
+        first = encoder_module._rel_pos_mask(global_attention, q, (8, 8))
+        first_ptr = first.data_ptr()
+        again = encoder_module._rel_pos_mask(global_attention, 2 * q, (8, 8))
+        assert again.data_ptr() == first_ptr  # the second layer's mask is written where the first's was
+        again = again.clone()
+    assert encoder_module._pass.masks is None  # freed when the pass ends
+    fresh = encoder_module._rel_pos_mask(global_attention, 2 * q, (8, 8))  # outside a pass, with autograd
+    torch.testing.assert_close(again, fresh.detach(), rtol=0, atol=0)
+    with torch.inference_mode():
+        direct = sam.image_encoder(batch.contiguous(memory_format=torch.channels_last)).float()
+    torch.testing.assert_close(encode(sam, batch), direct, rtol=0, atol=0)  # kept masks, same values
