@@ -161,3 +161,24 @@ def test_bias_masks_share_memory_within_a_pass_and_none_is_kept_after(sam, batch
     with torch.inference_mode():
         direct = sam.image_encoder(batch.contiguous(memory_format=torch.channels_last)).float()
     torch.testing.assert_close(encode(sam, batch), direct, rtol=0, atol=0)  # kept masks, same values
+
+
+@pytest.mark.parametrize("in_encode", [False, True])
+def test_global_attention_over_1024_tokens_equals_the_library(in_encode):
+    """Layers over more than GLOBAL_TOKENS tokens take the scores-in-the-mask path: the library's
+    attention to float rounding, inside an `encode` pass (kept masks) and outside it."""
+    from segment_anything.modeling.image_encoder import Attention
+
+    torch.manual_seed(3)
+    side = 33  # 1,089 tokens
+    attention = Attention(64, num_heads=8, use_rel_pos=True, input_size=(side, side)).eval()
+    torch.nn.init.normal_(attention.rel_pos_h, std=0.5)
+    torch.nn.init.normal_(attention.rel_pos_w, std=0.5)
+    x = torch.randn(1, side, side, 64)
+    assert side * side > encoder_module.GLOBAL_TOKENS
+    with torch.inference_mode():
+        library = attention(x)
+        context = encoder_module._masks_kept_for_the_pass() if in_encode else torch.inference_mode()
+        with context:
+            fast = encoder_module.fast_attention_forward(attention, x)
+    torch.testing.assert_close(fast, library, rtol=1e-5, atol=1e-5)
