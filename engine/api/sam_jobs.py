@@ -39,7 +39,7 @@ class SamJobs:
 
         def run(ctx: JobContext) -> None:
             ctx.progress(0, None, "loading SAM")
-            self._sam_session(folder)
+            self._sam_session(folder).ready_for_prompts()  # off the first click
             # A full garbage collection holds the GIL for 0.2-0.4 s once torch and Qt are loaded, and an
             # automatic one can land in the middle of an embedding, freezing the UI thread: move what
             # is loaded now (modules, weights) out of the collector's sight.

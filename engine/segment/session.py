@@ -242,11 +242,30 @@ class SamSession(ProposalsMixin):
             return self._bf16_decoder, contextlib.nullcontext()
         return self.model.mask_decoder, autocast(self.device, self.dtype)
 
+    @torch.inference_mode()
+    def ready_for_prompts(self) -> None:
+        """Make what every click shares ahead of the first one (on loading SAM): the decoder in the click's
+        precision (the bf16 copy: ~17 ms) and its positional encoding (~0.3 s on its first call)."""
+        with self._lock:
+            self._positional_encoding()
+
+    def _positional_encoding(self) -> torch.Tensor:
+        """The decoder's dense positional encoding in `prompt_decoder`'s dtype: a constant of the model,
+        made once (sin/cos, ~2 ms a call once warm)."""
+        decoder, _ = self.prompt_decoder()
+        dtype = decoder.iou_token.weight.dtype
+        if self._dense_pe is None or self._dense_pe.dtype != dtype:
+            self._dense_pe = self.model.prompt_encoder.get_dense_pe().to(dtype)
+        return self._dense_pe
+
     def _prepare_no_mask(self) -> PreparedImage:
-        """The image side for prompts without a mask, made once per image and kept."""
+        """The image side for prompts without a mask (engine/segment/decoder.prepare_image), made once per
+        image and kept."""
         if self._prepared is None:
+            decoder, _ = self.prompt_decoder()
             no_mask = self.model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-            self._prepared = self._prepare(no_mask)
+            tokens = (self.predictor.features + no_mask).to(decoder.iou_token.weight.dtype)
+            self._prepared = prepare_image(decoder.transformer, tokens, self._positional_encoding())
         return self._prepared
 
     def _prepare_mask(self, mask: torch.Tensor) -> PreparedImage:
@@ -264,14 +283,6 @@ class SamSession(ProposalsMixin):
         return prepare_changed_image(
             decoder.transformer, base, change.to(dtype), up.to(dtype), shift.to(dtype)
         )
-
-    def _prepare(self, dense: torch.Tensor) -> PreparedImage:
-        """The image side of `prompt_decoder` for one dense prompt (engine/segment/decoder.prepare_image)."""
-        decoder, _ = self.prompt_decoder()
-        dtype = decoder.iou_token.weight.dtype
-        if self._dense_pe is None or self._dense_pe.dtype != dtype:  # the model's constant; ~2 ms of sin/cos
-            self._dense_pe = self.model.prompt_encoder.get_dense_pe().to(dtype)
-        return prepare_image(decoder.transformer, (self.predictor.features + dense).to(dtype), self._dense_pe)
 
     def refine_input(self, key: Any) -> np.ndarray | None:
         """The low-res logits of the last click made with `refine_key=key` on this image, or None."""

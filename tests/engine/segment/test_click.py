@@ -162,3 +162,17 @@ def test_bf16_clicks_use_a_bf16_copy_of_the_decoder(tiny_registry, session):
     assert bf16.model.mask_decoder.iou_token.weight.dtype == torch.float32  # the shared model is untouched
     assert found.score == pytest.approx(exact.score, abs=0.05)
     assert iou(found.full(), exact.full()) > 0.9
+
+
+def test_ready_for_prompts_takes_the_shared_work_off_the_first_click(tiny_registry, monkeypatch):
+    session = SamSession(tiny_registry, precision="bf16")
+    encoder = session.model.prompt_encoder
+    calls = []
+    original = encoder.get_dense_pe
+    monkeypatch.setattr(encoder, "get_dense_pe", lambda: (calls.append(1), original())[1])
+    session.ready_for_prompts()
+    assert len(calls) == 1 and session.prompt_decoder()[0].iou_token.weight.dtype == torch.bfloat16
+    session.set_image("ready", textured(120, 160))
+    found = session.predict_click([[80, 60]], [1], multimask=True)
+    session.predict_click([[80, 60], [40, 30]], [1, 1], mask_input=found.low_res, multimask=False)
+    assert len(calls) == 1  # neither the first click nor a refinement made it again
