@@ -38,7 +38,7 @@ from gui.widgets.remember import remember
 # Both states drawn by the style sheet, so checked and unchecked buttons keep one size and shape.
 TOOL_BUTTON_STYLE = (
     "QPushButton { background-color: palette(button); border: 1px solid palette(mid);"
-    " border-radius: 3px; padding: 4px 8px; }"
+    " border-radius: 3px; padding: 3px 5px; }"
     " QPushButton:hover:!checked { border-color: palette(highlight); }"
     " QPushButton:checked { background-color: palette(highlight); color: palette(highlighted-text);"
     " border-color: palette(highlight); }"
