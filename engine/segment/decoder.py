@@ -109,7 +109,7 @@ def prepare_changed_image(
     )
 
 
-def _first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:
+def first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:
     """Layer 1's `attn(q=queries, k=image + pe, v=image)`, with the image side from `prepare_image`."""
     h = attn.num_heads
     q = _heads(attn.q_proj(queries), h)  # B x H x T x d
@@ -196,7 +196,7 @@ def _block(
     queries = layer.norm1(queries)
     if keys is prepared.image:  # layer 1: the image embedding itself, projected once per image
         keys_pe = prepared.image_with_pe
-        attn_out = _first_tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, prepared)
+        attn_out = first_tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, prepared)
     else:
         keys_pe = keys + key_pe
         attn_out = _tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, keys, keys_pe)

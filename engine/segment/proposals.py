@@ -26,6 +26,7 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
+from engine.segment import factored
 from engine.segment.decoder import (
     PreparedImage,
     decode_all,
@@ -34,6 +35,7 @@ from engine.segment.decoder import (
     upscale_masks,
 )
 from engine.segment.encoder import autocast
+from engine.segment.factored import FactoredImage, factor_image, factored_transformer
 
 
 def default_points_per_batch(device: torch.device, dtype: torch.dtype) -> int:
@@ -82,30 +84,51 @@ class Proposals:
         return len(self.masks)
 
 
+def grid_image(
+    transformer: Any, prepared: PreparedImage, dtype: torch.dtype
+) -> PreparedImage | FactoredImage:
+    """The image side for a grid of prompts: factored (engine/segment/factored.py, ~2-3x less time on a
+    CPU) for SAM's transformer in float32; the reordered decoder's otherwise (fp16 on a GPU: the factored
+    norms' expanded variances want float32's range)."""
+    if dtype == torch.float32 and prepared.first_image_queries is not None and factored.supports(transformer):
+        return factor_image(transformer, prepared)
+    return prepared
+
+
 @torch.inference_mode()
 def decode_passing(
-    decoder: Any, prepared: PreparedImage, sparse: torch.Tensor, iou_thresh: float, with_prompts: bool = False
+    decoder: Any,
+    prepared: PreparedImage | FactoredImage,
+    sparse: torch.Tensor,
+    iou_thresh: float,
+    with_prompts: bool = False,
 ) -> tuple[torch.Tensor, ...]:
     """segment_anything's `MaskDecoder.predict_masks` (multimask) for B prompts without a mask prompt on
-    one image (`prepare_image`), split where the IoU filter can act.
+    one image (`grid_image`), split where the IoU filter can act.
 
-    The transformer (engine/sam_decoder.py: the library's modules, without a copy of the image per prompt)
-    runs for every prompt and yields the predicted IoU; the mask upscaling then runs only for prompts with
-    a mask above `iou_thresh`, since the automatic generator drops the others anyway.
+    The transformer (factored, or the reordered decoder: the library's modules without a copy of the
+    image per prompt) runs for every prompt and yields the predicted IoU; the mask upscaling then runs
+    only for prompts with a mask above `iou_thresh`, since the automatic generator drops the others
+    anyway (and only their image tokens are written out).
     Returns (low-res logits M x 4h x 4w, predicted IoU M) of the masks that pass, and with `with_prompts`
     the index of the prompt of each (M)."""
     output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
     output_tokens = output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1)
     tokens = torch.cat((output_tokens, sparse), dim=1)
-    queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
+    if isinstance(prepared, FactoredImage):
+        queries, factored_keys = factored_transformer(decoder.transformer, prepared, tokens)
+        keys_of, grid_hw = factored_keys.tokens, prepared.prepared.grid_hw
+    else:
+        queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
+        keys_of, grid_hw = keys.__getitem__, prepared.grid_hw
     iou = decoder.iou_prediction_head(queries[:, 0, :])[:, 1:]  # multimask output: masks 1..3
     passing = iou > iou_thresh if iou_thresh > 0.0 else torch.ones_like(iou, dtype=torch.bool)
     rows = passing.any(dim=1)
-    h, w = prepared.grid_hw
+    h, w = grid_hw
     prompts = (passing.nonzero(as_tuple=True)[0],) if with_prompts else ()  # row-major: as masks[keep]
     if not bool(rows.any()):
-        return torch.zeros((0, 4 * h, 4 * w), device=keys.device), iou.new_zeros(0), *prompts
-    masks = upscale_masks(decoder, keys[rows], queries[rows], prepared.grid_hw)[:, 1:]
+        return torch.zeros((0, 4 * h, 4 * w), device=queries.device), iou.new_zeros(0), *prompts
+    masks = upscale_masks(decoder, keys_of(rows), queries[rows], grid_hw)[:, 1:]
     keep = passing[rows]
     return masks[keep], iou[rows][keep], *prompts
 
@@ -167,11 +190,11 @@ class ProposalsMixin:
             no_mask = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
             decoder_dtype = self.proposal_decoder_dtype()
             with autocast(self.device, decoder_dtype):
+                transformer = model.mask_decoder.transformer
                 prepared = prepare_image(
-                    model.mask_decoder.transformer,
-                    predictor.features + no_mask,
-                    model.prompt_encoder.get_dense_pe(),
+                    transformer, predictor.features + no_mask, model.prompt_encoder.get_dense_pe()
                 )
+                prepared = grid_image(transformer, prepared, decoder_dtype)
             kept: dict[str, list] = {"masks": [], "boxes": [], "iou": [], "stab": [], "points": []}
             timings = {"decode": 0.0, "postprocess": 0.0}
             batch_size = settings.points_per_batch or default_points_per_batch(self.device, decoder_dtype)
