@@ -139,10 +139,9 @@ class ProductFilter:
         # Results of two precisions never mix: the resolved precision is part of both model keys.
         choice = getattr(registry, "choice", None)  # (a test's stand-in registry has none: the CPU)
         self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
-        # On the CPU only SAM's encoder takes bf16: the decoder's thresholds and CLIP's scores stay fp32
-        # (bench_filter.py --against-today: a bf16 decoder moved the region count by 11%, bf16 CLIP was
-        # slower than fp32 here and moved scores across the verdict line).
-        self.clip_dtype = torch.float32 if self.dtype == torch.bfloat16 else self.dtype
+        # On the CPU SAM's proposal decoder stays fp32 (its IoU and stability thresholds: a bf16 decoder
+        # moved the region count by 11%, bench_filter.py --against-today); the encoder and CLIP take bf16.
+        self.clip_dtype = self.dtype
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
         sam_key = precision_key(sam_key, self.dtype)
         clip_key = precision_key(clip_model_key(registry), self.clip_dtype)

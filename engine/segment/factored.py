@@ -63,23 +63,26 @@ def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
 @dataclass
 class FactoredImage:
     """What every prompt on one image shares: layer 1's image side (`prepare_image`) and, for the layers
-    after it, the shared part of the image tokens and its projections. Per-head products' image sides are
-    H x d x N (`_t`), or H x N x d for averages; two stacked along N where one product serves both."""
+    after it, the shared part of the image tokens and its projections: per head, H x d x N (`_t`) for
+    dot products with the prompt's tokens, H x N x d for averages over the image tokens."""
 
     prepared: PreparedImage
     e_norm: torch.Tensor  # N: |P E_n|^2, P = centring
     e_out1_t: torch.Tensor  # H x d x N: layer 1's out projection, transposed, of P E (rows . P E)
     e_bias1: torch.Tensor  # N: P E . (layer 1's out bias)
-    keys2_t: torch.Tensor  # H x d x 2N: layer 2 token-to-image keys of F1 (no bias), then of pe + b1
+    f1_keys2_t: torch.Tensor  # H x d x N: layer 2 token-to-image keys of F1 (no bias)
+    pe_keys2_t: torch.Tensor  # H x d x N: ... of pe + b1
     f1_values2: torch.Tensor  # H x N x d: layer 2 token-to-image values of F1 (no bias)
-    queries2_t: torch.Tensor  # H x d x 2N: layer 2 image-to-token queries of F1, then of pe + b1 (+ bias)
+    f1_queries2_t: torch.Tensor  # H x d x N: layer 2 image-to-token queries of F1 (no bias)
+    pe_queries2_t: torch.Tensor  # H x d x N: ... of pe + b1, with the bias
     f1_norm: torch.Tensor  # N: |P F1_n|^2
     f1_bias: torch.Tensor  # N: P F1 . b1
     j1_out1_t: torch.Tensor  # H x d x N: layer 1's out projection of P(g1 P F1) (layer-1 rows . P F1)
     j1_bias1: torch.Tensor  # N
     f1_out2_t: torch.Tensor  # H x d x N: layer 2's out projection of P F1 (layer-2 rows . P F1)
     f1_bias2: torch.Tensor  # N
-    keys_t: torch.Tensor  # H x d x 2N: the final attention's keys of F2 (no bias), then of pe + b2
+    f2_keys_t: torch.Tensor  # H x d x N: the final attention's keys of F2 (no bias)
+    pe_keys_t: torch.Tensor  # H x d x N: ... of pe + b2
     f2_values: torch.Tensor  # H x N x d: the final attention's values of F2 (no bias)
     f2: torch.Tensor  # N x C: F2 = L2(L1(E)), for writing out image tokens
 
@@ -96,9 +99,6 @@ def factor_image(transformer: Any, prepared: PreparedImage) -> FactoredImage:
     h = t2i.num_heads
     pe = prepared.pe
 
-    def stacked_t(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return torch.cat([_heads_t(x, h), _heads_t(y, h)], dim=-1)
-
     pe_e = _centred(prepared.image)
     f1 = pe_e * g1
     pf1 = _centred(f1)
@@ -109,16 +109,19 @@ def factor_image(transformer: Any, prepared: PreparedImage) -> FactoredImage:
         e_norm=(pe_e * pe_e).sum(-1),
         e_out1_t=_heads_t(pe_e @ out1.weight, h),
         e_bias1=pe_e @ out1.bias,
-        keys2_t=stacked_t(f1 @ t2i.k_proj.weight.T, (pe + b1) @ t2i.k_proj.weight.T),
+        f1_keys2_t=_heads_t(f1 @ t2i.k_proj.weight.T, h),
+        pe_keys2_t=_heads_t((pe + b1) @ t2i.k_proj.weight.T, h),
         f1_values2=_heads_of(f1 @ t2i.v_proj.weight.T, h),
-        queries2_t=stacked_t(f1 @ i2t.q_proj.weight.T, i2t.q_proj(pe + b1)),
+        f1_queries2_t=_heads_t(f1 @ i2t.q_proj.weight.T, h),
+        pe_queries2_t=_heads_t(i2t.q_proj(pe + b1), h),
         f1_norm=(pf1 * pf1).sum(-1),
         f1_bias=pf1 @ b1,
         j1_out1_t=_heads_t(j1 @ out1.weight, h),
         j1_bias1=j1 @ out1.bias,
         f1_out2_t=_heads_t(pf1 @ out2.weight, h),
         f1_bias2=pf1 @ out2.bias,
-        keys_t=stacked_t(f2 @ final.k_proj.weight.T, (pe + b2) @ final.k_proj.weight.T),
+        f2_keys_t=_heads_t(f2 @ final.k_proj.weight.T, h),
+        pe_keys_t=_heads_t((pe + b2) @ final.k_proj.weight.T, h),
         f2_values=_heads_of(f2 @ final.v_proj.weight.T, h),
         f2=f2,
     )
@@ -248,12 +251,11 @@ def factored_transformer(
 
     # -- layer 2, token to image over K1 + pe: logits (K1 + pe) . Wk^T q (the key bias cancels)
     t2i = second.cross_attn_token_to_image
-    k2t, q2t = image.keys2_t, image.queries2_t
 
     def second_attend(q_in: torch.Tensor) -> torch.Tensor:
         q = _scaled_heads(t2i.q_proj, q_in, h)  # B x H x T x d
         mixing = _token_side(t2i.k_proj.weight, q) @ rows1.transpose(1, 2)  # B x HT x HT
-        logits = _dot(k2t[..., :n], q).baddbmm_(mixing, w1).mul_(s1_rows).add_(_dot(k2t[..., n:], q))
+        logits = _dot(image.f1_keys2_t, q).baddbmm_(mixing, w1).mul_(s1_rows).add_(_dot(image.pe_keys2_t, q))
         a_s1 = logits.softmax(dim=-1).mul_(s1_rows)  # a softmax over the image tokens, times s1
         averaged = _average(a_s1, image.f1_values2, t)  # F1's part, B x H x T x d
         mixed = torch.bmm(a_s1, w1.transpose(1, 2)) @ (rows1 @ t2i.v_proj.weight.T)  # R1's
@@ -266,7 +268,8 @@ def factored_transformer(
     k = _scaled_heads(i2t.k_proj, queries + tokens, h)
     v2 = _heads(i2t.v_proj(queries), h)
     mixing = _token_side(i2t.q_proj.weight, k) @ rows1.transpose(1, 2)
-    logits = _dot(q2t[..., :n], k).baddbmm_(mixing, w1).mul_(s1_rows).add_(_dot(q2t[..., n:], k))
+    logits = _dot(image.f1_queries2_t, k).baddbmm_(mixing, w1).mul_(s1_rows)
+    logits.add_(_dot(image.pe_queries2_t, k))
     # z = [s1 w1; w2]: the coefficients of R1 and V2 in s1 X + Y below, and (times s2) in K2
     ht = h * t
     z = torch.empty(b, 2 * ht, n, dtype=w1.dtype, device=w1.device)
@@ -298,8 +301,7 @@ def factored_transformer(
     y = _token_side(final.k_proj.weight, q)  # B x HT x C
     s2_rows = s2.unsqueeze(1)
     logits = torch.baddbmm((y @ keys.last).unsqueeze(-1), y @ keys.rows.transpose(1, 2), z)
-    shared, pe_part = _dot(image.keys_t[..., :n], q), _dot(image.keys_t[..., n:], q)
-    logits.addcmul_(shared, s1_rows).mul_(s2_rows).add_(pe_part)
+    logits.addcmul_(_dot(image.f2_keys_t, q), s1_rows).mul_(s2_rows).add_(_dot(image.pe_keys_t, q))
     a_s2 = logits.softmax(dim=-1).mul_(s2_rows)  # B x HT x N
     averaged = _average(a_s2 * s1_rows, image.f2_values, t)
     values_t = final.v_proj.weight.T

@@ -27,3 +27,33 @@ def test_crop_keeps_only_the_masked_pixels_in_a_padded_square():
     assert fill[:, cols.max() + 1 :].all()  # beyond the image's right edge: padding, not wrapped pixels
     small = np.asarray(mask_crop(rgb, mask, (150, 40, 199, 59), 24, FILL))
     assert small.shape == (24, 24, 3) and not (small[..., 2] > 128).any()  # resized, still no blue
+
+
+def test_bf16_scores_come_from_one_batch_shape_and_match_float32(tiny_registry, monkeypatch):
+    """On the CPU, bf16 scores run a bf16 copy of the image encoder, the last batch padded to the batch
+    size (oneDNN makes kernels per shape); the registry's float32 model is left as it was."""
+    import torch
+    from PIL import Image
+
+    from engine.filter.classes import default_classes
+    from engine.filter.clip_scoring import ClipScorer
+
+    rng = np.random.default_rng(0)
+    crops = [Image.fromarray(rng.integers(0, 255, (40, 30 + 7 * i, 3), dtype=np.uint8)) for i in range(5)]
+    classes = default_classes()
+    exact = ClipScorer(tiny_registry).score_crops(crops, classes, batch_size=4)
+    scorer = ClipScorer(tiny_registry, torch.bfloat16)
+    shapes = []
+    scorer.score_crops(crops[:1], classes, batch_size=4)  # makes the copy
+    monkeypatch.setattr(
+        scorer._bf16_visual,
+        "forward",
+        lambda x, f=scorer._bf16_visual.forward: shapes.append((tuple(x.shape), x.dtype)) or f(x),
+    )
+    fast = scorer.score_crops(crops, classes, batch_size=4)
+    assert fast.shape == exact.shape == (5, len(classes.classes) + len(classes.other))
+    assert {shape[0][0] for shape in shapes} == {4} and len(shapes) == 2  # 4 + (1 padded to 4)
+    assert all(dtype == torch.bfloat16 for _, dtype in shapes)
+    assert np.abs(fast - exact).max() < 0.02 and np.allclose(fast.sum(1), 1.0, atol=1e-5)
+    assert not np.allclose(fast, exact, atol=1e-7)  # it did run in bf16
+    assert next(scorer.model.visual.parameters()).dtype == torch.float32

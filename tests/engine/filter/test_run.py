@@ -232,8 +232,8 @@ def test_results_are_keyed_by_precision(tiny_registry, shoot):
 
 def test_batch_sizes_default_by_device_and_precision(tiny_registry, shoot, monkeypatch):
     """Without sizes in the settings, the decoder and CLIP batch as measured for the device and
-    precision (bench_filter_batches.py); on the CPU the proposals' decoder and CLIP are fp32 whatever the
-    precision (only SAM's encoder takes bf16)."""
+    precision (bench_filter_batches.py); on the CPU the proposals' decoder is fp32 whatever the precision,
+    while CLIP runs in the filter's precision."""
     import torch
 
     from engine.filter import clip_scoring
@@ -265,5 +265,5 @@ def test_batch_sizes_default_by_device_and_precision(tiny_registry, shoot, monke
             )
             points = sam_proposals.default_points_per_batch(cpu, torch.float32)
             assert max(seen["points"]) == min(points, 256)  # 16² prompts in batches of the default
-            # CLIP scores in fp32 on the CPU whatever the precision (bf16 was slower there)
-            assert seen["crops"][-1] == (torch.float32, clip_scoring.default_clip_batch(cpu, torch.float32))
+            dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+            assert seen["crops"][-1] == (dtype, clip_scoring.default_clip_batch(cpu, dtype))
