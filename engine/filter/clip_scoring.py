@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from engine.filter.classes import ClassSet
+from engine.runtime.pool import ordered_map
 
 CROP_PAD = 0.08  # context kept around the mask's box, as a fraction of its longer side
 
@@ -121,7 +122,8 @@ class ClipScorer:
 
     def crops(self, rgb: np.ndarray, masks: np.ndarray, boxes: np.ndarray) -> list[Image.Image]:
         size = self.bundle.image_size
-        return [mask_crop(rgb, m, b, size, self.fill) for m, b in zip(masks, boxes, strict=True)]
+        pairs = zip(masks, boxes, strict=True)
+        return ordered_map(lambda pair: mask_crop(rgb, pair[0], pair[1], size, self.fill), pairs)
 
     @torch.inference_mode()
     def score_crops(self, crops: list[Image.Image], class_set: ClassSet, batch_size: int = 64) -> np.ndarray:

@@ -37,6 +37,7 @@ from engine.project.store import ProjectStore
 from engine.project.values import ERROR, OTHER, OTHER_TOTAL
 from engine.runtime.errors import is_fatal
 from engine.runtime.jobs import JobCancelled, JobContext
+from engine.runtime.pool import ordered_map
 from engine.segment.session import Proposals, ProposalSettings, SamSession, working_size
 
 CLAIM_POLL_S = 0.5  # how often a run looks again at images another run is processing
@@ -262,9 +263,12 @@ class ProductFilter:
         if check is not None:
             check()
         start = time.perf_counter()
+        mask_paths = ordered_map(  # PNG encoding and fsync release the GIL: the files are written in parallel
+            lambda item: self.store.save_proposal_mask(image_id, self.run_key, *item),
+            [(idx, proposals.masks[i]) for idx, i in enumerate(keep)],
+        )
         regions = []
         for idx, (i, row) in enumerate(zip(keep, probs, strict=True)):
-            scores = region_scores(row, self.class_set)
             regions.append(
                 {
                     "idx": idx,
@@ -272,10 +276,8 @@ class ProductFilter:
                     "area": int(areas[i]),
                     "pred_iou": float(proposals.pred_iou[i]),
                     "stability": float(proposals.stability[i]),
-                    "mask_path": self.store.save_proposal_mask(
-                        image_id, self.run_key, idx, proposals.masks[i]
-                    ),
-                    "scores": scores,
+                    "mask_path": mask_paths[idx],
+                    "scores": region_scores(row, self.class_set),
                 }
             )
         info = {

