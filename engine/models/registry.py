@@ -15,6 +15,7 @@ import torch
 
 from engine.models.config import ModelsConfig
 from engine.models.errors import ModelError, UnsafeCheckpoint, cli_name
+from engine.runtime.allocator import keep_freed_memory
 from engine.runtime.device import DeviceChoice, choose_device
 from engine.runtime.errors import EngineError, is_disk_full, one_line
 
@@ -56,6 +57,7 @@ class ModelRegistry:
     """The engine's models, loaded on first use. Thread-safe; used from the engine thread."""
 
     def __init__(self, config: ModelsConfig, device: str = "auto", budget_bytes: int | None = None):
+        keep_freed_memory()  # the models' multi-MB temporaries reuse memory instead of faulting it in
         self.config = config
         self.choice = choose_device(device)
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget(self.choice)

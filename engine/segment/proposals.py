@@ -39,16 +39,14 @@ from engine.segment.factored import FactoredImage, factor_image, factored_transf
 
 
 def default_points_per_batch(device: torch.device, dtype: torch.dtype) -> int:
-    """Prompts per decoder batch for automatic masks: 256 on a GPU; on the CPU what
-    tests/benchmarks/bench_filter_batches.py measured fastest a point on a 2-core Zen 4 (vit_b; CPU ms a
-    point at batch 1 / 4 / 16 / 64, decoder + upscaling of the masks that pass, 8² points, load ~3):
-    fp32 189 (warm-up included) / 27.7 / 30.0 / 41.7; bf16 45.8 / 17.8 / 17.6 / 23.9. Past 16 prompts
-    the per-prompt image tokens (4 MB each in fp32) no longer stay in the caches; below 4, each batch's
-    token-side products are too small to pay for their thread hand-off. (The filter's proposals decode
-    in fp32 on the CPU whatever the precision: `SamSession.proposal_decoder_dtype`.)"""
+    """Prompts per decoder batch for automatic masks: 256 on a GPU; 16 on the CPU, where the factored
+    transformer (float32, `grid_image`) measured (2-core Zen 4, vit_b, 16² points, two runs, s for the
+    transformer): 1.83 / 2.32 at batch 4, 2.01 / 2.08 at 8, 1.85 / 1.95 at 16; the reordered decoder
+    3.2 / 3.1 at 4 and 4.2 / 3.9 at 16 (its per-prompt 4 MB image tokens leave the caches sooner).
+    Larger batches share the token side's weights (the MLPs, 2 MB a layer) among more prompts."""
     if device.type != "cpu":
         return 256
-    return 4 if dtype == torch.float32 else 16
+    return 16
 
 
 @dataclass(frozen=True)
