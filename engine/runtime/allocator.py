@@ -6,13 +6,15 @@ kernel again. The filter's decoder makes and drops thousands of 1-15 MB tensors 
 threshold at 64 MB (and freed memory kept up to 512 MB at the top of the heap) its transformer took
 7.9-8.9 s per 1,024 prompts instead of 10.5-12.7 s (engine/segment/factored.py; the reordered decoder
 10.5-12.5 s instead of 19-20 s; 2-core Zen 4 VM). The cost: memory freed below 64 MB is reused by the
-process rather than given back at once. Elsewhere than glibc (macOS, Windows, musl) it does nothing.
+process rather than given back at once. Elsewhere than glibc (macOS, Windows, musl) it does nothing, and
+`SHOOTSTUDIO_KEEP_FREED_MEMORY=0` leaves glibc's defaults (to measure against them).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 MMAP_THRESHOLD = 64 << 20  # allocations below this come from the heap and are reused
@@ -26,7 +28,7 @@ def keep_freed_memory() -> bool:
     global _done
     if _done:
         return True
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get("SHOOTSTUDIO_KEEP_FREED_MEMORY") == "0":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -19,7 +19,7 @@ def minor_faults() -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_a_freed_10_mb_buffer_is_reused_without_page_faults():
     if not keep_freed_memory():
-        pytest.skip("not glibc")
+        pytest.skip("not glibc, or turned off")
     size = 10 << 20  # a decoder temporary's size: 2,560 pages of 4 KB when faulted in afresh
     np.ones(size, np.uint8).sum()  # the heap grows once
     before = minor_faults()
