@@ -89,7 +89,6 @@ class ClipScorer:
         self.model = self.bundle.model
         self.fill = neutral_fill(self.bundle.preprocess)
         self._text_cache: dict[str, torch.Tensor] = {}
-        self._bf16_visual: Any = None
 
     @property
     def device(self) -> torch.device:
@@ -146,12 +145,12 @@ class ClipScorer:
         if self.dtype != torch.bfloat16 or self.device.type != "cpu":
             with self._autocast():
                 return self.model.encode_image(batch).float()
-        if self._bf16_visual is None:
-            self._bf16_visual = copy.deepcopy(self.model.visual).to(torch.bfloat16)
+        if self.bundle.bf16_visual is None:  # kept with the loaded model: made once, not once per run
+            self.bundle.bf16_visual = copy.deepcopy(self.model.visual).to(torch.bfloat16)
         count = len(batch)
         if count < batch_size:  # one batch shape: oneDNN's kernels for it are made once
             batch = torch.cat([batch, batch.new_zeros(batch_size - count, *batch.shape[1:])])
-        return self._bf16_visual(batch.to(torch.bfloat16)).float()[:count]
+        return self.bundle.bf16_visual(batch.to(torch.bfloat16)).float()[:count]
 
     def score(
         self, rgb: np.ndarray, masks: np.ndarray, boxes: np.ndarray, class_set: ClassSet, batch_size: int = 64

@@ -23,6 +23,7 @@ class ClipBundle:
     preprocess: Any
     tokenizer: Any
     arch: str
+    bf16_visual: Any = None  # a bf16 copy of the image encoder, made on first use on a bf16 CPU
 
     @property
     def image_size(self) -> int:

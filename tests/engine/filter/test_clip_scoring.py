@@ -30,8 +30,9 @@ def test_crop_keeps_only_the_masked_pixels_in_a_padded_square():
 
 
 def test_bf16_scores_come_from_one_batch_shape_and_match_float32(tiny_registry, monkeypatch):
-    """On the CPU, bf16 scores run a bf16 copy of the image encoder, the last batch padded to the batch
-    size (oneDNN makes kernels per shape); the registry's float32 model is left as it was."""
+    """On the CPU, bf16 scores run a bf16 copy of the image encoder (made once per loaded model), the
+    last batch padded to the batch size (oneDNN makes kernels per shape); the float32 model is left as
+    it was."""
     import torch
     from PIL import Image
 
@@ -44,11 +45,11 @@ def test_bf16_scores_come_from_one_batch_shape_and_match_float32(tiny_registry, 
     exact = ClipScorer(tiny_registry).score_crops(crops, classes, batch_size=4)
     scorer = ClipScorer(tiny_registry, torch.bfloat16)
     shapes = []
-    scorer.score_crops(crops[:1], classes, batch_size=4)  # makes the copy
+    scorer.score_crops(crops[:1], classes, batch_size=4)  # makes the copy, kept with the loaded model
+    copy = scorer.bundle.bf16_visual
+    assert ClipScorer(tiny_registry, torch.bfloat16).bundle.bf16_visual is copy  # another run: no new copy
     monkeypatch.setattr(
-        scorer._bf16_visual,
-        "forward",
-        lambda x, f=scorer._bf16_visual.forward: shapes.append((tuple(x.shape), x.dtype)) or f(x),
+        copy, "forward", lambda x, f=copy.forward: shapes.append((tuple(x.shape), x.dtype)) or f(x)
     )
     fast = scorer.score_crops(crops, classes, batch_size=4)
     assert fast.shape == exact.shape == (5, len(classes.classes) + len(classes.other))
