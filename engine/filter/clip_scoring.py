@@ -77,7 +77,7 @@ def mask_crop(
 
 
 class ClipScorer:
-    """open_clip from the registry; text features cached per class set.
+    """open_clip from the registry; text features cached per class set with the loaded model.
 
     In bf16 on a CPU the image encoder runs as a bf16 copy of its weights, in batches of one size (the
     last one padded): autocast re-cast the weights on every call, and oneDNN builds new kernels for every
@@ -88,7 +88,6 @@ class ClipScorer:
         self.dtype = dtype  # the encoders run in it (bf16 / fp16); scores come out float32
         self.model = self.bundle.model
         self.fill = neutral_fill(self.bundle.preprocess)
-        self._text_cache: dict[str, torch.Tensor] = {}
 
     @property
     def device(self) -> torch.device:
@@ -102,9 +101,11 @@ class ClipScorer:
     @torch.inference_mode()
     def text_features(self, class_set: ClassSet) -> torch.Tensor:
         """(classes + others) x D, unit length: a class is the normalised mean of its prompts' features
-        (prompt ensembling); each "other" prompt stands alone."""
-        key = class_set.prompts_key()
-        if key not in self._text_cache:
+        (prompt ensembling); each "other" prompt stands alone. Kept with the loaded model: every run with
+        the same prompts shares them."""
+        key = (class_set.prompts_key(), self.dtype)
+        cache = self.bundle.text_features
+        if key not in cache:
             prompts = [p for c in class_set.classes for p in c.prompts] + list(class_set.other)
             tokens = self.bundle.tokenizer(prompts).to(self.device)
             # (on a CPU in float32: a few prompts, once per class set)
@@ -116,8 +117,8 @@ class ClipScorer:
                 mean = features[start : start + len(product_class.prompts)].mean(0)
                 rows.append(mean / mean.norm())
                 start += len(product_class.prompts)
-            self._text_cache[key] = torch.cat([torch.stack(rows), features[start:]])
-        return self._text_cache[key]
+            cache[key] = torch.cat([torch.stack(rows), features[start:]])
+        return cache[key]
 
     def crops(self, rgb: np.ndarray, masks: np.ndarray, boxes: np.ndarray) -> list[Image.Image]:
         size = self.bundle.image_size

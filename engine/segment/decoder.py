@@ -184,25 +184,33 @@ def _weighted_values(
     return torch.baddbmm(residual, weights.transpose(1, 2), values_out.reshape(b, h * t, -1))
 
 
-def _block(
-    layer: Any, queries, keys, query_pe, key_pe, prepared: PreparedImage
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """segment_anything's TwoWayAttentionBlock.forward, step for step."""
+def query_block(layer: Any, queries, query_pe, attend) -> torch.Tensor:
+    """The token side of segment_anything's TwoWayAttentionBlock.forward up to norm3, step for step;
+    `attend(q)` is its token-to-image attention (the image side is the caller's)."""
     if layer.skip_first_layer_pe:
         queries = layer.self_attn(q=queries, k=queries, v=queries)
     else:
         q = queries + query_pe
         queries = queries + layer.self_attn(q=q, k=q, v=queries)
     queries = layer.norm1(queries)
-    if keys is prepared.image:  # layer 1: the image embedding itself, projected once per image
-        keys_pe = prepared.image_with_pe
-        attn_out = first_tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, prepared)
-    else:
-        keys_pe = keys + key_pe
-        attn_out = _tokens_to_image(layer.cross_attn_token_to_image, queries + query_pe, keys, keys_pe)
-    queries = layer.norm2(queries + attn_out)
-    queries = layer.norm3(queries + layer.mlp(queries))
-    image_queries = prepared.first_image_queries if keys is prepared.image else None
+    queries = layer.norm2(queries + attend(queries + query_pe))
+    return layer.norm3(queries + layer.mlp(queries))
+
+
+def _block(
+    layer: Any, queries, keys, query_pe, key_pe, prepared: PreparedImage
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """segment_anything's TwoWayAttentionBlock.forward, step for step."""
+    first = keys is prepared.image  # layer 1: the image embedding itself, projected once per image
+    keys_pe = prepared.image_with_pe if first else keys + key_pe
+
+    def attend(q: torch.Tensor) -> torch.Tensor:
+        if first:
+            return first_tokens_to_image(layer.cross_attn_token_to_image, q, prepared)
+        return _tokens_to_image(layer.cross_attn_token_to_image, q, keys, keys_pe)
+
+    queries = query_block(layer, queries, query_pe, attend)
+    image_queries = prepared.first_image_queries if first else None
     keys = _image_to_tokens(
         layer.cross_attn_image_to_token, keys_pe, queries + query_pe, queries, keys, image_queries
     )

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from engine.segment.decoder import PreparedImage, first_tokens_to_image
+from engine.segment.decoder import PreparedImage, first_tokens_to_image, query_block
 
 
 def supports(transformer: Any) -> bool:
@@ -179,18 +179,6 @@ class FactoredKeys:
         return written.add_(self.bias)
 
 
-def _query_block(layer: Any, queries, query_pe, attend) -> torch.Tensor:
-    """The token side of a TwoWayAttentionBlock up to norm3; `attend(q)` is its token-to-image attention."""
-    if layer.skip_first_layer_pe:
-        queries = layer.self_attn(q=queries, k=queries, v=queries)
-    else:
-        q = queries + query_pe
-        queries = queries + layer.self_attn(q=q, k=q, v=queries)
-    queries = layer.norm1(queries)
-    queries = layer.norm2(queries + attend(queries + query_pe))
-    return layer.norm3(queries + layer.mlp(queries))
-
-
 def _scaled_heads(linear: Any, x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """A projection of the prompt tokens per head, scaled by 1/sqrt(d) (the logits' scale): B x H x T x d."""
     projected = _heads(linear(x), num_heads)
@@ -228,7 +216,7 @@ def factored_transformer(
     n = prepared.image.shape[0]
 
     # -- layer 1: the token side over the shared image (decoder.prepare_image), then image to token
-    queries = _query_block(
+    queries = query_block(
         first, tokens, tokens, lambda q: first_tokens_to_image(first.cross_attn_token_to_image, q, prepared)
     )
     i2t = first.cross_attn_image_to_token
@@ -262,7 +250,7 @@ def factored_transformer(
         constant = t2i.v_proj(b1).view(h, 1, -1)  # the weights sum to 1
         return _attention_out(t2i, averaged + _own_heads(mixed, h, t) + constant)
 
-    queries = _query_block(second, queries, tokens, second_attend)
+    queries = query_block(second, queries, tokens, second_attend)
     # -- layer 2, image to token: logits (Wq (K1 + pe) + bq) . k, a softmax over each head's tokens
     i2t = second.cross_attn_image_to_token
     k = _scaled_heads(i2t.k_proj, queries + tokens, h)

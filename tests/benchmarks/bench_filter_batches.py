@@ -74,7 +74,7 @@ def clip_rows(scorer, crops, batches, repeats):
     rows, class_set = {}, default_classes()
     for name, dtype in DTYPES.items():
         scorer.dtype = dtype
-        scorer._text_cache.clear()
+        scorer.bundle.text_features.clear()
         scorer.score_crops(crops[:4], class_set, 4)  # text features, warm-up
         for batch in batches:
             times = []

@@ -58,3 +58,23 @@ def test_bf16_scores_come_from_one_batch_shape_and_match_float32(tiny_registry, 
     assert np.abs(fast - exact).max() < 0.02 and np.allclose(fast.sum(1), 1.0, atol=1e-5)
     assert not np.allclose(fast, exact, atol=1e-7)  # it did run in bf16
     assert next(scorer.model.visual.parameters()).dtype == torch.float32
+
+
+def test_text_features_are_made_once_per_loaded_model_and_precision(tiny_registry, monkeypatch):
+    import torch
+
+    from engine.filter.classes import default_classes
+    from engine.filter.clip_scoring import ClipScorer
+
+    classes = default_classes()
+    model = ClipScorer(tiny_registry).model
+    model_calls = []
+    encode_text = model.encode_text
+    monkeypatch.setattr(model, "encode_text", lambda tokens: model_calls.append(1) or encode_text(tokens))
+    ClipScorer(tiny_registry).bundle.text_features.clear()
+    first = ClipScorer(tiny_registry).text_features(classes)
+    again = ClipScorer(tiny_registry).text_features(classes)  # another run, same prompts: no new encoding
+    assert again is first and len(model_calls) == 1
+    ClipScorer(tiny_registry, torch.bfloat16).text_features(classes)  # results of precisions never mix
+    other = ClipScorer(tiny_registry).text_features(classes.select([*classes.names, "sunglasses"]))
+    assert len(model_calls) == 3 and other.shape[0] == first.shape[0] + 1
