@@ -85,9 +85,10 @@ class Proposals:
 def grid_image(
     transformer: Any, prepared: PreparedImage, dtype: torch.dtype
 ) -> PreparedImage | FactoredImage:
-    """The image side for a grid of prompts: factored (engine/segment/factored.py, ~2-3x less time on a
-    CPU) for SAM's transformer in float32; the reordered decoder's otherwise (fp16 on a GPU: the factored
-    norms' expanded variances want float32's range)."""
+    """The image side for a grid of prompts: factored (engine/segment/factored.py; in the filter on a
+    2-core CPU 1.5-1.9x less time than the reordered decoder) for SAM's transformer in float32; the
+    reordered decoder's otherwise (fp16 on a GPU: the factored norms' expanded variances want float32's
+    range)."""
     if dtype == torch.float32 and prepared.first_image_queries is not None and factored.supports(transformer):
         return factor_image(transformer, prepared)
     return prepared
