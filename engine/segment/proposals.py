@@ -86,10 +86,13 @@ def grid_image(
     transformer: Any, prepared: PreparedImage, dtype: torch.dtype
 ) -> PreparedImage | FactoredImage:
     """The image side for a grid of prompts: factored (engine/segment/factored.py; in the filter on a
-    2-core CPU 1.5-1.9x less time than the reordered decoder) for SAM's transformer in float32; the
-    reordered decoder's otherwise (fp16 on a GPU: the factored norms' expanded variances want float32's
-    range)."""
-    if dtype == torch.float32 and prepared.first_image_queries is not None and factored.supports(transformer):
+    2-core CPU 1.5-1.9x less time than the reordered decoder) for SAM's transformer in float32 on the
+    CPU; the reordered decoder's otherwise. (On a GPU: its fp16 would not hold the factored norms'
+    expanded variances, and the factored products, one per prompt, suit a CPU's caches, not a GPU's
+    launches.)"""
+    on_cpu = prepared.image.device.type == "cpu"
+    full = dtype == torch.float32 and prepared.first_image_queries is not None
+    if on_cpu and full and factored.supports(transformer):
         return factor_image(transformer, prepared)
     return prepared
 

@@ -4,6 +4,8 @@ weights whose norms and tokens are moved away from their start, so every term of
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -81,9 +83,11 @@ def test_decode_passing_gives_the_same_masks_factored_or_not(sam_parts):  # noqa
     assert (f_masks - masks).abs().max() <= 5e-5 * masks.abs().max()
 
 
-def test_only_float32_grids_are_factored(sam_parts):  # noqa: F811
+def test_only_float32_grids_on_the_cpu_are_factored(sam_parts):  # noqa: F811
     _, decoder, _ = sam_parts
     _, _, prepared = prompts(sam_parts, 1, 6)
     assert isinstance(grid_image(decoder.transformer, prepared, torch.float32), FactoredImage)
     for dtype in (torch.float16, torch.bfloat16):  # the expanded variances want float32's range
         assert grid_image(decoder.transformer, prepared, dtype) is prepared
+    on_gpu = replace(prepared, image=torch.empty(prepared.image.shape, device="meta"))  # (a stand-in)
+    assert grid_image(decoder.transformer, on_gpu, torch.float32) is on_gpu
