@@ -44,7 +44,7 @@ class PreparedImage:
     first_image_queries: torch.Tensor | None = None
 
 
-def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+def heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """B x T x (H*d) -> B x H x T x d, as segment_anything's Attention._separate_heads."""
     b, t, dim = x.shape
     return x.reshape(b, t, num_heads, dim // num_heads).transpose(1, 2)
@@ -112,7 +112,7 @@ def prepare_changed_image(
 def first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedImage) -> torch.Tensor:
     """Layer 1's `attn(q=queries, k=image + pe, v=image)`, with the image side from `prepare_image`."""
     h = attn.num_heads
-    q = _heads(attn.q_proj(queries), h)  # B x H x T x d
+    q = heads(attn.q_proj(queries), h)  # B x H x T x d
     b, _, t, d = q.shape
     q = q.transpose(0, 1).reshape(h, b * t, d)
     weights = (torch.bmm(q, prepared.first_keys_t) / math.sqrt(d)).softmax(dim=-1)  # H x BT x N
@@ -125,7 +125,7 @@ def _tokens_to_image(
 ) -> torch.Tensor:
     """`attn(q=queries, k=keys_pe, v=keys)` for B x T x C tokens over per-prompt B x N x C image tokens."""
     h = attn.num_heads
-    q = _heads(attn.q_proj(queries), h)  # B x H x T x d
+    q = heads(attn.q_proj(queries), h)  # B x H x T x d
     b, _, t, d = q.shape
     q = q / math.sqrt(d)  # the logits' scale, applied to the small side
     # k_proj moved to the token side; its bias adds a constant to each softmax column, which cancels.
@@ -151,8 +151,8 @@ def _image_to_tokens(
     image_queries: `attn.q_proj(image_pe)` as H x N x d, when the image side is shared and projected once
     per image (`prepare_image`): each prompt's logits are then a product over d, not over C."""
     h = attn.num_heads
-    k = _heads(attn.k_proj(tokens_pe), h)  # B x H x T x d
-    v = _heads(attn.v_proj(tokens), h)
+    k = heads(attn.k_proj(tokens_pe), h)  # B x H x T x d
+    v = heads(attn.v_proj(tokens), h)
     b, _, t, d = k.shape
     k = k / math.sqrt(d)  # the logits' scale, applied to the small side
     if image_queries is not None:
@@ -176,12 +176,18 @@ def _weighted_values(
     attn: Any, weights: torch.Tensor, v: torch.Tensor, residual: torch.Tensor
 ) -> torch.Tensor:
     """`residual` + the attention output for weights B x HT x N over values v (B x H x T x d)."""
+    # out_proj folded into the values: one B x N x HT by B x HT x C product
+    return torch.baddbmm(residual, weights.transpose(1, 2), value_rows(attn, v))
+
+
+def value_rows(attn: Any, v: torch.Tensor) -> torch.Tensor:
+    """An attention's values v (B x H x T x d) through its out projection, one row per head and token:
+    B x HT x C. The output is the weights times these rows summed over heads and tokens (A_h V_h W_h^T);
+    each head's weights sum to 1, so its share of the out bias (1/H) rides along with its rows."""
     b, h, t, d = v.shape
-    # out_proj folded into the values: sum over heads of A_h (V_h W_h^T), one B x N x HT by B x HT x C
-    # product. Each head's weights sum to 1, so its share of the out bias (1/H) rides along with the values.
     out_weight = attn.out_proj.weight.view(-1, h, d)  # C x H x d
-    values_out = torch.einsum("bhtd,chd->bhtc", v, out_weight) + attn.out_proj.bias / h
-    return torch.baddbmm(residual, weights.transpose(1, 2), values_out.reshape(b, h * t, -1))
+    rows = torch.einsum("bhtd,chd->bhtc", v, out_weight) + attn.out_proj.bias / h
+    return rows.reshape(b, h * t, -1)
 
 
 def query_block(layer: Any, queries, query_pe, attend) -> torch.Tensor:

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from engine.segment.decoder import PreparedImage, first_tokens_to_image, query_block
+from engine.segment.decoder import PreparedImage, first_tokens_to_image, heads, query_block, value_rows
 
 
 def supports(transformer: Any) -> bool:
@@ -52,12 +52,6 @@ def _heads_t(x: torch.Tensor, num_heads: int) -> torch.Tensor:
 def _heads_of(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """N x (H*d) -> H x N x d, contiguous: the image side of a per-head average."""
     return x.view(x.shape[0], num_heads, -1).transpose(0, 1).contiguous()
-
-
-def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
-    """B x T x (H*d) -> B x H x T x d."""
-    b, t, _ = x.shape
-    return x.view(b, t, num_heads, -1).transpose(1, 2)
 
 
 @dataclass
@@ -150,14 +144,6 @@ def _average(weights: torch.Tensor, image: torch.Tensor, t: int) -> torch.Tensor
     return out
 
 
-def _values(attn: Any, v: torch.Tensor) -> torch.Tensor:
-    """The value rows of an attention whose weights sum to 1 per head: B x (H*T) x C, out bias shared out."""
-    b, h, t, d = v.shape
-    out_weight = attn.out_proj.weight.view(-1, h, d)  # C x H x d
-    rows = torch.einsum("bhtd,chd->bhtc", v, out_weight) + attn.out_proj.bias / h
-    return rows.reshape(b, h * t, -1)
-
-
 @dataclass
 class FactoredKeys:
     """The image tokens after the transformer, per prompt, as their factors (see the module docstring):
@@ -181,7 +167,7 @@ class FactoredKeys:
 
 def _scaled_heads(linear: Any, x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """A projection of the prompt tokens per head, scaled by 1/sqrt(d) (the logits' scale): B x H x T x d."""
-    projected = _heads(linear(x), num_heads)
+    projected = heads(linear(x), num_heads)
     return projected / math.sqrt(projected.shape[-1])
 
 
@@ -222,13 +208,13 @@ def factored_transformer(
     i2t = first.cross_attn_image_to_token
     h = i2t.num_heads
     k = _scaled_heads(i2t.k_proj, queries + tokens, h)
-    v1 = _heads(i2t.v_proj(queries), h)
+    v1 = heads(i2t.v_proj(queries), h)
     assert prepared.first_image_queries is not None
     logits = _dot(prepared.first_image_queries.transpose(1, 2), k)
     w1 = logits.view(b, h, t, n).softmax(dim=2).view(b, h * t, n)  # over each head's T tokens
     # norm4 of x = E + w1 V1 (the rows' out bias sums to e_bias1 over w1, whose heads each sum to 1):
     # |P x|^2 = |P E|^2 + 2 w1 . (V1 . P E) + w1 (P V1)(P V1)^T w1
-    centred1 = _centred(_values(i2t, v1))  # B x HT x C
+    centred1 = _centred(value_rows(i2t, v1))  # B x HT x C
     half = _dot(image.e_out1_t, v1).baddbmm_(centred1 @ centred1.transpose(1, 2), w1, alpha=0.5)
     square = (w1 * half).sum(1).mul_(2).add_(image.e_norm + 2 * image.e_bias1)
     norm = first.norm4
@@ -254,7 +240,7 @@ def factored_transformer(
     # -- layer 2, image to token: logits (Wq (K1 + pe) + bq) . k, a softmax over each head's tokens
     i2t = second.cross_attn_image_to_token
     k = _scaled_heads(i2t.k_proj, queries + tokens, h)
-    v2 = _heads(i2t.v_proj(queries), h)
+    v2 = heads(i2t.v_proj(queries), h)
     mixing = _token_side(i2t.q_proj.weight, k) @ rows1.transpose(1, 2)
     logits = _dot(image.f1_queries2_t, k).baddbmm_(mixing, w1).mul_(s1_rows)
     logits.add_(_dot(image.pe_queries2_t, k))
@@ -263,7 +249,7 @@ def factored_transformer(
     z = torch.empty(b, 2 * ht, n, dtype=w1.dtype, device=w1.device)
     torch.mul(w1, s1_rows, out=z[:, :ht])
     z[:, ht:] = logits.view(b, h, t, n).softmax(dim=2).view(b, ht, n)
-    centred2 = _centred(_values(i2t, v2))
+    centred2 = _centred(value_rows(i2t, v2))
     # norm4 of x = s1 X + Y, X = F1 + w1 R1, Y = b1 + w2 V2:
     # |P x|^2 = s1^2 |P F1|^2 + 2 s1 P F1 . b1 + |P b1|^2 + z G z + 2 z . L, with G the Gram matrix of
     # [P R1; P V2] and L = [s1 (R1 . P F1) + R1 . P b1; s1 (V2 . P F1) + V2 . P b1]
