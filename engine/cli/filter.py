@@ -55,14 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "fp32", "bf16", "fp16"),
         default="auto",
         help="SAM and CLIP arithmetic: auto = fp16 on a GPU; on a CPU with native bf16 (AMX or "
-        "AVX-512-BF16) SAM's encoder in bf16, the rest fp32; else fp32; results are stored per precision",
+        "AVX-512-BF16) SAM's encoder and CLIP in bf16, SAM's proposal decoder fp32 (its thresholds); "
+        "else fp32; results are stored per precision",
     )
     parser.add_argument(
         "--compile",
         action="store_true",
-        help="torch.compile SAM's image encoder: about 15%% less time an image after a build of a few "
-        "minutes on the first one (cached by torch); worth it for large shoots; falls back to the plain "
-        "encoder if no compiler works here",
+        help="torch.compile SAM's image encoder (a build of about two minutes on the first image, cached "
+        "by torch); on a 2-core bf16 CPU it measured no faster than the plain encoder, so try it on your "
+        "machine before a large shoot; falls back to the plain encoder if no compiler works here",
     )
     add_common_arguments(parser)
 
