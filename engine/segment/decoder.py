@@ -114,8 +114,9 @@ def first_tokens_to_image(attn: Any, queries: torch.Tensor, prepared: PreparedIm
     h = attn.num_heads
     q = heads(attn.q_proj(queries), h)  # B x H x T x d
     b, _, t, d = q.shape
-    q = q.transpose(0, 1).reshape(h, b * t, d)
-    weights = (torch.bmm(q, prepared.first_keys_t) / math.sqrt(d)).softmax(dim=-1)  # H x BT x N
+    q = (q / math.sqrt(d)).transpose(0, 1).reshape(h, b * t, d)  # the logits' scale, on the small side
+    logits = torch.bmm(q, prepared.first_keys_t)
+    weights = torch.softmax(logits, -1, out=logits)  # H x BT x N, in place
     out = torch.bmm(weights, prepared.first_values).view(h, b, t, d)
     return attn.out_proj(out.permute(1, 2, 0, 3).reshape(b, t, h * d))
 

@@ -124,10 +124,16 @@ def factor_image(transformer: Any, prepared: PreparedImage) -> FactoredImage:
 def _dot(image_t: torch.Tensor, tokens: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Per head, image side H x d x N with prompt side B x H x T x d -> B x (H*T) x N (into `out`, a
     B x HT x N tensor whose per-prompt slices are contiguous). One product per prompt, written in place:
-    a single batched product over heads would need its B x HT x N result transposed (a copy)."""
+    a single batched product over heads would need its B x HT x N result transposed (a copy). For one
+    token (the IoU token's final attention) one product per head over all prompts instead: a prompt's
+    1 x d row alone would read the whole image side for 16 x N products."""
     h, _, n = image_t.shape
     b, _, t, _ = tokens.shape
     out = torch.empty(b, h * t, n, dtype=image_t.dtype, device=image_t.device) if out is None else out
+    if t == 1:
+        for j in range(h):
+            torch.mm(tokens[:, j, 0], image_t[j], out=out[:, j])
+        return out
     tokens = tokens.contiguous()
     for i in range(b):
         torch.bmm(tokens[i], image_t, out=out[i].view(h, t, n))
@@ -135,10 +141,15 @@ def _dot(image_t: torch.Tensor, tokens: torch.Tensor, out: torch.Tensor | None =
 
 
 def _average(weights: torch.Tensor, image: torch.Tensor, t: int) -> torch.Tensor:
-    """Per head, sum over n of weights (B x HT x N) times the image side H x N x d -> B x H x T x d."""
+    """Per head, sum over n of weights (B x HT x N) times the image side H x N x d -> B x H x T x d
+    (per head over all prompts for one token, as `_dot`)."""
     b, _, n = weights.shape
     h, _, d = image.shape
     out = torch.empty(b, h, t, d, dtype=image.dtype, device=image.device)
+    if t == 1:
+        for j in range(h):
+            torch.mm(weights[:, j], image[j], out=out[:, j, 0])
+        return out
     for i in range(b):
         torch.bmm(weights[i].view(h, t, n), image, out=out[i])
     return out
@@ -156,6 +167,11 @@ class FactoredKeys:
     rows: torch.Tensor  # B x r x C
     last: torch.Tensor  # C
     bias: torch.Tensor  # C
+
+    def select(self, which: torch.Tensor) -> FactoredKeys:
+        """The image tokens of the prompts `which` (bool B or indices) only."""
+        pick = self.s1[which], self.s2[which], self.z[which], self.rows[which]
+        return FactoredKeys(self.image, *pick, self.last, self.bias)
 
     def tokens(self, which: torch.Tensor) -> torch.Tensor:
         """The image tokens of the prompts `which` (bool B or indices) written out: M x N x C."""
@@ -194,8 +210,18 @@ def factored_transformer(
     transformer: Any, image: FactoredImage, tokens: torch.Tensor
 ) -> tuple[torch.Tensor, FactoredKeys]:
     """segment_anything's TwoWayTransformer.forward for B prompts (tokens: B x T x C) on one image.
-    Returns (queries B x T x C, the image tokens as `FactoredKeys`). Per-prompt tensors over the image
-    tokens are B x (H*T) x N: heads and prompt tokens first, image tokens last."""
+    Returns (queries B x T x C, the image tokens as `FactoredKeys`)."""
+    queries, keys = factored_layers(transformer, image, tokens)
+    return final_attention(transformer, keys, queries, tokens), keys
+
+
+@torch.inference_mode()
+def factored_layers(
+    transformer: Any, image: FactoredImage, tokens: torch.Tensor
+) -> tuple[torch.Tensor, FactoredKeys]:
+    """The transformer's two blocks, without its final attention (`final_attention`): (queries B x T x C,
+    the image tokens as `FactoredKeys`). Per-prompt tensors over the image tokens are B x (H*T) x N:
+    heads and prompt tokens first, image tokens last."""
     first, second = transformer.layers
     prepared = image.prepared
     b, t, _ = tokens.shape
@@ -259,7 +285,10 @@ def factored_transformer(
     _dot(image.j1_out1_t, v1, out=linear[:, :ht])
     _dot(image.f1_out2_t, v2, out=linear[:, ht:])
     linear.mul_(s1_rows).add_((stacked @ centred_b1).unsqueeze(-1))
-    linear.baddbmm_(stacked @ stacked.transpose(1, 2), z, alpha=0.5)
+    # z G z = z1 G11 z1 + 2 z1 G12 z2 + z2 G22 z2 (z = [z1; z2]): three of the Gram's four blocks
+    gram = stacked @ stacked.transpose(1, 2)
+    linear[:, :ht].baddbmm_(gram[:, :ht, :ht], z[:, :ht], alpha=0.5).baddbmm_(gram[:, :ht, ht:], z[:, ht:])
+    linear[:, ht:].baddbmm_(gram[:, ht:, ht:], z[:, ht:], alpha=0.5)
     square = (z * linear).sum(1).mul_(2)
     # (the rows' out biases, summed over coefficients whose heads each sum to 1)
     square += s1 * s1 * (image.f1_norm + 2 * image.j1_bias1) + 2 * s1 * (image.f1_bias + image.f1_bias2)
@@ -268,12 +297,22 @@ def factored_transformer(
     s2 = torch.rsqrt(square / norm.normalized_shape[0] + norm.eps)
     # K2_n = s2 (s1 F2_n + z[:, n] . [P R1; P V2] g2 + P(b1) g2) + b2
     keys = FactoredKeys(image, s1, s2, z, stacked * norm.weight, centred_b1 * norm.weight, norm.bias)
+    return queries, keys
 
-    # -- the final token-to-image attention over K2 + pe
-    final = transformer.final_attn_token_to_image
+
+@torch.inference_mode()
+def final_attention(
+    transformer: Any, keys: FactoredKeys, queries: torch.Tensor, tokens: torch.Tensor
+) -> torch.Tensor:
+    """The transformer's final token-to-image attention and norm over the image tokens `keys`, for the
+    prompts' queries after `factored_layers` (B x T x C; tokens: the prompts' tokens, B x T x C). Each
+    token attends on its own, so any subset of tokens (the IoU token alone) or of prompts (`select`) may
+    be asked for."""
+    final, image = transformer.final_attn_token_to_image, keys.image
+    h, t = final.num_heads, tokens.shape[1]
+    z, s1_rows, s2_rows = keys.z, keys.s1.unsqueeze(1), keys.s2.unsqueeze(1)
     q = _scaled_heads(final.q_proj, queries + tokens, h)
     y = _token_side(final.k_proj.weight, q)  # B x HT x C
-    s2_rows = s2.unsqueeze(1)
     logits = torch.baddbmm((y @ keys.last).unsqueeze(-1), y @ keys.rows.transpose(1, 2), z)
     logits.addcmul_(_dot(image.f2_keys_t, q), s1_rows).mul_(s2_rows).add_(_dot(image.pe_keys_t, q))
     a_s2 = logits.softmax(dim=-1).mul_(s2_rows)  # B x HT x N
@@ -281,6 +320,6 @@ def factored_transformer(
     values_t = final.v_proj.weight.T
     mixed = torch.bmm(a_s2, z.transpose(1, 2)) @ (keys.rows @ values_t)
     mixed += a_s2.sum(-1, keepdim=True) * (keys.last @ values_t)
-    constant = final.v_proj(norm.bias).view(h, 1, -1)
+    constant = final.v_proj(keys.bias).view(h, 1, -1)
     attn_out = _attention_out(final, averaged + _own_heads(mixed, h, t) + constant)
-    return transformer.norm_final_attn(queries + attn_out), keys
+    return transformer.norm_final_attn(queries + attn_out)

@@ -12,8 +12,10 @@ boxed = session.masks_for_boxes([[x0, y0, x1, y1]])    # one mask per box (text-
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -26,6 +28,7 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
+from engine.runtime.device import torch_threads
 from engine.segment import factored
 from engine.segment.decoder import (
     PreparedImage,
@@ -35,18 +38,44 @@ from engine.segment.decoder import (
     upscale_masks,
 )
 from engine.segment.encoder import autocast
-from engine.segment.factored import FactoredImage, factor_image, factored_transformer
+from engine.segment.factored import FactoredImage, factor_image, factored_layers, final_attention
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_points_per_batch(device: torch.device, dtype: torch.dtype) -> int:
-    """Prompts per decoder batch for automatic masks: 256 on a GPU; 16 on the CPU, where the factored
-    transformer (float32, `grid_image`) measured (2-core Zen 4, vit_b, 16² points, two runs, s for the
-    transformer): 1.83 / 2.32 at batch 4, 2.01 / 2.08 at 8, 1.85 / 1.95 at 16; the reordered decoder
-    3.2 / 3.1 at 4 and 4.2 / 3.9 at 16 (its per-prompt 4 MB image tokens leave the caches sooner).
-    Larger batches share the token side's weights (the MLPs, 2 MB a layer) among more prompts."""
+    """Prompts per decoder batch for automatic masks: 256 on a GPU; 8 on the CPU, where two batches run
+    side by side (`default_workers`). The factored transformer (float32, `grid_image`) on a 2-core Zen 4,
+    vit_b: one batch at a time, s for 256 prompts, 1.83 / 2.32 at batch 4, 2.01 / 2.08 at 8, 1.85 /
+    1.95 at 16 (the reordered decoder 3.2 / 3.1 at 4 and 4.2 / 3.9 at 16: its per-prompt 4 MB image
+    tokens leave the caches sooner); two side by side, s for 1,024 prompts, 7.0-8.3 at 4, 6.7-7.7 at 8,
+    7.9-10.2 at 16 (two batches of 16 keep 60 MB of 112 x 4,096 tensors in flight)."""
     if device.type != "cpu":
         return 256
-    return 16
+    return 8
+
+
+def default_workers(device: torch.device) -> int:
+    """Decoder batches run side by side for automatic masks: 2 on a CPU with 2 or more threads (each
+    with half of them), 1 on a GPU. On 2 cores (vit_b, 1,024 prompts, the factored transformer) two
+    batches of 8 at one thread each took 6.7-7.7 s where one batch of 16 at two threads took 8.1-9.1 s:
+    the decoder's ops are small enough that every hand-off to a second thread shows."""
+    return 2 if device.type == "cpu" and torch.get_num_threads() >= 2 else 1
+
+
+def map_batches(function: Callable[[T], R], items: list[T], workers: int) -> list[R]:
+    """`[function(item) for item in items]`, on `workers` threads with the process's torch threads
+    shared out among them (`torch_threads`, for the call). The first error (a cancellation) is raised
+    once the batches already running have finished; the others are dropped."""
+    if workers < 2 or len(items) < 2:
+        return [function(item) for item in items]
+    threads = torch_threads(max(1, torch.get_num_threads() // workers))
+    with threads, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sam-batches") as pool:
+        return list(pool.map(function, items))
+
+
+KEPT = ("masks", "boxes", "iou", "stab", "points")  # what each batch keeps of its masks (`propose`)
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,7 @@ class ProposalSettings:
 
     points_per_side: int = 32
     points_per_batch: int | None = None  # None: `default_points_per_batch` (measured per device, dtype)
+    workers: int | None = None  # decoder batches side by side; None: `default_workers` (per device)
     pred_iou_thresh: float = 0.88
     stability_score_thresh: float = 0.95
     stability_score_offset: float = 1.0
@@ -62,7 +92,8 @@ class ProposalSettings:
     max_side: int = 1024  # proposals are made at this working resolution (SAM's own input size)
 
     def key(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in sorted(self.__dict__.items()) if k != "points_per_batch")
+        speed_only = ("points_per_batch", "workers")  # the same masks whatever they are
+        return ",".join(f"{k}={v}" for k, v in sorted(self.__dict__.items()) if k not in speed_only)
 
 
 @dataclass
@@ -118,19 +149,32 @@ def decode_passing(
     output_tokens = output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1)
     tokens = torch.cat((output_tokens, sparse), dim=1)
     if isinstance(prepared, FactoredImage):
-        queries, factored_keys = factored_transformer(decoder.transformer, prepared, tokens)
-        keys_of, grid_hw = factored_keys.tokens, prepared.prepared.grid_hw
+        # The final attention first for the IoU token alone (each token attends on its own), then for
+        # every token of the prompts that pass: the mask tokens of the others are never needed.
+        transformer = decoder.transformer
+        layered, factored_keys = factored_layers(transformer, prepared, tokens)
+        iou_query = final_attention(transformer, factored_keys, layered[:, :1], tokens[:, :1])[:, 0]
+
+        def passing_side(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            final = final_attention(transformer, factored_keys.select(rows), layered[rows], tokens[rows])
+            return factored_keys.tokens(rows), final
+
+        grid_hw = prepared.prepared.grid_hw
     else:
         queries, keys = two_way_transformer(decoder.transformer, prepared, tokens)
-        keys_of, grid_hw = keys.__getitem__, prepared.grid_hw
-    iou = decoder.iou_prediction_head(queries[:, 0, :])[:, 1:]  # multimask output: masks 1..3
+        iou_query, grid_hw = queries[:, 0, :], prepared.grid_hw
+
+        def passing_side(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return keys[rows], queries[rows]
+
+    iou = decoder.iou_prediction_head(iou_query)[:, 1:]  # multimask output: masks 1..3
     passing = iou > iou_thresh if iou_thresh > 0.0 else torch.ones_like(iou, dtype=torch.bool)
     rows = passing.any(dim=1)
     h, w = grid_hw
     prompts = (passing.nonzero(as_tuple=True)[0],) if with_prompts else ()  # row-major: as masks[keep]
     if not bool(rows.any()):
-        return torch.zeros((0, 4 * h, 4 * w), device=queries.device), iou.new_zeros(0), *prompts
-    masks = upscale_masks(decoder, keys_of(rows), queries[rows], grid_hw)[:, 1:]
+        return torch.zeros((0, 4 * h, 4 * w), device=iou.device), iou.new_zeros(0), *prompts
+    masks = upscale_masks(decoder, *passing_side(rows), grid_hw)[:, 1:]
     keep = passing[rows]
     return masks[keep], iou[rows][keep], *prompts
 
@@ -165,6 +209,43 @@ class ProposalsMixin:
         of the per-prompt image tokens cost what the bf16 products save; bench_filter_batches.py)."""
         return self.dtype if self.device.type == "cuda" else torch.float32
 
+    def _proposal_batch(
+        self, settings, prepared, batch, normalised, size_hw, decoder_dtype, check
+    ) -> tuple[dict[str, list], float, float]:
+        """One batch of prompts (`propose`): its kept masks, boxes, IoUs, stabilities and prompts, and
+        the seconds spent decoding and post-processing."""
+        model, predictor = self.model, self.predictor
+        kept: dict[str, list] = {key: [] for key in KEPT}
+        start = time.perf_counter()
+        coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
+        labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
+        sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+        low_res, iou, prompt = decode_passing(
+            model.mask_decoder, prepared, sparse, settings.pred_iou_thresh, with_prompts=True
+        )
+        low_res, iou = low_res.float(), iou.float()
+        middle = time.perf_counter()
+        for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits
+            logits = upscale_logits(model, low_res[chunk : chunk + 64], predictor.input_size, size_hw)
+            offset = settings.stability_score_offset
+            stability = calculate_stability_score(logits, model.mask_threshold, offset)
+            keep = (
+                stability >= settings.stability_score_thresh
+                if settings.stability_score_thresh > 0.0
+                else torch.ones_like(stability, dtype=torch.bool)
+            )
+            masks = logits[keep] > model.mask_threshold
+            kept["masks"].append(masks)
+            kept["boxes"].append(batched_mask_to_box(masks))
+            kept["iou"].append(iou[chunk : chunk + 64][keep])
+            kept["stab"].append(stability[keep])
+            kept["points"].append(normalised[prompt[chunk : chunk + 64][keep].cpu().numpy()])
+        # (The library's crop-edge filter removes nothing when the crop is the whole image.)
+        done = time.perf_counter()
+        if check is not None:
+            check()
+        return kept, middle - start, done - middle
+
     @torch.inference_mode()
     def propose(
         self, settings: ProposalSettings | None = None, check: Any = None, points: np.ndarray | None = None
@@ -197,43 +278,23 @@ class ProposalsMixin:
                     transformer, predictor.features + no_mask, model.prompt_encoder.get_dense_pe()
                 )
                 prepared = grid_image(transformer, prepared, decoder_dtype)
-            kept: dict[str, list] = {"masks": [], "boxes": [], "iou": [], "stab": [], "points": []}
-            timings = {"decode": 0.0, "postprocess": 0.0}
             batch_size = settings.points_per_batch or default_points_per_batch(self.device, decoder_dtype)
-            for batch, normalised in batch_iterator(batch_size, points, grid):
-                start = time.perf_counter()
-                coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
-                labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
-                sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-                with autocast(self.device, decoder_dtype):
-                    low_res, iou, prompt = decode_passing(
-                        model.mask_decoder, prepared, sparse, settings.pred_iou_thresh, with_prompts=True
+            batches = list(batch_iterator(batch_size, points, grid))
+
+            def run_batch(item: tuple[np.ndarray, np.ndarray]) -> tuple[dict[str, list], float, float]:
+                with torch.inference_mode(), autocast(self.device, decoder_dtype):  # (both per thread)
+                    return self._proposal_batch(
+                        settings, prepared, *item, (height, width), decoder_dtype, check
                     )
-                low_res, iou = low_res.float(), iou.float()
-                middle = time.perf_counter()
-                timings["decode"] += middle - start
-                for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits
-                    logits = upscale_logits(
-                        model, low_res[chunk : chunk + 64], predictor.input_size, (height, width)
-                    )
-                    stability = calculate_stability_score(
-                        logits, model.mask_threshold, settings.stability_score_offset
-                    )
-                    keep = (
-                        stability >= settings.stability_score_thresh
-                        if settings.stability_score_thresh > 0.0
-                        else torch.ones_like(stability, dtype=torch.bool)
-                    )
-                    masks = logits[keep] > model.mask_threshold
-                    kept["masks"].append(masks)
-                    kept["boxes"].append(batched_mask_to_box(masks))
-                    kept["iou"].append(iou[chunk : chunk + 64][keep])
-                    kept["stab"].append(stability[keep])
-                    kept["points"].append(normalised[prompt[chunk : chunk + 64][keep].cpu().numpy()])
-                # (The library's crop-edge filter removes nothing when the crop is the whole image.)
-                timings["postprocess"] += time.perf_counter() - middle
-                if check is not None:
-                    check()
+
+            start = time.perf_counter()
+            parts = map_batches(run_batch, batches, settings.workers or default_workers(self.device))
+            decode = sum(part[1] for part in parts)
+            postprocess = sum(part[2] for part in parts)
+            wall = time.perf_counter() - start  # (shared out in proportion when batches ran side by side)
+            share = wall / max(decode + postprocess, 1e-9)
+            timings = {"decode": decode * share, "postprocess": postprocess * share}
+            kept = {key: [piece for part in parts for piece in part[0][key]] for key in KEPT}
             start = time.perf_counter()
             if not kept["masks"] or sum(len(m) for m in kept["masks"]) == 0:
                 empty = np.zeros((0, height, width), bool)

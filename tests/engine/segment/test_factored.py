@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from engine.segment.decoder import prepare_image, upscale_masks
-from engine.segment.factored import FactoredImage, factor_image, factored_transformer, supports
+from engine.segment.factored import (
+    FactoredImage,
+    factor_image,
+    factored_layers,
+    factored_transformer,
+    final_attention,
+    supports,
+)
 from engine.segment.proposals import decode_passing, grid_image
 from tests.engine.segment.test_decoder import sam_parts  # noqa: F401  (the shared fixture)
 
@@ -64,6 +71,26 @@ def test_the_image_tokens_of_some_prompts_are_theirs(sam_parts):  # noqa: F811
     assert some.shape == (2, 64 * 64, 256)
     torch.testing.assert_close(some, every[[1, 3]])
     assert not torch.allclose(every[0], every[1])  # each prompt changed the image tokens its own way
+
+
+def test_the_final_attention_of_some_tokens_and_prompts_is_theirs(sam_parts):  # noqa: F811
+    """Each token attends on its own in the final attention: the IoU token alone, or the prompts that
+    pass the IoU filter alone, get what the whole batch would give them."""
+    _, decoder, _ = sam_parts
+    sparse, _, prepared = prompts(sam_parts, 5, 7)
+    transformer = decoder.transformer
+    with torch.inference_mode():
+        tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+        tokens = torch.cat((tokens.unsqueeze(0).expand(len(sparse), -1, -1), sparse), dim=1)
+        queries, keys = factored_layers(transformer, factor_image(transformer, prepared), tokens)
+        every = final_attention(transformer, keys, queries, tokens)
+        iou_token = final_attention(transformer, keys, queries[:, :1], tokens[:, :1])
+        rows = torch.tensor([True, False, False, True, True])
+        some = final_attention(transformer, keys.select(rows), queries[rows], tokens[rows])
+    assert iou_token.shape == (5, 1, 256) and some.shape == (3, tokens.shape[1], 256)
+    torch.testing.assert_close(iou_token[:, 0], every[:, 0], rtol=0, atol=1e-5)
+    torch.testing.assert_close(some, every[rows], rtol=0, atol=1e-5)
+    assert not torch.allclose(every[0], every[3], atol=1e-3)  # the prompts differ: picking rows matters
 
 
 def test_decode_passing_gives_the_same_masks_factored_or_not(sam_parts):  # noqa: F811

@@ -116,3 +116,41 @@ def test_embeddings_are_cached_per_precision(tiny_registry, rgb, tmp_path):
     assert a.dtype == b.dtype == np.float32 and not np.array_equal(a, b)
     # Close, as bf16 should be: a few percent at most on the tiny random model.
     assert np.linalg.norm(a - b) / np.linalg.norm(a) < 0.05
+
+
+def test_decoder_batches_side_by_side_give_the_same_proposals(tiny_registry, rgb):
+    """Two batches at a time (the CPU default) make the same masks as one at a time, keep their order, and
+    leave the process's torch threads as they were."""
+    session = SamSession(tiny_registry)
+    session.set_image("img", rgb)
+    settings = ProposalSettings(
+        points_per_side=8, points_per_batch=4, pred_iou_thresh=0, stability_score_thresh=0, box_nms_thresh=1.0
+    )
+    threads = torch.get_num_threads()
+    one = session.propose(replace(settings, workers=1))
+    two = session.propose(replace(settings, workers=2))
+    assert torch.get_num_threads() == threads
+    assert len(one) == len(two) == 3 * 64  # every prompt's three masks, none filtered
+    assert np.array_equal(one.points, two.points)  # the same prompt behind each mask, in the same order
+    np.testing.assert_allclose(two.pred_iou, one.pred_iou, atol=1e-6)
+    assert np.count_nonzero(one.masks != two.masks) <= one.masks.size // 100_000  # rounding-level pixels
+
+
+def test_a_cancelled_proposal_run_stops_its_batches(tiny_registry, rgb):
+    class Cancelled(Exception):
+        pass
+
+    session = SamSession(tiny_registry)
+    session.set_image("img", rgb)
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 2:
+            raise Cancelled
+
+    threads = torch.get_num_threads()
+    settings = ProposalSettings(points_per_side=8, points_per_batch=2, workers=2)  # 32 batches
+    with pytest.raises(Cancelled):
+        session.propose(settings, check)
+    assert len(calls) < 8 and torch.get_num_threads() == threads  # the batches not started were dropped
