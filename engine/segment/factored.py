@@ -286,9 +286,12 @@ def factored_layers(
     _dot(image.f1_out2_t, v2, out=linear[:, ht:])
     linear.mul_(s1_rows).add_((stacked @ centred_b1).unsqueeze(-1))
     # z G z = z1 G11 z1 + 2 z1 G12 z2 + z2 G22 z2 (z = [z1; z2]): three of the Gram's four blocks
+    # (per prompt, where each block is one matrix: a batched product over the halves would copy them)
     gram = stacked @ stacked.transpose(1, 2)
-    linear[:, :ht].baddbmm_(gram[:, :ht, :ht], z[:, :ht], alpha=0.5).baddbmm_(gram[:, :ht, ht:], z[:, ht:])
-    linear[:, ht:].baddbmm_(gram[:, ht:, ht:], z[:, ht:], alpha=0.5)
+    for i in range(b):
+        z1, z2 = z[i, :ht], z[i, ht:]
+        linear[i, :ht].addmm_(gram[i, :ht, :ht], z1, alpha=0.5).addmm_(gram[i, :ht, ht:], z2)
+        linear[i, ht:].addmm_(gram[i, ht:, ht:], z2, alpha=0.5)
     square = (z * linear).sum(1).mul_(2)
     # (the rows' out biases, summed over coefficients whose heads each sum to 1)
     square += s1 * s1 * (image.f1_norm + 2 * image.j1_bias1) + 2 * s1 * (image.f1_bias + image.f1_bias2)
