@@ -12,10 +12,8 @@ boxed = session.masks_for_boxes([[x0, y0, x1, y1]])    # one mask per box (text-
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +26,8 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
-from engine.runtime.device import torch_threads
+from engine.runtime.device import batch_workers
+from engine.runtime.pool import map_batches
 from engine.segment import factored
 from engine.segment.decoder import (
     PreparedImage,
@@ -40,39 +39,17 @@ from engine.segment.decoder import (
 from engine.segment.encoder import autocast
 from engine.segment.factored import FactoredImage, factor_image, factored_layers, final_attention
 
-T = TypeVar("T")
-R = TypeVar("R")
-
 
 def default_points_per_batch(device: torch.device, dtype: torch.dtype) -> int:
     """Prompts per decoder batch for automatic masks: 256 on a GPU; 8 on the CPU, where two batches run
-    side by side (`default_workers`). The factored transformer (float32, `grid_image`) on a 2-core Zen 4,
-    vit_b: one batch at a time, s for 256 prompts, 1.83 / 2.32 at batch 4, 2.01 / 2.08 at 8, 1.85 /
-    1.95 at 16 (the reordered decoder 3.2 / 3.1 at 4 and 4.2 / 3.9 at 16: its per-prompt 4 MB image
-    tokens leave the caches sooner); two side by side, s for 1,024 prompts, 7.0-8.3 at 4, 6.7-7.7 at 8,
-    7.9-10.2 at 16 (two batches of 16 keep 60 MB of 112 x 4,096 tensors in flight)."""
+    side by side (engine/runtime/device.batch_workers). The factored transformer (float32, `grid_image`)
+    on a 2-core Zen 4, vit_b, one batch at a time, s for 256 prompts: 1.83 / 2.32 at batch 4, 2.01 /
+    2.08 at 8, 1.85 / 1.95 at 16 (the reordered decoder 3.2 / 3.1 at 4 and 4.2 / 3.9 at 16: its
+    per-prompt 4 MB image tokens leave the caches sooner); two side by side, s for 1,024 prompts: 7.0-8.3
+    at 4, 6.7-7.7 at 8, 7.9-10.2 at 16 (two batches of 16 keep 60 MB of 112 x 4,096 tensors in flight)."""
     if device.type != "cpu":
         return 256
     return 8
-
-
-def default_workers(device: torch.device) -> int:
-    """Decoder batches run side by side for automatic masks: 2 on a CPU with 2 or more threads (each
-    with half of them), 1 on a GPU. On 2 cores (vit_b, 1,024 prompts, the factored transformer) two
-    batches of 8 at one thread each took 6.7-7.7 s where one batch of 16 at two threads took 8.1-9.1 s:
-    the decoder's ops are small enough that every hand-off to a second thread shows."""
-    return 2 if device.type == "cpu" and torch.get_num_threads() >= 2 else 1
-
-
-def map_batches(function: Callable[[T], R], items: list[T], workers: int) -> list[R]:
-    """`[function(item) for item in items]`, on `workers` threads with the process's torch threads
-    shared out among them (`torch_threads`, for the call). The first error (a cancellation) is raised
-    once the batches already running have finished; the others are dropped."""
-    if workers < 2 or len(items) < 2:
-        return [function(item) for item in items]
-    threads = torch_threads(max(1, torch.get_num_threads() // workers))
-    with threads, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sam-batches") as pool:
-        return list(pool.map(function, items))
 
 
 KEPT = ("masks", "boxes", "iou", "stab", "points")  # what each batch keeps of its masks (`propose`)
@@ -84,7 +61,7 @@ class ProposalSettings:
 
     points_per_side: int = 32
     points_per_batch: int | None = None  # None: `default_points_per_batch` (measured per device, dtype)
-    workers: int | None = None  # decoder batches side by side; None: `default_workers` (per device)
+    workers: int | None = None  # decoder batches side by side; None: `batch_workers` (per device)
     pred_iou_thresh: float = 0.88
     stability_score_thresh: float = 0.95
     stability_score_offset: float = 1.0
@@ -288,7 +265,7 @@ class ProposalsMixin:
                     )
 
             start = time.perf_counter()
-            parts = map_batches(run_batch, batches, settings.workers or default_workers(self.device))
+            parts = map_batches(run_batch, batches, settings.workers or batch_workers(self.device))
             decode = sum(part[1] for part in parts)
             postprocess = sum(part[2] for part in parts)
             wall = time.perf_counter() - start  # (shared out in proportion when batches ran side by side)

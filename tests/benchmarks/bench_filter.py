@@ -187,9 +187,10 @@ PATHS = {
 class TodaysModels:
     """Puts the SAM model into today's state for a `with` block: the library's encoder attention and
     layout, no layer-1 query projection in the decoder (hence not the factored transformer either), and
-    crops and mask files made one at a time; the new state again on exit. (One thing of today's it cannot
-    bring back: the allocator setting of engine/runtime/allocator.py is made for the whole process; run
-    with SHOOTSTUDIO_KEEP_FREED_MEMORY=0 to measure every path with glibc's defaults.)"""
+    crops, mask files, CLIP batches and decoder batches one at a time; the new state again on exit.
+    (One thing of today's it cannot bring back: the allocator setting of engine/runtime/allocator.py is
+    made for the whole process; run with SHOOTSTUDIO_KEEP_FREED_MEMORY=0 to measure every path with
+    glibc's defaults.)"""
 
     def __init__(self, sam):
         self.sam = sam
@@ -203,9 +204,9 @@ class TodaysModels:
         # per-image queries
         self.prepare = proposals.prepare_image
         proposals.prepare_image = lambda *a: replace(self.prepare(*a), first_image_queries=None)
-        self.serial = [(module, module.ordered_map) for module in _threaded_modules()]
-        for module, _ in self.serial:
-            module.ordered_map = lambda function, items: [function(item) for item in items]
+        self.serial = [(module, name, getattr(module, name)) for module, name in _threaded_modules()]
+        for module, name, _ in self.serial:
+            setattr(module, name, lambda function, items, *workers: [function(item) for item in items])
         return self
 
     def __exit__(self, *exc):
@@ -213,15 +214,18 @@ class TodaysModels:
         from engine.segment.encoder import accelerate_encoder
 
         proposals.prepare_image = self.prepare
-        for module, threaded in self.serial:
-            module.ordered_map = threaded
+        for module, name, threaded in self.serial:
+            setattr(module, name, threaded)
         accelerate_encoder(self.sam.image_encoder)
 
 
 def _threaded_modules():
+    """Where the filter maps over threads: crops, mask files, CLIP and decoder batches."""
     from engine.filter import clip_scoring, run
+    from engine.segment import proposals
 
-    return [clip_scoring, run]
+    crops_and_files = [(clip_scoring, "ordered_map"), (run, "ordered_map")]
+    return [*crops_and_files, (clip_scoring, "map_batches"), (proposals, "map_batches")]
 
 
 def region_masks(store, image_id, run_key):

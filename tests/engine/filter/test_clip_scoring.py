@@ -52,11 +52,28 @@ def test_bf16_scores_come_from_a_bf16_copy_and_match_float32(tiny_registry, monk
     )
     fast = scorer.score_crops(crops, classes, batch_size=4)
     assert fast.shape == exact.shape == (5, len(classes.classes) + len(classes.other))
-    assert [shape[0] for shape, _ in shapes] == [4, 1]  # the batches as they are
+    assert sorted(shape[0] for shape, _ in shapes) == [1, 4]  # the batches as they are (side by side)
     assert all(dtype == torch.bfloat16 for _, dtype in shapes)
     assert np.abs(fast - exact).max() < 0.02 and np.allclose(fast.sum(1), 1.0, atol=1e-5)
     assert not np.allclose(fast, exact, atol=1e-7)  # it did run in bf16
     assert next(scorer.model.visual.parameters()).dtype == torch.float32
+
+
+def test_crops_scored_in_batches_side_by_side_keep_their_order(tiny_registry):
+    """Batches run on two threads on the CPU (engine/runtime/device.batch_workers): each crop's row is its
+    own whatever the batching."""
+    from PIL import Image
+
+    from engine.filter.classes import default_classes
+    from engine.filter.clip_scoring import ClipScorer
+
+    rng = np.random.default_rng(1)
+    crops = [Image.fromarray(rng.integers(0, 255, (36, 20 + 9 * i, 3), dtype=np.uint8)) for i in range(7)]
+    scorer, classes = ClipScorer(tiny_registry), default_classes()
+    whole = scorer.score_crops(crops, classes, batch_size=8)
+    one_by_one = scorer.score_crops(crops, classes, batch_size=1)  # seven batches, two at a time
+    np.testing.assert_allclose(one_by_one, whole, atol=1e-5)
+    assert np.abs(whole - whole[::-1]).max() > 1e-4  # the rows differ: a reordering would show
 
 
 def test_text_features_are_made_once_per_loaded_model_and_precision(tiny_registry, monkeypatch):
