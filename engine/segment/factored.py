@@ -242,7 +242,7 @@ def factored_layers(
     # |P x|^2 = |P E|^2 + 2 w1 . (V1 . P E) + w1 (P V1)(P V1)^T w1
     centred1 = _centred(value_rows(i2t, v1))  # B x HT x C
     half = _dot(image.e_out1_t, v1).baddbmm_(centred1 @ centred1.transpose(1, 2), w1, alpha=0.5)
-    square = (w1 * half).sum(1).mul_(2).add_(image.e_norm + 2 * image.e_bias1)
+    square = half.mul_(w1).sum(1).mul_(2).add_(image.e_norm + 2 * image.e_bias1)  # (half: spent here)
     norm = first.norm4
     s1 = torch.rsqrt(square / norm.normalized_shape[0] + norm.eps)  # B x N
     rows1 = centred1 * norm.weight  # R1: K1_n = s1_n (F1_n + w1[:, n] . R1) + b1
@@ -292,7 +292,7 @@ def factored_layers(
         z1, z2 = z[i, :ht], z[i, ht:]
         linear[i, :ht].addmm_(gram[i, :ht, :ht], z1, alpha=0.5).addmm_(gram[i, :ht, ht:], z2)
         linear[i, ht:].addmm_(gram[i, ht:, ht:], z2, alpha=0.5)
-    square = (z * linear).sum(1).mul_(2)
+    square = linear.mul_(z).sum(1).mul_(2)  # (linear: spent here)
     # (the rows' out biases, summed over coefficients whose heads each sum to 1)
     square += s1 * s1 * (image.f1_norm + 2 * image.j1_bias1) + 2 * s1 * (image.f1_bias + image.f1_bias2)
     square += centred_b1 @ centred_b1
