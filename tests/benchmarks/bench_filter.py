@@ -245,8 +245,83 @@ def matched(masks_a, masks_b):
     return iou.max(1), iou.argmax(1)
 
 
-def against_today(registry, work, paths, class_set, settings, names) -> int:
-    """Per image, each path in turn (interleaved, so a busy spell of the shared machine falls on all)."""
+def path_settings(settings, name):
+    spec = PATHS[name]
+    return replace(
+        settings,
+        precision=spec["precision"],
+        proposals_mode=spec.get("proposals_mode", "exact"),
+        clip_batch=32 if spec.get("today") else settings.clip_batch,
+        proposals=replace(settings.proposals, points_per_batch=4 if spec.get("today") else None),
+    )
+
+
+def time_one(registry, folder, copy, class_set, settings, name):
+    """One path on one image in its own store: (wall s, CPU s, image id, run key, timings)."""
+    with ProjectStore.open(folder) as store:
+        product_filter = ProductFilter(registry, store, class_set, path_settings(settings, name))
+        product_filter._models()  # models load outside the timings
+        context = TodaysModels(registry.sam()) if PATHS[name].get("today") else contextlib.nullcontext()
+        with context:
+            start, cpu = time.perf_counter(), time.process_time()
+            report = product_filter.process(copy)
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return wall, cpu, report.image_id, product_filter.run_key, report.timings
+
+
+class TodayProcess:
+    """Today's path in a process of its own with glibc's allocator defaults, as today's code ran: the
+    allocator setting (engine/runtime/allocator.py) is process-wide, so in the benchmark's own process
+    today's path would have it too. Same models, settings and images; one request an image."""
+
+    def __init__(self, models_toml: Path, args: list[str]):
+        import subprocess
+
+        env = dict(os.environ, SHOOTSTUDIO_KEEP_FREED_MEMORY="0")
+        command = [sys.executable, __file__, "--today-worker", str(models_toml), *args]
+        self.child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+        self._reply()  # ready: models loaded, encoder warmed up
+
+    def _reply(self):
+        for line in self.child.stdout:
+            if line.startswith(REPLY):
+                return json.loads(line[len(REPLY) :])
+        raise RuntimeError(f"today's process ended (exit code {self.child.wait()})")
+
+    def time_one(self, folder, copy):
+        self.child.stdin.write(json.dumps([str(folder), str(copy)]) + "\n")
+        self.child.stdin.flush()
+        return tuple(self._reply())
+
+    def close(self):
+        self.child.stdin.close()
+        self.child.wait()
+
+
+REPLY = "@@today "  # the child's replies on stdout (anything else there is passed over)
+
+
+def today_worker(models_toml: Path, settings, class_set) -> int:
+    """The child of `TodayProcess`: reads [folder, image] lines, answers each with `time_one`'s result."""
+    from engine.segment.encoder import encode
+
+    registry = ModelRegistry(ModelsConfig.load(models_toml), "cpu")
+    sam = registry.sam()
+    with TodaysModels(sam):
+        encode(sam, torch.zeros(1, 3, sam.image_encoder.img_size, sam.image_encoder.img_size))  # warm-up
+    print(REPLY + "null", flush=True)
+    for line in sys.stdin:
+        folder, copy = json.loads(line)
+        result = time_one(registry, Path(folder), Path(copy), class_set, settings, "today fp32")
+        print(REPLY + json.dumps(result), flush=True)
+    return 0
+
+
+def against_today(registry, work, paths, class_set, settings, names, today=None) -> int:
+    """Per image, each path in turn (interleaved, so a busy spell of the shared machine falls on all).
+    `today`: a `TodayProcess` for today's path (else it runs in this process)."""
     import shutil
 
     from engine.segment.encoder import accelerate_encoder, encode
@@ -266,26 +341,18 @@ def against_today(registry, work, paths, class_set, settings, names) -> int:
             folder.mkdir(exist_ok=True)
             copy = folder / path.name
             shutil.copy(path, copy)
-            path_settings = replace(
-                settings,
-                precision=spec["precision"],
-                proposals_mode=spec.get("proposals_mode", "exact"),
-                clip_batch=32 if spec.get("today") else settings.clip_batch,
-                proposals=replace(settings.proposals, points_per_batch=4 if spec.get("today") else None),
-            )
+            if spec.get("today") and today is not None:
+                wall, cpu, image_id, run_key, timings = today.time_one(folder, copy)
+            else:
+                wall, cpu, image_id, run_key, timings = time_one(
+                    registry, folder, copy, class_set, settings, name
+                )
             with ProjectStore.open(folder) as store:
-                product_filter = ProductFilter(registry, store, class_set, path_settings)
-                product_filter._models()  # models load outside the timings
-                context = TodaysModels(sam) if spec.get("today") else contextlib.nullcontext()
-                with context:
-                    start, cpu = time.perf_counter(), time.process_time()
-                    report = product_filter.process(copy)
-                    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-                masks, scores = region_masks(store, report.image_id, product_filter.run_key)
-            rows[name].append((wall, cpu, len(masks), masks, scores, report.timings))
+                masks, scores = region_masks(store, image_id, run_key)
+            rows[name].append((wall, cpu, len(masks), masks, scores, timings))
             print(
                 f"image {number}/{len(paths)} {name}: {wall:.1f} s (CPU {cpu:.1f}), {len(masks)} regions, "
-                + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()),
+                + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()),
                 flush=True,
             )
     # Random CLIP gives near-uniform probabilities: a threshold in the widest gap between today's images'
@@ -361,16 +428,17 @@ def main() -> int:
         "in fp32/bf16, everything included, instead of the naive baseline",
     )
     parser.add_argument("--paths", default=",".join(PATHS), help="with --against-today: which, today first")
+    parser.add_argument(
+        "--today-in-process",
+        action="store_true",
+        help="with --against-today: today's path in this process, with the allocator setting of the others "
+        "(by default it runs in a process of its own with glibc's defaults, as today's code did)",
+    )
+    parser.add_argument("--today-worker", type=Path, help=argparse.SUPPRESS)  # (TodayProcess's child)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-
-    work = Path(tempfile.mkdtemp(prefix="bench-filter-"))
-
-    atexit.register(shutil.rmtree, work, True)  # ~1 GB of random weights and stores
-    (work / "shoot").mkdir()
-    registry = ModelRegistry(ModelsConfig.load(args.models or write_models(work)), "cpu")
-    paths = write_shoot(work / "shoot", args.images)
-    class_set = default_classes()
+    proposal_args = ["--points-per-side", str(args.points_per_side), "--iou-thresh", str(args.iou_thresh)]
+    proposal_args += ["--stability-thresh", str(args.stability_thresh), "--nms", str(args.nms)]
     settings = FilterSettings(
         ProposalSettings(
             points_per_side=args.points_per_side,
@@ -380,6 +448,17 @@ def main() -> int:
         ),
         precision="fp32",  # the naive baseline's; --against-today sets each path's own
     )
+    if args.today_worker:
+        return today_worker(args.today_worker, settings, default_classes())
+
+    work = Path(tempfile.mkdtemp(prefix="bench-filter-"))
+
+    atexit.register(shutil.rmtree, work, True)  # ~1 GB of random weights and stores
+    (work / "shoot").mkdir()
+    models_toml = args.models or write_models(work)
+    registry = ModelRegistry(ModelsConfig.load(models_toml), "cpu")
+    paths = write_shoot(work / "shoot", args.images)
+    class_set = default_classes()
     print(
         f"{len(paths)} images 1024x768, {args.points_per_side}² points, iou>{args.iou_thresh}, "
         f"stability>={args.stability_thresh}, box NMS {args.nms}, torch threads {torch.get_num_threads()}",
@@ -387,7 +466,15 @@ def main() -> int:
     )
     if args.against_today:
         names = [n.strip() for n in args.paths.split(",") if n.strip()]
-        return against_today(registry, work, paths, class_set, settings, names)
+        today = None
+        if not args.today_in_process and any(PATHS[name].get("today") for name in names):
+            today = TodayProcess(models_toml.resolve(), proposal_args)
+            print("today's path: a process of its own with glibc's allocator defaults", flush=True)
+        try:
+            return against_today(registry, work, paths, class_set, settings, names, today)
+        finally:
+            if today is not None:
+                today.close()
     ours, base, breakdown, base_breakdown, cached = run_both(
         registry, work / "shoot", paths, class_set, settings
     )
