@@ -3,11 +3,12 @@
 Real-size random-weight SAM vit_b, open_clip ViT-B-32 and OWLv2 base patch16 (built from its config, no
 download) on the CPU, per image everything included (reading, the SAM embedding, the detector, decoding,
 CLIP, the store). Today's exact filter (bench_filter.py's "today": fp32, the library's encoder
-attention, the reordered decoder of its time, CLIP in batches of 32; SAM's 32² grid, with the thresholds
-bench_filter.py uses so random weights keep a realistic ~100 regions) runs on one image only (about a
-minute); the grounded mode on `--images` images, cold (the embedding computed) and warm (the embedding
-already cached, as after the review desk's embed-ahead), with the detector at its own 960 px and at 480 px
-(`image_size = 480`); then OWL-ViT B/32 (768 px) alone on the same images.
+attention, the reordered decoder of its time, CLIP in batches of 32, in a process of its own with glibc's
+allocator defaults; SAM's 32² grid, with the thresholds bench_filter.py uses so random weights keep a
+realistic ~100 regions) runs on one image only (about a minute); the grounded mode on `--images` images,
+cold (the embedding computed) and warm (the embedding already cached, as after the review desk's
+embed-ahead), with the detector at its own 960 px and at 480 px (`image_size = 480`); then OWL-ViT B/32
+(768 px) alone on the same images.
 Random OWLv2 weights give every box about the same score: the box threshold is 0 and the 16-box cap
 decides, the most a product shot asks for (a real one keeps a few boxes, so its decode and CLIP are less).
 
@@ -24,7 +25,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_filter import TodaysModels, write_models, write_shoot
+from bench_filter import TodayProcess, write_models, write_shoot
 
 from engine.filter.classes import default_classes
 from engine.filter.grounded import GroundedSettings
@@ -125,15 +125,21 @@ def run(work: Path, args: argparse.Namespace) -> int:
     )
     print(f"{len(paths)} images 1024x768, torch threads {torch.get_num_threads()}", flush=True)
     rows = []
+    # today's filter (bench_filter.TodayProcess: its encoder and decoder, CLIP fp32 in batches of 32, in
+    # a process of its own with glibc's allocator defaults, as today's code ran), in its own store
+    (work / "today").mkdir()
+    copy = Path(shutil.copy(paths[0], work / "today"))
+    proposals = exact.proposals
+    today = TodayProcess(toml.resolve(), ["--points-per-side", str(proposals.points_per_side)])
+    try:
+        wall, cpu, image_id, run_key, timings = today.time_one(work / "today", copy)
+    finally:
+        today.close()
+    with ProjectStore.open(work / "today") as today_store:
+        regions = len(today_store.region_rows(image_id, run_key))
+    print(f"today exact: {wall:.1f} s wall, {cpu:.1f} s CPU, {regions} regions", flush=True)
+    rows.append(("today: exact, 32² points, fp32 (1 image)", wall, cpu, regions, timings))
     with ProjectStore.open(work / "shoot") as store:
-        # today's filter: its encoder and decoder (bench_filter.TodaysModels), CLIP fp32 in batches of 32
-        todays = replace(exact, clip_batch=32, proposals=replace(exact.proposals, points_per_batch=4))
-        today = ProductFilter(registries["OWLv2 960 px"], store, classes, todays)
-        today._models()  # models load outside the timings
-        with TodaysModels(registries["OWLv2 960 px"].sam()):
-            wall, cpu, timings, regions = timed(today, paths[0])
-        print(f"today exact: {wall:.1f} s wall, {cpu:.1f} s CPU, {regions} regions", flush=True)
-        rows.append(("today: exact, 32² points, fp32 (1 image)", wall, cpu, regions, timings))
         for size, registry in registries.items():
             for warm in (False, True):
                 # A warm run differs only in its key (NMS 0.51): the same embeddings, from the cache.
