@@ -86,6 +86,7 @@ class ClipScorer:
     An image's last, smaller batch costs its share (4 crops: 130-215 ms; padded to 16: 430-675 ms)."""
 
     def __init__(self, registry: Any, dtype: torch.dtype = torch.float32):
+        self.registry = registry
         self.bundle = registry.clip()
         self.dtype = dtype  # the encoders run in it (bf16 / fp16); scores come out float32
         self.model = self.bundle.model
@@ -138,6 +139,7 @@ class ClipScorer:
         bf16_copy = self.dtype == torch.bfloat16 and self.device.type == "cpu"
         if bf16_copy and self.bundle.bf16_visual is None:  # kept with the loaded model: made once
             self.bundle.bf16_visual = copy.deepcopy(self.model.visual).to(torch.bfloat16)
+            self.registry.recount("clip")  # the copy counts against the models' memory budget
 
         def probabilities(batch: list[Image.Image]) -> torch.Tensor:
             with torch.inference_mode():  # (per thread)

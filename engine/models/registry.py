@@ -28,7 +28,7 @@ def model_bytes(obj: Any) -> int:
     for value in getattr(obj, "components", {}).values():  # diffusers pipelines
         if isinstance(value, torch.nn.Module):
             modules.append(value)
-    for name in ("model", "unet", "controlnet"):
+    for name in ("model", "unet", "controlnet", "bf16_visual"):  # (bf16_visual: CLIP's bf16 copy)
         value = getattr(obj, name, None)
         if isinstance(value, torch.nn.Module):
             modules.append(value)
@@ -97,6 +97,16 @@ class ModelRegistry:
                 f"Model '{role}' could not be loaded from {where}: {type(error).__name__}: "
                 f"{one_line(str(error))[:300]} (check models.toml; `{cli_name()} models status`)"
             ) from error
+
+    def recount(self, key: Any) -> None:
+        """Measure a resident model again after it grew (CLIP's bf16 copy, made on first use), making
+        room for the growth within the budget."""
+        with self._lock:
+            if key in self._resident:
+                obj, _ = self._resident.pop(key)
+                size = model_bytes(obj)
+                self._make_room(size)
+                self._resident[key] = (obj, size)
 
     def resident(self) -> dict[Any, int]:
         with self._lock:

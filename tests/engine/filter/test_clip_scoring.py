@@ -44,8 +44,11 @@ def test_bf16_scores_come_from_a_bf16_copy_and_match_float32(tiny_registry, monk
     exact = ClipScorer(tiny_registry).score_crops(crops, classes, batch_size=4)
     scorer = ClipScorer(tiny_registry, torch.bfloat16)
     shapes = []
+    fp32_bytes = tiny_registry.resident()["clip"]
     scorer.score_crops(crops[:1], classes, batch_size=4)  # makes the copy, kept with the loaded model
     copy = scorer.bundle.bf16_visual
+    copy_bytes = sum(p.numel() * p.element_size() for p in [*copy.parameters(), *copy.buffers()])
+    assert tiny_registry.resident()["clip"] == fp32_bytes + copy_bytes  # counted in the memory budget
     assert ClipScorer(tiny_registry, torch.bfloat16).bundle.bf16_visual is copy  # another run: no new copy
     monkeypatch.setattr(
         copy, "forward", lambda x, f=copy.forward: shapes.append((tuple(x.shape), x.dtype)) or f(x)

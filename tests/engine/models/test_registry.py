@@ -140,6 +140,21 @@ def test_the_registry_releases_least_recently_used_models_over_budget(tiny_model
     assert registry.sam() is registry.sam()
 
 
+def test_a_model_that_grew_is_counted_again_and_makes_room(tiny_models):
+    import copy
+
+    registry = ModelRegistry(ModelsConfig.load(tiny_models), "cpu", budget_bytes=8_000_000)
+    registry.sam()  # ~0.4 MB, least recently used from here on
+    bundle = registry.clip()  # ~6.6 MB
+    before = registry.resident()["clip"]
+    bundle.bf16_visual = copy.deepcopy(bundle.model.visual).to(torch.bfloat16)  # as ClipScorer does
+    registry.recount("clip")
+    assert registry.resident()["clip"] > before  # the copy counts
+    assert set(registry.resident()) == {"clip"}  # and pushed the budget over: sam went
+    registry.recount("depth")  # not resident: nothing happens
+    assert set(registry.resident()) == {"clip"}
+
+
 def test_models_download_fails_fast_and_clearly_offline(monkeypatch, capsys):
     import engine.models.download as download
 
