@@ -80,8 +80,9 @@ SAM_READY_COLOUR = QColor(64, 200, 220)
 
 
 def sam_ready_dot(area: QRect) -> QRect:
-    """Where the "SAM ready" dot sits: the picture's bottom-left corner, above the label strip."""
-    return QRect(area.x() + 4, area.bottom() - 14, 8, 8)
+    """Where the "SAM ready" dot sits: the picture's bottom-right corner beside the edited-mask dot, above
+    the label strip (the verdict chip takes the bottom-left corner)."""
+    return QRect(area.right() - 24, area.bottom() - 12, 9, 9)
 
 
 def paint_sam_ready(painter: QPainter, area: QRect) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 
 from engine.models.config import ModelsConfig
@@ -229,6 +229,14 @@ def test_the_browser_marks_the_images_whose_sam_embedding_is_ready(qtbot, window
         picture = cell.adjusted(6, 6, -6, -28)  # the delegate's picture area
         dot = sam_ready_dot(picture).center()
         assert shot.pixelColor(dot).name() == SAM_READY_COLOUR.name(), row
+    for image in window.document.images:
+        image.verdict = "skipped"  # the verdict chip (bottom left) leaves the dot visible
+    browser.viewport().repaint()
+    shot = browser.viewport().grab().toImage()
+    picture = browser.visualRect(browser.proxy.index(0, 0)).adjusted(9, 9, -9, -31)
+    assert shot.pixelColor(sam_ready_dot(picture).center()).name() == SAM_READY_COLOUR.name()
+    chip_start = QPoint(picture.x() + 8, picture.bottom() - 12)  # the chip's first letter: not covered
+    assert shot.pixelColor(chip_start).name() != SAM_READY_COLOUR.name()
     window.sam.ready_images.clear()  # a folder change forgets them; an unmarked tile has no dot
     browser.viewport().repaint()
     shot = browser.viewport().grab().toImage()
