@@ -37,6 +37,7 @@ def test_bf16_scores_come_from_a_bf16_copy_and_match_float32(tiny_registry, monk
 
     from engine.filter.classes import default_classes
     from engine.filter.clip_scoring import ClipScorer
+    from engine.models.registry import model_bytes
 
     rng = np.random.default_rng(0)
     crops = [Image.fromarray(rng.integers(0, 255, (40, 30 + 7 * i, 3), dtype=np.uint8)) for i in range(5)]
@@ -44,10 +45,10 @@ def test_bf16_scores_come_from_a_bf16_copy_and_match_float32(tiny_registry, monk
     exact = ClipScorer(tiny_registry).score_crops(crops, classes, batch_size=4)
     scorer = ClipScorer(tiny_registry, torch.bfloat16)
     shapes = []
-    fp32_bytes = tiny_registry.resident()["clip"]
     scorer.score_crops(crops[:1], classes, batch_size=4)  # makes the copy, kept with the loaded model
     copy = scorer.bundle.bf16_visual
     copy_bytes = sum(p.numel() * p.element_size() for p in [*copy.parameters(), *copy.buffers()])
+    fp32_bytes = model_bytes(scorer.model)  # the float32 model alone
     assert tiny_registry.resident()["clip"] == fp32_bytes + copy_bytes  # counted in the memory budget
     assert ClipScorer(tiny_registry, torch.bfloat16).bundle.bf16_visual is copy  # another run: no new copy
     monkeypatch.setattr(
