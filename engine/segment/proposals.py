@@ -197,9 +197,10 @@ class ProposalsMixin:
         coords = torch.as_tensor(batch, dtype=torch.float, device=self.device)[:, None, :]
         labels = torch.ones(coords.shape[:2], dtype=torch.int, device=self.device)
         sparse, _ = model.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-        low_res, iou, prompt = decode_passing(
-            model.mask_decoder, prepared, sparse, settings.pred_iou_thresh, with_prompts=True
-        )
+        with autocast(self.device, decoder_dtype):  # (per thread, as inference mode)
+            low_res, iou, prompt = decode_passing(
+                model.mask_decoder, prepared, sparse, settings.pred_iou_thresh, with_prompts=True
+            )
         low_res, iou = low_res.float(), iou.float()
         middle = time.perf_counter()
         for chunk in range(0, len(low_res), 64):  # bounded memory for full-size logits
@@ -259,7 +260,7 @@ class ProposalsMixin:
             batches = list(batch_iterator(batch_size, points, grid))
 
             def run_batch(item: tuple[np.ndarray, np.ndarray]) -> tuple[dict[str, list], float, float]:
-                with torch.inference_mode(), autocast(self.device, decoder_dtype):  # (both per thread)
+                with torch.inference_mode():  # (per thread)
                     return self._proposal_batch(
                         settings, prepared, *item, (height, width), decoder_dtype, check
                     )
