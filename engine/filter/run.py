@@ -140,12 +140,11 @@ class ProductFilter:
         # Results of two precisions never mix: the resolved precision is part of both model keys.
         choice = getattr(registry, "choice", None)  # (a test's stand-in registry has none: the CPU)
         self.dtype = choose_precision(self.settings.precision, choice.device if choice else torch_cpu())
-        # On the CPU SAM's proposal decoder stays fp32 (its IoU and stability thresholds: a bf16 decoder
-        # moved the region count by 11%, bench_filter.py --against-today); the encoder and CLIP take bf16.
-        self.clip_dtype = self.dtype
+        # SAM's encoder and CLIP run in it; on the CPU SAM's proposal decoder stays fp32 (its IoU and
+        # stability thresholds: a bf16 decoder moved the region count by 11%, bench_filter.py).
         sam_key = "forced-proposals" if propose is not None else sam_model_key(registry)
         sam_key = precision_key(sam_key, self.dtype)
-        clip_key = precision_key(clip_model_key(registry), self.clip_dtype)
+        clip_key = precision_key(clip_model_key(registry), self.dtype)
         if self.dtype == torch.bfloat16:
             sam_key += "-decoder-fp32"  # (bf16 results made before the proposal decoder kept fp32 differ)
         self.grounded = self.settings.proposals_mode == "grounded" and propose is None
@@ -172,7 +171,7 @@ class ProductFilter:
                 self.registry, self.store.embeddings, self.settings.precision, self.settings.compile_encoder
             )
         if self._clip is None:
-            self._clip = ClipScorer(self.registry, self.clip_dtype)
+            self._clip = ClipScorer(self.registry, self.dtype)
         return self._sam, self._clip
 
     def process(

@@ -188,9 +188,8 @@ class TodaysModels:
     """Puts the SAM model into today's state for a `with` block: the library's encoder attention and
     layout, no layer-1 query projection in the decoder (hence not the factored transformer either), and
     crops, mask files, CLIP batches and decoder batches one at a time; the new state again on exit.
-    (One thing of today's it cannot bring back: the allocator setting of engine/runtime/allocator.py is
-    made for the whole process; run with SHOOTSTUDIO_KEEP_FREED_MEMORY=0 to measure every path with
-    glibc's defaults.)"""
+    (The allocator setting of engine/runtime/allocator.py is made for the whole process, which this
+    cannot undo: `TodayProcess` runs today's path in a process with glibc's defaults.)"""
 
     def __init__(self, sam):
         self.sam = sam
